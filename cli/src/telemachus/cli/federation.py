@@ -1,0 +1,158 @@
+"""A federation of institutions, four services each, in one process on the given broker/store.
+
+Used by `telemachus up`, `telemachus demo` and the cross-service tests. Each service is
+its own FastAPI app with its own database, consumer groups and HTTP port, exactly as it
+runs alone; only the process is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from telemachus.feedback.bootstrap import bootstrap as feedback_bootstrap
+from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
+from telemachus.pairing.bootstrap import bootstrap as pairing_bootstrap
+from telemachus.sessions.bootstrap import bootstrap as sessions_bootstrap
+from telemachus.shared.contracts.topics import SERVICES, ServiceName
+from telemachus.shared.runtime.service import ServiceRuntime
+from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.runtime.telemetry import ServiceTelemetry
+
+BOOTSTRAPS: dict[ServiceName, Callable[[ServiceSettings, ServiceTelemetry | None], FastAPI]] = {
+    "identity": identity_bootstrap,
+    "pairing": pairing_bootstrap,
+    "sessions": sessions_bootstrap,
+    "feedback": feedback_bootstrap,
+}
+
+
+@dataclass(frozen=True)
+class Institution:
+    id: str
+    name: str
+    kind: str
+
+
+DEFAULT_INSTITUTIONS = (
+    Institution("st-marys-hospital", "St Mary's Hospital", "hospital"),
+    Institution("northgate-university", "Northgate University", "university"),
+    Institution("harbour-research-centre", "Harbour Research Centre", "research centre"),
+)
+
+
+class EmbeddedServer(uvicorn.Server):
+    """Several servers share one loop; the federation, not each server, handles signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class RunningService:
+    institution: str
+    service: ServiceName
+    app: FastAPI
+    server: EmbeddedServer
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        runtime: ServiceRuntime = self.app.state.runtime
+        return runtime
+
+    @property
+    def url(self) -> str:
+        sockets = self.server.servers[0].sockets
+        host, port = sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+
+@dataclass
+class Federation:
+    kafka_bootstrap_servers: str
+    mongodb_uri: str
+    institutions: Sequence[Institution] = DEFAULT_INSTITUTIONS
+    host: str = "127.0.0.1"
+    base_port: int = 0  # 0: any free port; else consecutive ports from here
+    telemetry_exporter: str = "none"
+    telemetry_file: Path = Path(".telemachus/traces.jsonl")
+    extra_exporters: Sequence[SpanExporter] = ()
+    database_prefix: str = "telemachus"
+    services: dict[tuple[str, str], RunningService] = field(default_factory=dict)
+
+    def _settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
+        return ServiceSettings(
+            institution=institution,
+            service=service,
+            federation=[i.id for i in self.institutions],
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            mongodb_uri=self.mongodb_uri,
+            mongodb_database=f"{self.database_prefix}-{institution}-{service}",
+            http_host=self.host,
+            http_port=port,
+            telemetry_exporter=self.telemetry_exporter,  # type: ignore[arg-type]
+            telemetry_file=self.telemetry_file,
+            outbox_poll_seconds=0.5,
+        )
+
+    def build(self) -> None:
+        """Create every app (no I/O yet)."""
+        port = self.base_port
+        for institution in self.institutions:
+            for service in SERVICES:
+                settings = self._settings(institution.id, service, port)
+                telemetry = ServiceTelemetry.create(settings, self.extra_exporters)
+                app = BOOTSTRAPS[service](settings, telemetry)
+                config = uvicorn.Config(
+                    app,
+                    host=self.host,
+                    port=port,
+                    log_level="warning",
+                    lifespan="on",
+                    access_log=False,
+                )
+                self.services[(institution.id, service)] = RunningService(
+                    institution.id, service, app, EmbeddedServer(config)
+                )
+                port = port + 1 if port else 0
+
+    async def start(self, progress: Callable[[str], None] = lambda _: None) -> None:
+        if not self.services:
+            self.build()
+        # Every service creates its own topics first, so no consumer waits for another's.
+        progress("creating each service's topics and indexes")
+        await asyncio.gather(*(s.runtime.prepare() for s in self.services.values()))
+        progress(f"starting {len(self.services)} services (consumers join their groups)")
+        for running in self.services.values():
+            running.task = asyncio.create_task(
+                running.server.serve(), name=f"{running.institution}/{running.service}"
+            )
+        while not all(s.server.started for s in self.services.values()):
+            failed = [s for s in self.services.values() if s.task and s.task.done()]
+            if failed:
+                await self.stop()
+                names = ", ".join(f"{s.institution}/{s.service}" for s in failed)
+                raise RuntimeError(f"service(s) failed to start: {names}")
+            await asyncio.sleep(0.05)
+
+    def url(self, institution: str, service: ServiceName) -> str:
+        return self.services[(institution, service)].url
+
+    def runtime(self, institution: str, service: ServiceName) -> ServiceRuntime:
+        return self.services[(institution, service)].runtime
+
+    async def stop(self) -> None:
+        for running in self.services.values():
+            running.server.should_exit = True
+        await asyncio.gather(
+            *(s.task for s in self.services.values() if s.task), return_exceptions=True
+        )

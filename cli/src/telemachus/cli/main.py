@@ -1,0 +1,176 @@
+"""The `telemachus` command: a local federation, the skeleton demo, one service, schemas."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import uvicorn
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from telemachus.cli.federation import BOOTSTRAPS, Federation
+from telemachus.cli.skeleton import FlowError, SkeletonFlow
+from telemachus.shared.contracts.catalog import write_schemas
+from telemachus.shared.contracts.topics import SERVICES
+from telemachus.shared.runtime.local_infra import LocalInfrastructure
+from telemachus.shared.runtime.logs import configure_logging
+from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter, service_resource
+
+STATE_DIR = Path(".telemachus")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        say(f"[{time.monotonic() - self.started:5.1f}s] {message}")
+
+
+@contextlib.contextmanager
+def local_infrastructure(progress: Clock):  # type: ignore[no-untyped-def]
+    progress("starting the local Kafka broker (Tansu) and MongoDB server (SecantusDB)")
+    infra = LocalInfrastructure()
+    infra.start(progress=progress)
+    progress(f"  kafka   {infra.kafka_bootstrap_servers}  (pid {infra.servers[0].pid})")
+    progress(f"  mongodb {infra.mongodb_uri}  (pid {infra.servers[1].pid})")
+    try:
+        yield infra
+    finally:
+        progress("stopping the local broker and store")
+        infra.stop()
+
+
+async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
+    federation = Federation(
+        infra.kafka_bootstrap_servers,
+        infra.mongodb_uri,
+        telemetry_exporter="file",
+        telemetry_file=traces,
+    )
+    await federation.start(progress=clock)
+    provider = TracerProvider(resource=service_resource("cli", "demo"))
+    provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(traces)))
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            flow = SkeletonFlow(federation, client, provider.get_tracer("telemachus.cli"), clock)
+            result = await flow.run()
+    except FlowError as error:
+        clock(f"FAILED: {error}")
+        return 1
+    finally:
+        provider.shutdown()
+        await federation.stop()
+    clock(
+        "done: program -> enrolments -> pool -> round -> acceptance -> relationship -> "
+        "feedback window"
+    )
+    say(f"relationships: {', '.join(r['id'] for r in result.relationships)}")
+    say(f"feedback windows: {', '.join(w['id'] for w in result.windows)}")
+    say(f"spans written to {traces}")
+    say(f"trace id: {result.trace_id}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    clock = Clock()
+    traces = Path(args.traces)
+    with local_infrastructure(clock) as infra:
+        return asyncio.run(_demo(infra, clock, traces))
+
+
+async def _up(infra: LocalInfrastructure, clock: Clock, base_port: int, traces: Path) -> None:
+    federation = Federation(
+        infra.kafka_bootstrap_servers,
+        infra.mongodb_uri,
+        base_port=base_port,
+        telemetry_exporter="file",
+        telemetry_file=traces,
+    )
+    await federation.start(progress=clock)
+    for institution in federation.institutions:
+        say(f"\n{institution.name} ({institution.kind}, id {institution.id})")
+        for service in SERVICES:
+            url = federation.url(institution.id, service)
+            say(f"  {service:9} {url}   docs {url}/docs   events {url}/asyncapi")
+    say(f"\ntraces are appended to {traces}; press Ctrl-C to stop")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    clock("stopping the federation")
+    await federation.stop()
+
+
+def up(args: argparse.Namespace) -> int:
+    clock = Clock()
+    with local_infrastructure(clock) as infra:
+        asyncio.run(_up(infra, clock, args.base_port, Path(args.traces)))
+    return 0
+
+
+def service(args: argparse.Namespace) -> int:
+    """One service, settings from TELEMACHUS_* (how containers and Kubernetes run it)."""
+    settings = ServiceSettings(service=args.name)  # type: ignore[call-arg]
+    configure_logging(settings.log_format, settings.log_level)
+    app = BOOTSTRAPS[args.name](settings, None)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
+    return 0
+
+
+def schemas(args: argparse.Namespace) -> int:
+    for path in write_schemas(Path(args.out)):
+        say(str(path))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="telemachus", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    run_demo = commands.add_parser("demo", help="run the skeleton flow on fresh local servers")
+    run_demo.add_argument("--traces", default=str(STATE_DIR / "traces.jsonl"))
+    run_demo.set_defaults(func=demo)
+    run_up = commands.add_parser("up", help="a three-institution federation on local servers")
+    run_up.add_argument(
+        "--base-port", type=int, default=8100, help="first HTTP port (0: any free ports)"
+    )
+    run_up.add_argument("--traces", default=str(STATE_DIR / "traces.jsonl"))
+    run_up.set_defaults(func=up)
+    run_service = commands.add_parser("service", help="run one service (settings from env)")
+    run_service.add_argument("name", choices=SERVICES)
+    run_service.set_defaults(func=service)
+    run_schemas = commands.add_parser("schemas", help="write each event's JSON Schema")
+    run_schemas.add_argument("--out", default="docs/events")
+    run_schemas.set_defaults(func=schemas)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command in ("demo", "up"):
+        configure_logging("text", os.environ.get("TELEMACHUS_LOG_LEVEL", "WARNING"))
+        logging.getLogger("faststream").setLevel(logging.ERROR)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""ASGI entry: `uvicorn --factory telemachus.pairing.app:create_app` (settings from TELEMACHUS_*)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from telemachus.pairing.bootstrap import bootstrap
+from telemachus.shared.runtime.asgi import service_app
+
+
+def create_app() -> FastAPI:
+    return service_app("pairing", bootstrap)

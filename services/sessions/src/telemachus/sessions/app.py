@@ -1,0 +1,12 @@
+"""ASGI entry: `uvicorn --factory telemachus.sessions.app:create_app` (settings from TELEMACHUS_*)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from telemachus.sessions.bootstrap import bootstrap
+from telemachus.shared.runtime.asgi import service_app
+
+
+def create_app() -> FastAPI:
+    return service_app("sessions", bootstrap)

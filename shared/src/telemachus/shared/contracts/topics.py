@@ -1,0 +1,33 @@
+"""Topic names: one topic per producing service per institution."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+ServiceName = Literal["identity", "pairing", "sessions", "feedback"]
+SERVICES: tuple[ServiceName, ...] = ("identity", "pairing", "sessions", "feedback")
+_INSTITUTION_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+def check_institution_id(institution: str) -> str:
+    if not _INSTITUTION_ID.fullmatch(institution):
+        raise ValueError(
+            f"institution id {institution!r} must be 2-41 lowercase letters, digits or '-', "
+            "starting with a letter (it becomes part of topic names)"
+        )
+    return institution
+
+
+def event_topic(institution: str, service: ServiceName) -> str:
+    return f"telemachus.{check_institution_id(institution)}.{service}"
+
+
+def dead_letter_topic(institution: str, service: ServiceName) -> str:
+    """Where one service's consumers put what they could not handle."""
+    return f"{event_topic(institution, service)}.dead-letter"
+
+
+def event_source(institution: str, service: ServiceName) -> str:
+    """The CloudEvents `source` of everything a service publishes."""
+    return f"/telemachus/{check_institution_id(institution)}/{service}"

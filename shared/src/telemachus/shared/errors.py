@@ -1,0 +1,37 @@
+"""Errors the domain raises; entry points translate them (HTTP status, dead-letter reason).
+
+Plain Python so that domain models depend on nothing but the standard library and pydantic.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request the domain refuses; retrying the same request will not help."""
+
+    status = 422
+
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+    def detail(self) -> dict[str, str]:
+        detail = {"reason": self.reason}
+        if self.field:
+            detail["field"] = self.field
+        return detail
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Rejected(DomainError):
+    """Valid in form, refused by a rule (the rule is in `reason`, the input in `field`)."""
+
+    status = 422

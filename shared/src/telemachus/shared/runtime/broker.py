@@ -1,0 +1,97 @@
+"""The Kafka side: a FastStream broker with tracing, and the topics a service owns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+
+from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.runtime.telemetry import ServiceTelemetry
+
+log = logging.getLogger(__name__)
+
+
+class _OwnTopicsOnly(logging.Filter):
+    """FastStream warns at every start that auto-creation is off; that is by design here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Auto create topics is disabled" not in record.getMessage()
+
+
+def create_broker(settings: ServiceSettings, telemetry: ServiceTelemetry) -> KafkaBroker:
+    logger = logging.getLogger(f"telemachus.{settings.service}.broker")
+    logger.addFilter(_OwnTopicsOnly())
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"telemachus-{settings.institution}-{settings.service}",
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=telemetry.provider)],
+        # A service creates only its own topics (ensure_topics); never someone else's.
+        allow_auto_create_topics=False,
+        # The local broker cannot hand out producer ids; delivery relies on outbox + inbox.
+        enable_idempotence=False,
+        acks="all",
+        # Pick up partitions of topics created after start within seconds, not minutes.
+        metadata_max_age_ms=10_000,
+        description=f"Telemachus {settings.service} service of {settings.institution}",
+        logger=logger,
+        # FastStream logs every message received and processed; keep that for debugging.
+        log_level=logging.DEBUG,
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Sequence[str], partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            # Another replica of the service may have created it first.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+    finally:
+        await admin.close()
+
+
+async def wait_for_topics(
+    bootstrap_servers: str, topics: Sequence[str], within: float
+) -> list[str]:
+    """Wait until the topics exist; returns those still missing when time runs out.
+
+    A consumer subscribed to a topic that does not exist yet only notices it at the next
+    metadata refresh; waiting a little at start-up avoids that gap.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            missing = [t for t in topics if t not in set(await admin.list_topics())]
+            if not missing or asyncio.get_running_loop().time() >= deadline:
+                if missing:
+                    log.warning("topics not there yet, consuming anyway: %s", ", ".join(missing))
+                return missing
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+def kafka_sender(broker: KafkaBroker) -> Any:
+    """Send without waiting for the broker; the returned future resolves on its ack."""
+
+    async def send(topic: str, key: str, payload: bytes, headers: dict[str, str]) -> Any:
+        return await broker.publish(
+            payload, topic, key=key.encode(), headers=headers, no_confirm=True
+        )
+
+    return send

@@ -1,0 +1,75 @@
+"""The dead-letter topic: what a consumer could not handle, with the reason in headers.
+
+Publishing there is retried until it succeeds: the consumer moves past an event only
+once it is either handled or dead-lettered, so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from telemachus.shared.contracts.envelope import decode_headers
+
+log = logging.getLogger(__name__)
+
+# Headers added to a dead-lettered record; the original headers are kept as they were.
+REASON = "dlq_reason"
+DETAIL = "dlq_detail"
+ORIGINAL_TOPIC = "dlq_original_topic"
+ORIGINAL_PARTITION = "dlq_original_partition"
+ORIGINAL_OFFSET = "dlq_original_offset"
+CONSUMER_GROUP = "dlq_consumer_group"
+FAILED_AT = "dlq_failed_at"
+
+PublishFn = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[Any]]
+
+
+class DeadLetterPublisher:
+    def __init__(self, topic: str, consumer_group: str, publish: PublishFn) -> None:
+        self.topic = topic
+        self._group = consumer_group
+        self._publish = publish
+        self.count = 0
+
+    async def send(self, record: ConsumerRecord[Any, Any], reason: str, detail: str) -> None:
+        try:
+            headers = decode_headers(record.headers)
+        except ValueError:
+            headers = {}  # the headers themselves were the problem; the reason says so
+        headers.update(
+            {
+                REASON: reason,
+                DETAIL: detail[:2000],
+                ORIGINAL_TOPIC: record.topic,
+                ORIGINAL_PARTITION: str(record.partition),
+                ORIGINAL_OFFSET: str(record.offset),
+                CONSUMER_GROUP: self._group,
+                FAILED_AT: datetime.now(UTC).isoformat(),
+            }
+        )
+        delay = 0.1
+        while True:
+            try:
+                await self._publish(record.value or b"", self.topic, record.key, headers)
+                break
+            except Exception:
+                log.exception("dead-letter publish to %s failed; retrying", self.topic)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        self.count += 1
+        log.warning(
+            "event dead-lettered",
+            extra={
+                "reason": reason,
+                "detail": detail[:500],
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+            },
+        )

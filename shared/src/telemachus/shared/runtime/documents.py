@@ -1,0 +1,23 @@
+"""Aggregates to MongoDB documents and back: the aggregate id is the document `_id`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from telemachus.shared.domain import Aggregate
+from telemachus.shared.runtime.store import Document
+
+A = TypeVar("A", bound=Aggregate)
+
+
+def to_document(aggregate: Aggregate) -> Document:
+    document = aggregate.model_dump(mode="json")
+    document["_id"] = document.pop("id")
+    return document
+
+
+def from_document(model: type[A], document: Mapping[str, Any]) -> A:
+    data = dict(document)
+    data["id"] = data.pop("_id")
+    return model.model_validate(data)

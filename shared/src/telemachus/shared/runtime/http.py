@@ -1,0 +1,79 @@
+"""HTTP pieces every service shares: health, readiness, error translation, tracing, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from telemachus.shared.errors import DomainError
+from telemachus.shared.runtime.telemetry import ServiceTelemetry
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+def health_router(
+    checks: Mapping[str, ReadinessCheck], is_started: Callable[[], bool]
+) -> APIRouter:
+    router = APIRouter(prefix="/health", tags=["health"])
+
+    @router.get("/live", summary="The process answers")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready", summary="The service can take traffic: store, broker, consumers")
+    async def ready() -> JSONResponse:
+        results: dict[str, str] = {"started": "ok" if is_started() else "starting"}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as error:
+                results[name] = f"failing: {type(error).__name__}"
+        ok = all(value == "ok" for value in results.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": results},
+            status_code=200 if ok else 503,
+        )
+
+    return router
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": error.detail()}, status_code=error.status)
+
+
+class BodySizeLimit:
+    """Refuse oversized request bodies with 413 before they are read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+                response = JSONResponse(
+                    {"detail": {"reason": f"request body over {self.max_bytes} bytes"}},
+                    status_code=413,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BindTelemetry:
+    """Route process-wide spans (MongoDB) of this request to this service's provider."""
+
+    def __init__(self, app: ASGIApp, telemetry: ServiceTelemetry) -> None:
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with self.telemetry.active():
+            await self.app(scope, receive, send)

@@ -1,0 +1,38 @@
+"""The inbox: ids of handled events, written in the same transaction as their effect."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+
+from telemachus.shared.contracts.envelope import CloudEventAttributes
+from telemachus.shared.runtime.store import Document
+
+INBOX_COLLECTION = "inbox"
+
+
+def inbox_id(attributes: CloudEventAttributes) -> str:
+    """CloudEvents: `source` + `id` identify an event; the same pair is the same event."""
+    return f"{attributes.source}#{attributes.id}"
+
+
+class Inbox:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def seen(self, event_id: str, session: AsyncClientSession) -> bool:
+        return (
+            await self._collection.find_one({"_id": event_id}, {"_id": 1}, session=session)
+            is not None
+        )
+
+    async def record(self, event_ids: list[str], session: AsyncClientSession) -> None:
+        # The unique _id makes a concurrent duplicate fail the transaction rather than pass.
+        now = datetime.now(UTC)
+        await self._collection.insert_many(
+            [{"_id": event_id, "handled_at": now} for event_id in event_ids],
+            ordered=True,
+            session=session,
+        )

@@ -1,0 +1,177 @@
+"""The transactional outbox and its relay.
+
+A unit of work writes outbox rows in the same MongoDB transaction as the state change;
+the relay publishes unsent rows to Kafka in `_id` order (send many, then flush), marks
+them sent, and retries with backoff when the broker fails. A crash between commit and
+publish loses nothing: the rows are still unsent when the relay starts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from telemachus.shared.contracts.base import IntegrationEvent
+from telemachus.shared.contracts.envelope import CloudEventAttributes
+from telemachus.shared.runtime.store import Document
+
+OUTBOX_COLLECTION = "outbox"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Where and as whom a service publishes."""
+
+    topic: str
+    source: str
+
+
+def outbox_row(event: IntegrationEvent, publication: Publication) -> Document:
+    """Everything the relay needs, fixed at commit time (id, time, trace context)."""
+    attributes = CloudEventAttributes(
+        id=str(uuid.uuid4()),
+        source=publication.source,
+        type=event.event_type,
+        time=datetime.now(UTC),
+        subject=event.key,
+    )
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {
+        # ObjectIds made in one process increase, so `_id` order is commit-call order.
+        "_id": ObjectId(),
+        "topic": publication.topic,
+        "key": event.key,
+        "headers": attributes.to_headers(),
+        "payload": event.model_dump_json().encode(),
+        "trace_carrier": carrier,
+        "created_at": attributes.time,
+        "sent_at": None,
+        "attempts": 0,
+    }
+
+
+async def ensure_outbox_indexes(collection: AsyncCollection[Document]) -> None:
+    await collection.create_index([("sent_at", ASCENDING), ("_id", ASCENDING)])
+
+
+# (topic, key, payload, headers) -> a future that resolves when the broker has the record.
+SendFn = Callable[[str, str, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        send: SendFn,
+        *,
+        poll_seconds: float,
+        batch_size: int,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self._collection = collection
+        self._send = send
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._max_backoff = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    def nudge(self) -> None:
+        """Called after a local commit so the rows go out without waiting for the poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def backlog(self) -> int:
+        return await self._collection.count_documents({"sent_at": None})
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self.publish_pending()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish every unsent row, oldest first; returns how many were sent."""
+        total = 0
+        while True:
+            self._wake.clear()
+            rows = (
+                await self._collection.find({"sent_at": None})
+                .sort("_id", ASCENDING)
+                .to_list(self._batch_size)
+            )
+            if not rows:
+                return total
+            total += await self._publish_batch(rows)
+
+    async def _publish_batch(self, rows: list[Document]) -> int:
+        pending: list[asyncio.Future[Any]] = []
+        for row in rows:
+            # The publish span joins the trace of the request that wrote the row.
+            token = otel_context.attach(propagate.extract(row.get("trace_carrier") or {}))
+            try:
+                pending.append(
+                    await self._send(
+                        row["topic"], row["key"], bytes(row["payload"]), row["headers"]
+                    )
+                )
+            finally:
+                otel_context.detach(token)
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        # Only the prefix before the first failure is marked sent: a later row of the same
+        # key must not overtake an earlier one that will be retried.
+        sent: list[ObjectId] = []
+        failure: BaseException | None = None
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = result
+                break
+            sent.append(row["_id"])
+        if sent:
+            await self._collection.update_many(
+                {"_id": {"$in": sent}}, {"$set": {"sent_at": datetime.now(UTC)}}
+            )
+            self.published += len(sent)
+        if failure is not None:
+            await self._collection.update_many(
+                {"_id": {"$in": [row["_id"] for row in rows[len(sent) :]]}},
+                {"$inc": {"attempts": 1}, "$set": {"last_error": repr(failure)[:500]}},
+            )
+            raise failure
+        return len(sent)

@@ -1,0 +1,39 @@
+"""A repository of one aggregate type in one collection, inside a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from telemachus.shared.domain import Aggregate
+from telemachus.shared.runtime.documents import from_document
+from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class MongoRepository(Generic[A]):
+    def __init__(self, uow: MongoUnitOfWork, collection: str, model: type[A]) -> None:
+        self._uow = uow
+        self._collection = collection
+        self._model = model
+
+    async def get(self, aggregate_id: str) -> A | None:
+        document = await self._uow.db[self._collection].find_one(
+            {"_id": aggregate_id}, session=self._uow.session
+        )
+        if document is None:
+            return None
+        aggregate = from_document(self._model, document)
+        self._uow.track(aggregate, self._collection, new=False)
+        return aggregate
+
+    async def find(self, query: Mapping[str, Any], limit: int = 0) -> list[A]:
+        cursor = self._uow.db[self._collection].find(dict(query), session=self._uow.session)
+        aggregates = [from_document(self._model, d) for d in await cursor.to_list(limit or None)]
+        for aggregate in aggregates:
+            self._uow.track(aggregate, self._collection, new=False)
+        return aggregates
+
+    def add(self, aggregate: A) -> None:
+        self._uow.track(aggregate, self._collection, new=True)

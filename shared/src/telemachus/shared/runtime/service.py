@@ -1,0 +1,179 @@
+"""What every service is made of, wired once: store, broker, outbox relay, consumers, HTTP.
+
+A service's composition root (its bootstrap.py) creates a ServiceRuntime, adds its own
+indexes, subscriptions and routes, and asks for the FastAPI app. Nothing here does I/O
+until the app's lifespan starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from telemachus.shared.contracts.base import IntegrationEvent
+from telemachus.shared.contracts.topics import dead_letter_topic, event_source, event_topic
+from telemachus.shared.runtime.broker import (
+    create_broker,
+    ensure_topics,
+    kafka_sender,
+    wait_for_topics,
+)
+from telemachus.shared.runtime.consumer import DeliveryPolicy, EventConsumer
+from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
+from telemachus.shared.runtime.http import (
+    BindTelemetry,
+    BodySizeLimit,
+    health_router,
+    install_error_handlers,
+)
+from telemachus.shared.runtime.outbox import (
+    OUTBOX_COLLECTION,
+    OutboxRelay,
+    Publication,
+    ensure_outbox_indexes,
+)
+from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.runtime.store import create_mongo_client, ping
+from telemachus.shared.runtime.telemetry import ServiceTelemetry
+
+log = logging.getLogger(__name__)
+StartupHook = Callable[[], Awaitable[None]]
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+class ServiceRuntime:
+    def __init__(
+        self, settings: ServiceSettings, telemetry: ServiceTelemetry | None = None
+    ) -> None:
+        self.settings = settings
+        self.telemetry = telemetry or ServiceTelemetry.create(settings)
+        name = f"telemachus-{settings.institution}-{settings.service}"
+        self.client = create_mongo_client(settings.mongodb_uri, app_name=name)
+        self.db = self.client[settings.database_name]
+        self.broker = create_broker(settings, self.telemetry)
+        self.publication = Publication(
+            topic=event_topic(settings.institution, settings.service),
+            source=event_source(settings.institution, settings.service),
+        )
+        self.relay = OutboxRelay(
+            self.db[OUTBOX_COLLECTION],
+            kafka_sender(self.broker),
+            poll_seconds=settings.outbox_poll_seconds,
+            batch_size=settings.outbox_batch_size,
+        )
+        self.dead_letters = DeadLetterPublisher(
+            dead_letter_topic(settings.institution, settings.service),
+            settings.consumer_group,
+            self._publish_raw,
+        )
+        self.consumer = EventConsumer(
+            self.broker,
+            settings.consumer_group,
+            self.dead_letters,
+            DeliveryPolicy(
+                attempts=settings.handler_attempts,
+                backoff_seconds=settings.handler_backoff_seconds,
+                commit_seconds=settings.offset_commit_seconds,
+                commit_every=settings.offset_commit_every,
+            ),
+        )
+        self._startup_hooks: list[StartupHook] = [
+            lambda: ensure_outbox_indexes(self.db[OUTBOX_COLLECTION])
+        ]
+        self.started = False
+
+    async def _publish_raw(
+        self, payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]
+    ) -> Any:
+        return await self.broker.publish(payload, topic, key=key, headers=headers)
+
+    def on_startup(self, hook: StartupHook) -> None:
+        """Run after the store is reachable and before consumers start (e.g. indexes)."""
+        self._startup_hooks.append(hook)
+
+    def document_publications(self, events: Sequence[type[IntegrationEvent]]) -> None:
+        """Describe what this service publishes in its AsyncAPI document (event catalog)."""
+        for event in events:
+            self.broker.publisher(
+                self.publication.topic,
+                title=f"{self.publication.topic}:{event.event_type}",
+                description=(event.__doc__ or "").strip(),
+                schema=event,
+            )
+
+    @property
+    def consumed_topics(self) -> list[str]:
+        return sorted({t for s in self.consumer.subscriptions for t in s.topics})
+
+    async def prepare(self) -> None:
+        """Topics and indexes: what must exist before anything is produced or consumed."""
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers,
+            [self.publication.topic, self.dead_letters.topic],
+            self.settings.topic_partitions,
+        )
+        for hook in self._startup_hooks:
+            await hook()
+
+    async def start(self) -> None:
+        self.telemetry.bind()
+        await self.prepare()
+        await wait_for_topics(
+            self.settings.kafka_bootstrap_servers,
+            self.consumed_topics,
+            self.settings.wait_for_topics_seconds,
+        )
+        await self.broker.start()
+        self.relay.start()
+        self.consumer.start()
+        self.started = True
+        log.info("%s of %s started", self.settings.service, self.settings.institution)
+
+    async def stop(self) -> None:
+        self.started = False
+        # Commit handled offsets while the consumers are still members of their groups.
+        await self.consumer.stop()
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.client.close()
+        self.telemetry.provider.force_flush()
+
+    def create_app(self, title: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(
+            title=f"{title} ({self.settings.institution})",
+            description=description,
+            version="0.1.0",
+            lifespan=lifespan,
+        )
+        app.include_router(
+            health_router(
+                {"mongodb": lambda: ping(self.client), "kafka": self._kafka_ready},
+                lambda: self.started,
+            )
+        )
+        for router in routers:
+            app.include_router(router)
+        install_error_handlers(app)
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=self.telemetry.provider, excluded_urls="health/.*"
+        )
+        app.add_middleware(BindTelemetry, telemetry=self.telemetry)
+        app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+        return app
+
+    async def _kafka_ready(self) -> None:
+        if not await self.broker.ping(timeout=2.0):
+            raise ConnectionError("broker does not answer")

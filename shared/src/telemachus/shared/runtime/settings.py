@@ -1,0 +1,79 @@
+"""Service settings from the environment, all under one prefix: TELEMACHUS_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from telemachus.shared.contracts.topics import ServiceName, check_institution_id
+
+ENV_PREFIX = "TELEMACHUS_"
+
+
+class ServiceSettings(BaseSettings):
+    """What one service of one institution needs to run.
+
+    e.g. TELEMACHUS_INSTITUTION=st-mary-hospital TELEMACHUS_SERVICE=pairing
+    TELEMACHUS_FEDERATION=st-mary-hospital,city-university
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    institution: str
+    service: ServiceName
+    # Institutions whose topics this service reads (the trust registry's ids); always
+    # includes the service's own institution.
+    federation: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    # Defaults to telemachus-<institution>-<service>: each service owns its database.
+    mongodb_database: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    topic_partitions: int = Field(default=3, ge=1, le=1000)
+    # Delivery tuning (see docs/delivery.md).
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    offset_commit_seconds: float = Field(default=0.2, gt=0)
+    offset_commit_every: int = Field(default=200, ge=1)
+    handler_attempts: int = Field(default=3, ge=1, le=20)
+    handler_backoff_seconds: float = Field(default=0.2, ge=0)
+    wait_for_topics_seconds: float = Field(default=30.0, ge=0)
+    # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
+    telemetry_exporter: Literal["none", "console", "file", "otlp"] = "none"
+    telemetry_file: Path = Path(".telemachus/traces.jsonl")
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+
+    @field_validator("institution")
+    @classmethod
+    def _institution_id(cls, value: str) -> str:
+        return check_institution_id(value)
+
+    @field_validator("federation", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("federation")
+    @classmethod
+    def _federation_ids(cls, value: list[str]) -> list[str]:
+        return [check_institution_id(v) for v in value]
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or f"telemachus-{self.institution}-{self.service}"
+
+    @property
+    def institutions(self) -> list[str]:
+        """The federation, own institution first, without repeats."""
+        return list(dict.fromkeys([self.institution, *self.federation]))
+
+    @property
+    def consumer_group(self) -> str:
+        return f"telemachus.{self.institution}.{self.service}"

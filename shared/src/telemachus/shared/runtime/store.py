@@ -1,0 +1,21 @@
+"""MongoDB access through PyMongo's async API, instrumented before the client exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from telemachus.shared.runtime.telemetry import instrument_process
+
+Document = dict[str, Any]
+
+
+def create_mongo_client(uri: str, app_name: str) -> AsyncMongoClient[Document]:
+    # Spans are only recorded for clients created after the instrumentor registered.
+    instrument_process()
+    return AsyncMongoClient(uri, appname=app_name, tz_aware=True, connect=False)
+
+
+async def ping(client: AsyncMongoClient[Document]) -> None:
+    await client.admin.command("ping")

@@ -1,0 +1,136 @@
+"""A MongoDB unit of work: state, inbox ids and outbox rows commit in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from telemachus.shared.contracts.base import IntegrationEvent
+from telemachus.shared.domain import Aggregate
+from telemachus.shared.errors import Conflict
+from telemachus.shared.runtime.documents import to_document
+from telemachus.shared.runtime.inbox import INBOX_COLLECTION, Inbox
+from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION, Publication, outbox_row
+from telemachus.shared.runtime.store import Document
+
+# Maps a domain event to the wire event published for it (None: stays inside the service).
+EventMapper = Callable[[object], IntegrationEvent | None]
+
+
+@dataclass
+class _Tracked:
+    aggregate: Aggregate
+    collection: str
+    new: bool
+    loaded: Document  # as read, to tell a changed aggregate from one only looked at
+
+
+class MongoUnitOfWork:
+    """Subclasses add the service's repositories, built on `self.session` and `self.db`.
+
+    Use a fresh one per request or message: `async with uow: ...; await uow.commit()`.
+    Leaving the block without commit aborts everything, events included.
+    """
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        db: AsyncDatabase[Document],
+        publication: Publication,
+        after_commit: Callable[[], None] = lambda: None,
+        event_mapper: EventMapper = lambda event: None,
+    ) -> None:
+        self.client = client
+        self.db = db
+        self._publication = publication
+        self._after_commit = after_commit
+        self._event_mapper = event_mapper
+        self._tracked: dict[tuple[str, str], _Tracked] = {}
+        self._inbox = Inbox(db[INBOX_COLLECTION])
+        self._session: AsyncClientSession | None = None
+        self._events: list[IntegrationEvent] = []
+        self._handled: list[str] = []
+
+    @property
+    def session(self) -> AsyncClientSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> MongoUnitOfWork:
+        self._session = self.client.start_session()
+        await self._session.start_transaction()
+        self._events, self._handled, self._tracked = [], [], {}
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self.session, None
+        try:
+            if session.in_transaction:
+                await session.abort_transaction()
+        finally:
+            await session.end_session()
+
+    async def already_handled(self, event_id: str) -> bool:
+        return await self._inbox.seen(event_id, self.session)
+
+    def mark_handled(self, event_id: str) -> None:
+        self._handled.append(event_id)
+
+    def track(self, aggregate: Aggregate, collection: str, *, new: bool) -> None:
+        """Repositories call this; commit saves tracked aggregates and maps their events."""
+        key = (collection, aggregate.id)
+        if key not in self._tracked:
+            self._tracked[key] = _Tracked(aggregate, collection, new, to_document(aggregate))
+
+    def publish(self, *events: IntegrationEvent) -> None:
+        """Stage events; they reach the outbox only if the transaction commits."""
+        self._events.extend(events)
+
+    async def _save_tracked(self) -> None:
+        new: dict[str, list[Document]] = {}
+        for tracked in self._tracked.values():
+            aggregate = tracked.aggregate
+            for event in aggregate.pop_events():
+                mapped = self._event_mapper(event)
+                if mapped is not None:
+                    self._events.append(mapped)
+            if tracked.new:
+                new.setdefault(tracked.collection, []).append(to_document(aggregate))
+                continue
+            if to_document(aggregate) == tracked.loaded:
+                continue  # only read: nothing to write
+            loaded_version = tracked.loaded["version"]
+            aggregate.version = loaded_version + 1
+            result = await self.db[tracked.collection].replace_one(
+                {"_id": aggregate.id, "version": loaded_version},
+                to_document(aggregate),
+                session=self.session,
+            )
+            if result.matched_count != 1:
+                raise Conflict(f"{tracked.collection} {aggregate.id} was changed meanwhile")
+        for collection, documents in new.items():
+            await self.db[collection].insert_many(documents, ordered=True, session=self.session)
+
+    async def commit(self) -> None:
+        session = self.session
+        await self._save_tracked()
+        if self._events:
+            rows = [outbox_row(event, self._publication) for event in self._events]
+            await self.db[OUTBOX_COLLECTION].insert_many(rows, ordered=True, session=session)
+        if self._handled:
+            await self._inbox.record(self._handled, session)
+        await session.commit_transaction()
+        if self._events:
+            self._after_commit()
+        self._events, self._handled = [], []

@@ -1,0 +1,29 @@
+"""Read-side helpers: aggregates straight from the store, no unit of work needed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from telemachus.shared.domain import Aggregate
+from telemachus.shared.runtime.documents import from_document
+from telemachus.shared.runtime.store import Document
+
+A = TypeVar("A", bound=Aggregate)
+MAX_LISTED = 1000
+
+
+async def read_one(
+    db: AsyncDatabase[Document], collection: str, model: type[A], key: str
+) -> A | None:
+    document = await db[collection].find_one({"_id": key})
+    return from_document(model, document) if document else None
+
+
+async def read_many(
+    db: AsyncDatabase[Document], collection: str, model: type[A], query: Mapping[str, Any]
+) -> list[A]:
+    documents = await db[collection].find(dict(query)).sort("_id").to_list(MAX_LISTED)
+    return [from_document(model, d) for d in documents]
