@@ -11,11 +11,13 @@ marked for commit. Handlers dedupe through the inbox (see bus.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -51,6 +53,30 @@ class Subscription:
     committer: OffsetCommitter = field(init=False)
 
 
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+async def tolerant_parser(record: ConsumerRecord[Any, Any], original: Any) -> Any:
+    """FastStream's parser decodes every header as UTF-8 and would raise before our checks
+    see the record: hand it a copy without undecodable headers, keep the original record."""
+    if all(_utf8(value) for _, value in record.headers):
+        return await original(record)
+    cleaned = dataclasses.replace(record, headers=[(k, v) for k, v in record.headers if _utf8(v)])
+    message = await original(cleaned)
+    message.raw_message = record
+    return message
+
+
+async def raw_body(message: Any, original: Any) -> bytes:
+    """No decoding by FastStream: a body that is not JSON must reach our dead-letter path."""
+    return bytes(message.body)
+
+
 def summarize_validation_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors()[:5]:
@@ -84,6 +110,10 @@ class EventConsumer:
         subscription.committer = OffsetCommitter(
             interval=self._policy.commit_seconds, every=self._policy.commit_every
         )
+        if not subscription.topics:
+            # e.g. partner topics of an institution that has no partners (yet)
+            log.info("subscription %s has no topics to read; not consuming", name)
+            return subscription
         by_type = {event.event_type: (event, handler) for event, handler in handlers.items()}
         subscriber = self._broker.subscriber(
             *subscription.topics,
@@ -91,6 +121,8 @@ class EventConsumer:
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             listener=subscription.committer,
+            parser=tolerant_parser,
+            decoder=raw_body,
             title=f"{self._group_prefix}.{name}",
             description=description,
         )

@@ -59,13 +59,14 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="offset-committer")
 
-    async def stop(self) -> None:
+    async def stop(self, *, commit: bool = True) -> None:
         if self._task is not None:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        if commit:
+            await self.flush()
 
     async def _run(self) -> None:
         while True:

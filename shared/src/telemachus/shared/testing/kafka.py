@@ -1,0 +1,73 @@
+"""Reading topics in tests the way an outside integrator would: a plain aiokafka consumer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from telemachus.shared.contracts.envelope import decode_headers
+
+
+async def read_topic(bootstrap: str, topic: str, *, settle: float = 0.5) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+    """Every record on the topic now, from the start, by direct partition assignment."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        for _ in range(50):
+            if partitions:
+                break
+            await consumer.topics()
+            await asyncio.sleep(0.1)
+            partitions = consumer.partitions_for_topic(topic)
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions or [])]
+        consumer.assign(assigned)
+        end = await consumer.end_offsets(assigned)
+        records = []
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end[tp] for tp in assigned])
+
+        while await behind():
+            batch = await consumer.getmany(timeout_ms=int(settle * 1000))
+            for items in batch.values():
+                records.extend(items)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def headers_of(record: ConsumerRecord) -> dict[str, str]:  # type: ignore[type-arg]
+    return decode_headers(record.headers)
+
+
+async def produce(
+    bootstrap: str, topic: str, value: bytes, headers: Mapping[str, str], key: bytes | None = None
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic,
+            value,
+            key=key,
+            headers=[(k, v.encode("utf-8", "surrogateescape")) for k, v in headers.items()],
+        )
+    finally:
+        await producer.stop()
+
+
+async def eventually(probe, *, within: float = 30.0, every: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll an async probe until it returns something truthy; fail with what it last saw."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true within {within}s (last: {value!r})")
+        await asyncio.sleep(every)

@@ -1,0 +1,66 @@
+"""Fixtures for tests that run on a real broker and store (see shared.testing.backends)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation, Institution
+from telemachus.shared.testing.backends import Backend, start_backend
+
+_used: list[str] = []
+
+
+def pytest_report_header() -> str:
+    return "backend: chosen at first use (KAFKA_BOOTSTRAP_SERVERS/MONGODB_URI, Docker, or local)"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in _used:
+        terminalreporter.write_line(f"backend used: {line}")
+
+
+@pytest.fixture(scope="session")
+def backend() -> Iterator[Backend]:
+    chosen = start_backend()
+    _used.append(chosen.describe())
+    print(f"\nbackend: {chosen.describe()}", file=sys.stderr)
+    try:
+        yield chosen
+    finally:
+        chosen.stop()
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+def unique_institutions(count: int = 3) -> list[Institution]:
+    """Fresh ids per federation: tests that share a broker never read each other's topics."""
+    suffix = secrets.token_hex(3)
+    return [
+        Institution(f"{i.kind.split()[0]}-{suffix}", i.name, i.kind)
+        for i in DEFAULT_INSTITUTIONS[:count]
+    ]
+
+
+@pytest.fixture(scope="session")
+async def federation(backend: Backend, spans: InMemorySpanExporter) -> AsyncIterator[Federation]:
+    """Three institutions, four services each, shared by the tests that only observe it."""
+    running = Federation(
+        backend.kafka_bootstrap_servers,
+        backend.mongodb_uri,
+        institutions=unique_institutions(),
+        extra_exporters=[spans],
+        database_prefix=f"test-{secrets.token_hex(3)}",
+    )
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()

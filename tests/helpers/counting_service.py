@@ -1,0 +1,61 @@
+"""A minimal service on the shared runtime whose effect is not idempotent by itself.
+
+Every event it handles adds one to a counter in MongoDB, so only the inbox can keep a
+redelivered event from counting twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from telemachus.shared.contracts.identity import ProgramPublishedV1
+from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.service import ServiceRuntime
+from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
+
+
+class Count(BaseModel):
+    key: str
+
+
+@dataclass
+class CountingService:
+    settings: ServiceSettings
+    topic: str
+    poison: str = "poison"  # events with this key always fail
+    attempts: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.runtime = ServiceRuntime(self.settings)
+        runtime = self.runtime
+
+        async def count(cmd: Count, uow: MongoUnitOfWork) -> None:
+            self.attempts.append(cmd.key)
+            if cmd.key.endswith(self.poison):
+                raise RuntimeError(f"cannot handle {cmd.key}")
+            await uow.db["counters"].update_one(
+                {"_id": cmd.key}, {"$inc": {"n": 1}}, upsert=True, session=uow.session
+            )
+
+        self.bus = MessageBus(
+            lambda: MongoUnitOfWork(runtime.client, runtime.db, runtime.publication),
+            {Count: count},
+            runtime.telemetry.tracer,
+        )
+
+        async def on_program(event: ProgramPublishedV1, inbox_id: str) -> None:
+            await self.bus.handle(Count(key=event.program_id), inbox_id=inbox_id)
+
+        self.subscription = runtime.consumer.subscribe(
+            "counting", [self.topic], {ProgramPublishedV1: on_program}, "test consumer"
+        )
+
+    async def count(self, key: str) -> int:
+        document = await self.runtime.db["counters"].find_one({"_id": key})
+        return int(document["n"]) if document else 0
+
+    def committed(self) -> int:
+        return sum(self.subscription.committer.committed.values())

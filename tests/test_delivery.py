@@ -1,0 +1,254 @@
+"""Delivery guarantees on the real broker and store: inbox, redelivery, dead letters, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
+from telemachus.shared.contracts.envelope import CloudEventAttributes
+from telemachus.shared.contracts.identity import ProgramPublishedV1
+from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
+from telemachus.shared.runtime import dead_letter
+from telemachus.shared.runtime.broker import ensure_topics
+from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION
+from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.testing.backends import Backend
+from telemachus.shared.testing.kafka import eventually, headers_of, produce, read_topic
+from tests.helpers.counting_service import CountingService
+
+HELPERS = Path(__file__).parent / "helpers"
+
+
+def settings_for(backend: Backend, institution: str, **overrides: object) -> ServiceSettings:
+    values: dict[str, object] = {
+        "institution": institution,
+        "service": "pairing",
+        "kafka_bootstrap_servers": backend.kafka_bootstrap_servers,
+        "mongodb_uri": backend.mongodb_uri,
+        "mongodb_database": f"test-{institution}",
+        "handler_backoff_seconds": 0.01,
+        **overrides,
+    }
+    return ServiceSettings.model_validate(values)
+
+
+def program_event(program_id: str) -> ProgramPublishedV1:
+    return ProgramPublishedV1(
+        program_id=program_id,
+        lead_institution=program_id.split(":")[0],
+        partner_institutions=[],
+        title="t",
+        topics=["e-medicine"],
+        pairing_mode="assigned",
+        relationship_weeks=12,
+        planned_sessions=6,
+        reporting_threshold=5,
+        enrolment_opens=date(2026, 1, 1),
+        enrolment_closes=date(2026, 12, 1),
+    )
+
+
+def envelope(event: ProgramPublishedV1, event_id: str | None = None) -> dict[str, str]:
+    return CloudEventAttributes(
+        id=event_id or secrets.token_hex(8),
+        source="/telemachus/tests/identity",
+        type=event.event_type,
+        time=datetime.now(UTC),
+        subject=event.key,
+    ).to_headers()
+
+
+@pytest.fixture
+async def source(backend: Backend) -> str:
+    """A fresh topic standing for another institution's identity topic."""
+    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
+    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
+    return topic
+
+
+@pytest.fixture
+async def counting(backend: Backend, source: str) -> AsyncIterator[CountingService]:
+    service = CountingService(settings_for(backend, f"count-{secrets.token_hex(3)}"), source)
+    await service.runtime.start()
+    yield service
+    await service.runtime.stop()
+
+
+async def test_the_same_event_delivered_twice_changes_state_once(
+    backend: Backend, source: str, counting: CountingService
+) -> None:
+    event = program_event("inst-a:program-1")
+    headers = envelope(event, event_id="same-id")
+    for _ in range(2):
+        await produce(
+            backend.kafka_bootstrap_servers,
+            source,
+            event.model_dump_json().encode(),
+            headers,
+            key=event.key.encode(),
+        )
+    await eventually(lambda: _async(counting.committed() == 2))
+    assert await counting.count("inst-a:program-1") == 1
+    assert await counting.runtime.db["inbox"].count_documents({}) == 1
+
+
+async def test_redelivery_after_a_crash_before_the_offset_commit_is_harmless(
+    backend: Backend, source: str
+) -> None:
+    settings = settings_for(
+        backend,
+        f"crash-{secrets.token_hex(3)}",
+        offset_commit_seconds=3600,
+        offset_commit_every=1_000_000,
+    )
+    first = CountingService(settings, source)
+    await first.runtime.start()
+    event = program_event("inst-a:program-2")
+    await produce(
+        backend.kafka_bootstrap_servers,
+        source,
+        event.model_dump_json().encode(),
+        envelope(event),
+        key=event.key.encode(),
+    )
+    await eventually(lambda: first.count("inst-a:program-2"))
+    # Crash: the effect is committed in MongoDB, the offset never reached Kafka.
+    await first.subscription.committer.stop(commit=False)
+    await first.runtime.relay.stop()
+    await first.runtime.broker.stop()
+    await first.runtime.client.close()
+    assert first.committed() == 0
+
+    restarted = settings.model_copy(
+        update={"offset_commit_seconds": 0.2, "offset_commit_every": 200}
+    )
+    second = CountingService(restarted, source)
+    await second.runtime.start()
+    try:
+        await eventually(lambda: _async(second.committed() == 1))  # it came again...
+        assert await second.count("inst-a:program-2") == 1  # ...and changed nothing
+    finally:
+        await second.runtime.stop()
+
+
+async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_moves_on(
+    backend: Backend, source: str, counting: CountingService
+) -> None:
+    bootstrap = backend.kafka_bootstrap_servers
+    good = program_event("inst-a:program-3")
+    broken = good.model_dump(mode="json")
+    del broken["topics"]
+    await produce(bootstrap, source, b'{"no": "envelope"}', {"x": "1"})
+    await produce(
+        bootstrap,
+        source,
+        good.model_dump_json().encode(),
+        {**envelope(good), "ce_subject": "\udcff"},
+    )
+    await produce(bootstrap, source, b"not json", envelope(good))
+    await produce(bootstrap, source, json.dumps(broken).encode(), envelope(good))
+    unknown = {**envelope(good), "ce_type": "org.example.something-else.v1"}
+    await produce(bootstrap, source, good.model_dump_json().encode(), unknown)
+    await produce(bootstrap, source, good.model_dump_json().encode(), envelope(good))
+
+    await eventually(lambda: counting.count("inst-a:program-3"))
+    await eventually(lambda: _async(counting.committed() == 6))
+    dlq = dead_letter_topic(counting.settings.institution, "pairing")
+    letters = sorted(
+        (headers_of(r) for r in await read_topic(bootstrap, dlq)),
+        key=lambda h: int(h[dead_letter.ORIGINAL_OFFSET]),
+    )
+    assert [h[dead_letter.REASON] for h in letters] == [
+        "invalid-envelope",
+        "invalid-envelope",
+        "invalid-data",
+        "invalid-data",
+    ]
+    assert "ce_id" in letters[0][dead_letter.DETAIL]
+    assert "ce_subject: header is not UTF-8" in letters[1][dead_letter.DETAIL]
+    assert "Invalid JSON" in letters[2][dead_letter.DETAIL]
+    assert "topics: Field required" in letters[3][dead_letter.DETAIL]
+    assert [int(h[dead_letter.ORIGINAL_OFFSET]) for h in letters] == [0, 1, 2, 3]
+    assert all(h[dead_letter.ORIGINAL_TOPIC] == source for h in letters)
+
+
+async def test_an_event_that_keeps_failing_is_retried_then_dead_lettered(
+    backend: Backend, source: str, counting: CountingService
+) -> None:
+    bootstrap = backend.kafka_bootstrap_servers
+    poison, after = program_event("inst-a:poison"), program_event("inst-a:program-4")
+    for event in (poison, after):
+        await produce(bootstrap, source, event.model_dump_json().encode(), envelope(event))
+    await eventually(lambda: counting.count("inst-a:program-4"))
+    assert counting.attempts.count("inst-a:poison") == counting.settings.handler_attempts
+    dlq = dead_letter_topic(counting.settings.institution, "pairing")
+    letters = await eventually(lambda: read_topic(bootstrap, dlq))
+    assert headers_of(letters[0])[dead_letter.REASON] == "handler-failed"
+    assert "RuntimeError: cannot handle inst-a:poison" in headers_of(letters[0])[dead_letter.DETAIL]
+
+
+async def test_an_event_committed_before_a_crash_is_published_after_restart(
+    backend: Backend,
+) -> None:
+    institution = f"outbox-{secrets.token_hex(3)}"
+    settings = settings_for(
+        backend, institution, service="identity", mongodb_database=f"test-{institution}-identity"
+    )
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            str(HELPERS / "commit_then_hang.py"),
+            backend.kafka_bootstrap_servers,
+            backend.mongodb_uri,
+            institution,
+            settings.database_name,
+        ],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(HELPERS.parent.parent)},
+    )
+    try:
+        assert writer.stdout is not None
+        line = await asyncio.get_running_loop().run_in_executor(None, writer.stdout.readline)
+        program_id = line.decode().strip()
+        assert program_id.startswith(f"{institution}:")
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+
+    app = identity_bootstrap(settings)
+    runtime = app.state.runtime
+    outbox = runtime.db[OUTBOX_COLLECTION]
+    assert await outbox.count_documents({"key": program_id, "sent_at": None}) == 1
+    topic = event_topic(institution, "identity")
+    for _ in range(2):  # and a second restart publishes nothing again
+        await runtime.start()
+        try:
+            await eventually(lambda: _async_not(outbox.count_documents({"sent_at": None})))
+        finally:
+            await runtime.stop()
+        app = identity_bootstrap(settings)
+        runtime = app.state.runtime
+        outbox = runtime.db[OUTBOX_COLLECTION]
+    records = await read_topic(backend.kafka_bootstrap_servers, topic)
+    assert [(r.key, json.loads(r.value)["program_id"]) for r in records] == [
+        (program_id.encode(), program_id)
+    ]
+
+
+async def _async(value: object) -> object:
+    return value
+
+
+async def _async_not(awaitable: object) -> bool:
+    return not await awaitable  # type: ignore[misc]

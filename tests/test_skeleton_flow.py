@@ -1,0 +1,111 @@
+"""The walking skeleton across three institutions and four services, on the real broker/store."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from telemachus.cli.federation import Federation
+from telemachus.cli.skeleton import SkeletonFlow, SkeletonResult
+from telemachus.shared.contracts.identity import ParticipantEnrolledV1
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.testing.kafka import headers_of, read_topic
+
+
+@pytest.fixture(scope="module")
+async def flow(federation: Federation) -> SkeletonResult:
+    async with httpx.AsyncClient(timeout=30) as client:
+        tracer = TracerProvider().get_tracer("tests")
+        return await SkeletonFlow(federation, client, tracer, print).run()
+
+
+def _service(span: ReadableSpan) -> str:
+    return str(span.resource.attributes.get("telemachus.service"))
+
+
+def _institution(span: ReadableSpan) -> str:
+    return str(span.resource.attributes.get("telemachus.institution"))
+
+
+async def test_flow_opens_relationships_and_feedback_windows(
+    flow: SkeletonResult, federation: Federation
+) -> None:
+    lead, *partners = [i.id for i in federation.institutions]
+    assert flow.program_id.startswith(f"{lead}:")
+    assert set(flow.participants) == {lead, *partners}
+    # The university's early-career researcher mentors the two seniors, each on what they seek.
+    mentor = flow.participants[partners[0]]
+    assert {(p["mentor_ref"], p["mentee_ref"], p["topic"]) for p in flow.pairings} == {
+        (mentor, flow.participants[lead], "e-medicine"),
+        (mentor, flow.participants[partners[1]], "literature-searching"),
+    }
+    assert all(p["status"] == "proposed" and p["explanation"] for p in flow.pairings)
+    assert {r["pairing_id"] for r in flow.relationships} == {p["id"] for p in flow.pairings}
+    assert all(r["mentor_ref"] == mentor and r["status"] == "active" for r in flow.relationships)
+    assert {w["relationship_id"] for w in flow.windows} == {r["id"] for r in flow.relationships}
+    assert all(w["kind"] == "baseline" for w in flow.windows)
+
+
+async def test_all_spans_of_the_flow_share_one_trace_across_services_and_institutions(
+    flow: SkeletonResult, federation: Federation, spans: InMemorySpanExporter
+) -> None:
+    in_trace = [
+        s
+        for s in spans.get_finished_spans()
+        if s.context is not None and f"{s.context.trace_id:032x}" == flow.trace_id
+    ]
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for span in in_trace:
+        service = _service(span)
+        if span.kind is SpanKind.SERVER:
+            kinds[service].add("http")
+        elif span.kind is SpanKind.PRODUCER:
+            kinds[service].add("publish")
+        elif span.kind is SpanKind.CONSUMER:
+            kinds[service].add("consume")
+        elif span.kind is SpanKind.CLIENT and span.attributes.get("db.system") == "mongodb":
+            kinds[service].add("mongodb")
+        elif span.name.startswith("handle "):
+            kinds[service].add("handler")
+    # Sessions and feedback only react to events; identity and pairing also serve the flow's
+    # requests. Each publishes what it caused.
+    assert kinds["identity"] >= {"http", "handler", "mongodb", "publish", "consume"}
+    assert kinds["pairing"] >= {"http", "handler", "mongodb", "publish", "consume"}
+    assert kinds["sessions"] >= {"handler", "mongodb", "publish", "consume"}
+    assert kinds["feedback"] >= {"handler", "mongodb", "publish", "consume"}
+    assert {_institution(s) for s in in_trace} >= {i.id for i in federation.institutions}
+
+
+async def test_enrolment_events_carry_only_consented_fields_under_a_pseudonym(
+    flow: SkeletonResult, federation: Federation
+) -> None:
+    for institution in federation.institutions:
+        records = await read_topic(
+            federation.kafka_bootstrap_servers, event_topic(institution.id, "identity")
+        )
+        enrolled = [
+            r for r in records if headers_of(r)["ce_type"] == ParticipantEnrolledV1.event_type
+        ]
+        assert len(enrolled) == 1
+        record = enrolled[0]
+        body = json.loads(record.value)
+        assert set(body) == {
+            "participant_ref",
+            "home_institution",
+            "program_id",
+            "lead_institution",
+            "consented_fields",
+            "profile",
+        }
+        assert body["participant_ref"] == flow.participants[institution.id]
+        assert record.key == body["participant_ref"].encode()
+        text = record.value.decode() + json.dumps(headers_of(record))
+        assert "@" not in text and "Dr " not in text and "Prof " not in text
+        assert headers_of(record)["ce_source"] == f"/telemachus/{institution.id}/identity"
+        assert "traceparent" in headers_of(record)
