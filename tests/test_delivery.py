@@ -198,6 +198,36 @@ async def test_an_event_that_keeps_failing_is_retried_then_dead_lettered(
     assert "RuntimeError: cannot handle inst-a:poison" in headers_of(letters[0])[dead_letter.DETAIL]
 
 
+async def test_batched_consumer_dedupes_and_isolates_a_failing_event(
+    backend: Backend, source: str
+) -> None:
+    service = CountingService(
+        settings_for(backend, f"batch-{secrets.token_hex(3)}"), source, batch=True
+    )
+    events = [program_event(f"inst-a:program-{i:03}") for i in range(40)]
+    records = [(e, envelope(e)) for e in events]
+    records.insert(10, records[5])  # the same event again, inside one batch
+    poison = program_event("inst-a:poison")
+    records.insert(20, (poison, envelope(poison)))
+    for event, headers in records:
+        await produce(
+            backend.kafka_bootstrap_servers,
+            source,
+            event.model_dump_json().encode(),
+            headers,
+            key=event.key.encode(),
+        )
+    await service.runtime.start()
+    try:
+        await eventually(lambda: _async(service.committed() == len(records)), within=60)
+        counts = [await service.count(e.program_id) for e in events]
+        assert counts == [1] * len(events)
+        assert await service.runtime.db["inbox"].count_documents({}) == len(events)
+        assert service.runtime.dead_letters.count == 1
+    finally:
+        await service.runtime.stop()
+
+
 async def test_an_event_committed_before_a_crash_is_published_after_restart(
     backend: Backend,
 ) -> None:

@@ -26,6 +26,7 @@ class CountingService:
     settings: ServiceSettings
     topic: str
     poison: str = "poison"  # events with this key always fail
+    batch: bool = False  # one transaction per polled batch instead of per event
     attempts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -49,9 +50,22 @@ class CountingService:
         async def on_program(event: ProgramPublishedV1, inbox_id: str) -> None:
             await self.bus.handle(Count(key=event.program_id), inbox_id=inbox_id)
 
-        self.subscription = runtime.consumer.subscribe(
-            "counting", [self.topic], {ProgramPublishedV1: on_program}, "test consumer"
-        )
+        if self.batch:
+
+            async def on_batch(items: list[tuple[ProgramPublishedV1, str]]) -> None:
+                await self.bus.handle_batch([(Count(key=e.program_id), i) for e, i in items])
+
+            self.subscription = runtime.consumer.subscribe_batch(
+                "counting",
+                [self.topic],
+                {ProgramPublishedV1: on_program},
+                on_batch,
+                "test consumer (batched)",
+            )
+        else:
+            self.subscription = runtime.consumer.subscribe(
+                "counting", [self.topic], {ProgramPublishedV1: on_program}, "test consumer"
+            )
 
     async def count(self, key: str) -> int:
         document = await self.runtime.db["counters"].find_one({"_id": key})

@@ -40,24 +40,50 @@ class MessageBus(Generic[U]):
         self._attempts = attempts
 
     async def handle(self, message: object, *, inbox_id: str | None = None) -> Any:
-        handler = self._handlers[type(message)]
         name = type(message).__name__
         with self._tracer.start_as_current_span(f"handle {name}") as span:
             span.set_attribute("telemachus.message", name)
-            for attempt in range(1, self._attempts + 1):
-                try:
-                    async with self._uow_factory() as uow:
-                        if inbox_id is not None and await uow.already_handled(inbox_id):
-                            span.set_attribute("telemachus.duplicate", True)
-                            return None
-                        result = await handler(message, uow)
-                        if inbox_id is not None:
-                            uow.mark_handled(inbox_id)
-                        await uow.commit()
-                        return result
-                except PyMongoError as error:
-                    if not _is_transient(error) or attempt == self._attempts:
-                        raise
-                    span.add_event("transient transaction error; retrying", {"attempt": attempt})
-                    await asyncio.sleep(0.01 * 2**attempt)
+
+            async def once(uow: U) -> Any:
+                if inbox_id is not None and await uow.already_handled(inbox_id):
+                    span.set_attribute("telemachus.duplicate", True)
+                    return None
+                result = await self._handlers[type(message)](message, uow)
+                if inbox_id is not None:
+                    uow.mark_handled(inbox_id)
+                return result
+
+            return await self._in_transaction(once, span)
+
+    async def handle_batch(self, items: list[tuple[object, str]]) -> None:
+        """Inbound events with their inbox ids, all in one transaction (see consumer.py)."""
+        with self._tracer.start_as_current_span(f"handle batch of {len(items)}") as span:
+            span.set_attribute("telemachus.batch_size", len(items))
+
+            async def once(uow: U) -> None:
+                seen = await uow.handled_among([inbox_id for _, inbox_id in items])
+                handled = 0
+                for message, inbox_id in items:
+                    if inbox_id in seen:
+                        continue  # redelivered, or twice in this very batch
+                    await self._handlers[type(message)](message, uow)
+                    uow.mark_handled(inbox_id)
+                    seen.add(inbox_id)
+                    handled += 1
+                span.set_attribute("telemachus.duplicates", len(items) - handled)
+
+            await self._in_transaction(once, span)
+
+    async def _in_transaction(self, work: Callable[[U], Awaitable[Any]], span: trace.Span) -> Any:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                async with self._uow_factory() as uow:
+                    result = await work(uow)
+                    await uow.commit()
+                    return result
+            except PyMongoError as error:
+                if not _is_transient(error) or attempt == self._attempts:
+                    raise
+                span.add_event("transient transaction error; retrying", {"attempt": attempt})
+                await asyncio.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")

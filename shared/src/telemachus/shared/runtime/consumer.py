@@ -33,6 +33,9 @@ from telemachus.shared.runtime.offsets import OffsetCommitter
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Any, str], Awaitable[None]]  # (event, inbox id)
+# Many (event, inbox id) pairs in one transaction; the per-event handler is the fallback.
+BatchHandler = Callable[[list[tuple[Any, str]]], Awaitable[None]]
+Admitted = tuple[EventHandler, Any, str]
 
 
 @dataclass(frozen=True)
@@ -61,20 +64,26 @@ def _utf8(value: bytes) -> bool:
         return False
 
 
-async def tolerant_parser(record: ConsumerRecord[Any, Any], original: Any) -> Any:
-    """FastStream's parser decodes every header as UTF-8 and would raise before our checks
-    see the record: hand it a copy without undecodable headers, keep the original record."""
+def _cleaned(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
     if all(_utf8(value) for _, value in record.headers):
-        return await original(record)
-    cleaned = dataclasses.replace(record, headers=[(k, v) for k, v in record.headers if _utf8(v)])
-    message = await original(cleaned)
+        return record
+    return dataclasses.replace(record, headers=[(k, v) for k, v in record.headers if _utf8(v)])
+
+
+async def tolerant_parser(record: Any, original: Any) -> Any:
+    """FastStream's parser decodes every header as UTF-8 and would raise before our checks
+    see the record: hand it copies without undecodable headers, keep the original records."""
+    if isinstance(record, tuple):
+        message = await original(tuple(_cleaned(r) for r in record))
+    else:
+        message = await original(_cleaned(record))
     message.raw_message = record
     return message
 
 
-async def raw_body(message: Any, original: Any) -> bytes:
+async def raw_body(message: Any, original: Any) -> Any:
     """No decoding by FastStream: a body that is not JSON must reach our dead-letter path."""
-    return bytes(message.body)
+    return message.body
 
 
 def summarize_validation_error(error: ValidationError) -> str:
@@ -116,46 +125,102 @@ class EventConsumer:
             return subscription
         by_type = {event.event_type: (event, handler) for event, handler in handlers.items()}
         subscriber = self._broker.subscriber(
-            *subscription.topics,
-            group_id=f"{self._group_prefix}.{name}",
-            ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest",
-            listener=subscription.committer,
-            parser=tolerant_parser,
-            decoder=raw_body,
-            title=f"{self._group_prefix}.{name}",
-            description=description,
+            *subscription.topics, **self._subscriber_options(subscription)
         )
 
         async def consume(message: KafkaMessage) -> None:
-            await self._deliver(message, by_type)
+            record = message.raw_message
+            assert not isinstance(record, tuple)
+            admitted = await self._admit(record, by_type)
+            if admitted is not None:
+                await self._run(record, *admitted)
             subscription.committer.handled(message)
 
         subscriber(consume)
         self.subscriptions.append(subscription)
         return subscription
 
-    async def _deliver(
+    def subscribe_batch(
         self,
-        message: KafkaMessage,
+        name: str,
+        topics: Sequence[str],
+        handlers: Mapping[type[IntegrationEvent], EventHandler],
+        batch_handler: BatchHandler,
+        description: str,
+        max_records: int = 500,
+    ) -> Subscription:
+        """For high-volume consumers: one MongoDB transaction per polled batch.
+
+        Invalid records are dead-lettered one by one as usual; if the batch transaction
+        fails, its events are handled one at a time, so one bad event cannot hold the rest.
+        """
+        subscription = Subscription(name, list(topics), handlers, description)
+        subscription.committer = OffsetCommitter(
+            interval=self._policy.commit_seconds, every=self._policy.commit_every
+        )
+        by_type = {event.event_type: (event, handler) for event, handler in handlers.items()}
+        subscriber = self._broker.subscriber(
+            *subscription.topics,
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=50,
+            **self._subscriber_options(subscription),
+        )
+
+        async def consume(message: KafkaMessage) -> None:
+            records = message.raw_message
+            assert isinstance(records, tuple)
+            admitted = [(r, a) for r in records if (a := await self._admit(r, by_type))]
+            try:
+                if admitted:
+                    await batch_handler([(event, event_id) for _, (_, event, event_id) in admitted])
+            except Exception:
+                log.warning(
+                    "batch of %d failed; handling its events one by one",
+                    len(admitted),
+                    exc_info=True,
+                )
+                for record, one in admitted:
+                    await self._run(record, *one)
+            subscription.committer.handled(message)
+
+        subscriber(consume)
+        self.subscriptions.append(subscription)
+        return subscription
+
+    def _subscriber_options(self, subscription: Subscription) -> dict[str, Any]:
+        return {
+            "group_id": f"{self._group_prefix}.{subscription.name}",
+            # Offsets are ours to commit, after MongoDB: see offsets.py.
+            "ack_policy": AckPolicy.MANUAL,
+            "auto_offset_reset": "earliest",
+            "listener": subscription.committer,
+            "parser": tolerant_parser,
+            "decoder": raw_body,
+            "title": f"{self._group_prefix}.{subscription.name}",
+            "description": subscription.description,
+        }
+
+    async def _admit(
+        self,
+        record: ConsumerRecord[Any, Any],
         by_type: Mapping[str, tuple[type[IntegrationEvent], EventHandler]],
-    ) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
+    ) -> Admitted | None:
+        """The event and its handler, or None when dead-lettered or not for this consumer."""
         value: bytes = record.value or b""
         if len(value) > self._policy.max_event_bytes:
             await self._dead_letters.send(
                 record, "oversized", f"{len(value)} bytes > {self._policy.max_event_bytes}"
             )
-            return
+            return None
         try:
             attributes = CloudEventAttributes.from_headers(record.headers)
         except EnvelopeError as error:
             await self._dead_letters.send(record, "invalid-envelope", str(error))
-            return
+            return None
         known = by_type.get(attributes.type)
         if known is None:
-            return
+            return None
         event_class, handler = known
         try:
             event = event_class.model_validate_json(value)
@@ -163,8 +228,13 @@ class EventConsumer:
             await self._dead_letters.send(
                 record, "invalid-data", f"{attributes.type}: {summarize_validation_error(error)}"
             )
-            return
-        event_id = inbox_id(attributes)
+            return None
+        return handler, event, inbox_id(attributes)
+
+    async def _run(
+        self, record: ConsumerRecord[Any, Any], handler: EventHandler, event: Any, event_id: str
+    ) -> None:
+        """Run the handler with retries; a refusal or persistent failure is dead-lettered."""
         for attempt in range(1, self._policy.attempts + 1):
             try:
                 await handler(event, event_id)

@@ -28,6 +28,10 @@ class Inbox:
             is not None
         )
 
+    async def seen_among(self, event_ids: list[str], session: AsyncClientSession) -> set[str]:
+        found = self._collection.find({"_id": {"$in": event_ids}}, {"_id": 1}, session=session)
+        return {document["_id"] for document in await found.to_list(None)}
+
     async def record(self, event_ids: list[str], session: AsyncClientSession) -> None:
         # The unique _id makes a concurrent duplicate fail the transaction rather than pass.
         now = datetime.now(UTC)

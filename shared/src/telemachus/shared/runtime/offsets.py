@@ -31,14 +31,14 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
         self.committed: dict[TopicPartition, int] = {}
 
     def handled(self, message: KafkaMessage) -> None:
-        """The message's effect is durable (or it was dead-lettered): its offset may go."""
-        record = message.raw_message
-        assert not isinstance(record, tuple)
-        partition = TopicPartition(record.topic, record.partition)
-        self._pending[partition] = max(self._pending.get(partition, 0), record.offset + 1)
+        """The message's (or batch's) effect is durable, or it was dead-lettered."""
+        records = message.raw_message
+        for record in records if isinstance(records, tuple) else (records,):
+            partition = TopicPartition(record.topic, record.partition)
+            self._pending[partition] = max(self._pending.get(partition, 0), record.offset + 1)
+            self._since_commit += 1
         if isinstance(message.consumer, AIOKafkaConsumer):
             self._consumer = message.consumer
-        self._since_commit += 1
         if self._since_commit >= self._every:
             self._due.set()
 

@@ -84,6 +84,9 @@ class MongoUnitOfWork:
     async def already_handled(self, event_id: str) -> bool:
         return await self._inbox.seen(event_id, self.session)
 
+    async def handled_among(self, event_ids: list[str]) -> set[str]:
+        return await self._inbox.seen_among(event_ids, self.session)
+
     def mark_handled(self, event_id: str) -> None:
         self._handled.append(event_id)
 

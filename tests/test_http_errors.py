@@ -1,0 +1,130 @@
+"""Refusals through the HTTP APIs: clear status, the field named, nothing stored changed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from telemachus.cli.federation import Federation
+
+
+def program_body(**overrides: Any) -> dict[str, Any]:
+    today = date.today()
+    return {
+        "title": "A program",
+        "topics": ["e-medicine"],
+        "enrolment_opens": today.isoformat(),
+        "enrolment_closes": (today + timedelta(days=5)).isoformat(),
+        **overrides,
+    }
+
+
+def fields_named(response: httpx.Response) -> set[str]:
+    return {str(error["loc"][-1]) for error in response.json()["detail"]}
+
+
+async def test_malformed_bodies_get_422_naming_the_field(federation: Federation) -> None:
+    lead = federation.institutions[0].id
+    async with httpx.AsyncClient(base_url=federation.url(lead, "identity")) as client:
+        before = (await client.get("/programs")).json()
+        missing = await client.post("/programs", json={"title": "No topics or dates"})
+        assert missing.status_code == 422
+        assert fields_named(missing) == {"topics", "enrolment_opens", "enrolment_closes"}
+        wrong = await client.post("/programs", json=program_body(relationship_weeks="soon"))
+        assert wrong.status_code == 422 and fields_named(wrong) == {"relationship_weeks"}
+        bad_topic = await client.post("/programs", json=program_body(topics=["E Medicine!"]))
+        assert bad_topic.status_code == 422 and "pattern" in bad_topic.text
+        extra = await client.post("/programs", json=program_body(lead="someone-else"))
+        assert extra.status_code == 422 and fields_named(extra) == {"lead"}
+        not_json = await client.post(
+            "/programs", content=b"{", headers={"content-type": "application/json"}
+        )
+        assert not_json.status_code == 422
+        huge = await client.post(
+            "/programs",
+            content=b"x" * (2 * 1024 * 1024),
+            headers={"content-type": "application/json"},
+        )
+        assert huge.status_code == 413
+        assert (await client.get("/programs")).json() == before
+
+
+async def test_domain_rules_refuse_with_a_reason_and_store_nothing(
+    federation: Federation,
+) -> None:
+    lead, partner = federation.institutions[0].id, federation.institutions[1].id
+    async with httpx.AsyncClient(base_url=federation.url(lead, "identity")) as client:
+        before = (await client.get("/programs")).json()
+        self_partner = await client.post(
+            "/programs", json=program_body(partner_institutions=[lead])
+        )
+        assert self_partner.status_code == 422
+        assert self_partner.json()["detail"]["field"] == "partner_institutions"
+        backwards = await client.post(
+            "/programs",
+            json=program_body(enrolment_closes=(date.today() - timedelta(days=1)).isoformat()),
+        )
+        assert backwards.json()["detail"] == {
+            "reason": "enrolment closes before it opens",
+            "field": "enrolment_closes",
+        }
+        assert (await client.get("/programs")).json() == before
+
+        person = (
+            await client.post(
+                "/participants",
+                json={
+                    "display_name": "Dee",
+                    "work_email": "dee@example.org",
+                    "profession": "nursing",
+                    "career_stage": 2,
+                    "topics_offered": [{"topic": "e-medicine", "proficiency": 3}],
+                },
+            )
+        ).json()
+        unknown = await client.post(
+            f"/participants/{person['id']}/enrolments",
+            json={"program_id": f"{partner}:doesnotexist", "consented_fields": ["career_stage"]},
+        )
+        assert unknown.status_code == 422 and unknown.json()["detail"]["field"] == "program_id"
+        not_consent = await client.post(
+            f"/participants/{person['id']}/enrolments",
+            json={"program_id": f"{partner}:doesnotexist", "consented_fields": ["home_address"]},
+        )
+        assert not_consent.status_code == 422
+        assert fields_named(not_consent) == {"0"}  # consented_fields[0]
+        assert (await client.get(f"/participants/{person['id']}")).json()["enrolments"] == []
+        missing = await client.get("/participants/nobody-here")
+        assert missing.status_code == 404
+        assert missing.json()["detail"]["field"] == "participant_id"
+
+
+async def test_pairing_answers_are_checked(federation: Federation) -> None:
+    lead = federation.institutions[0].id
+    async with httpx.AsyncClient(base_url=federation.url(lead, "pairing")) as client:
+        nobody = await client.post(
+            "/pairings/pairing_none/responses",
+            json={"participant_ref": f"{lead}:abcdefgh", "decision": "accept"},
+        )
+        assert nobody.status_code == 404
+        bad = await client.post(
+            "/pairings/pairing_none/responses",
+            json={"participant_ref": "not a ref", "decision": "maybe"},
+        )
+        assert bad.status_code == 422
+        assert fields_named(bad) == {"participant_ref", "decision"}
+        no_program = await client.post(f"/programs/{lead}:unknown123/rounds", json={})
+        assert no_program.status_code == 404
+
+
+async def test_health_and_readiness(federation: Federation) -> None:
+    for running in federation.services.values():
+        async with httpx.AsyncClient(base_url=running.url) as client:
+            assert (await client.get("/health/live")).json() == {"status": "ok"}
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {"started": "ok", "mongodb": "ok", "kafka": "ok"}
+            docs = await client.get("/openapi.json")
+            assert docs.status_code == 200 and docs.json()["paths"]

@@ -1,0 +1,62 @@
+"""The relay against the real store, with a broker that fails on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from telemachus.shared.contracts.identity import ProgramPublishedV1
+from telemachus.shared.runtime.outbox import OutboxRelay, Publication, outbox_row
+from telemachus.shared.testing.backends import Backend
+from tests.test_delivery import program_event
+
+
+class FlakyBroker:
+    def __init__(self, fail_key: str | None) -> None:
+        self.fail_key = fail_key
+        self.sent: list[str] = []
+
+    async def send(self, topic: str, key: str, payload: bytes, headers: dict[str, str]) -> Any:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if key == self.fail_key:
+            future.set_exception(ConnectionError("broker went away"))
+        else:
+            self.sent.append(key)
+            future.set_result(None)
+        return future
+
+
+async def test_rows_after_a_failed_one_wait_so_order_per_key_holds(backend: Backend) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(backend.mongodb_uri)
+    collection = client[f"test-relay-{secrets.token_hex(3)}"]["outbox"]
+    publication = Publication(topic="telemachus.hh.identity", source="/telemachus/hh/identity")
+    events: list[ProgramPublishedV1] = [program_event(f"hh:program{i}") for i in range(4)]
+    await collection.insert_many([outbox_row(e, publication) for e in events])
+    broker = FlakyBroker(fail_key="hh:program1")
+    relay = OutboxRelay(collection, broker.send, poll_seconds=0.05, batch_size=10)
+    try:
+        try:
+            await relay.publish_pending()
+            raise AssertionError("the failure should surface")
+        except ConnectionError:
+            pass
+        unsent = await collection.find({"sent_at": None}).sort("_id").to_list(None)
+        assert [row["key"] for row in unsent] == ["hh:program1", "hh:program2", "hh:program3"]
+        assert unsent[0]["attempts"] == 1 and "broker went away" in unsent[0]["last_error"]
+
+        broker.fail_key = None  # the broker is back
+        assert await relay.publish_pending() == 3
+        assert broker.sent == [
+            "hh:program0",
+            "hh:program2",
+            "hh:program3",
+            "hh:program1",
+            "hh:program2",
+            "hh:program3",
+        ]
+        assert await relay.backlog() == 0
+    finally:
+        await client.close()
