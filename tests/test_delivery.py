@@ -7,11 +7,11 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,41 +235,42 @@ async def test_an_event_committed_before_a_crash_is_published_after_restart(
     settings = settings_for(
         backend, institution, service="identity", mongodb_database=f"test-{institution}-identity"
     )
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            str(HELPERS / "commit_then_hang.py"),
-            backend.kafka_bootstrap_servers,
-            backend.mongodb_uri,
-            institution,
-            settings.database_name,
-        ],
-        stdout=subprocess.PIPE,
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HELPERS / "commit_then_hang.py"),
+        backend.kafka_bootstrap_servers,
+        backend.mongodb_uri,
+        institution,
+        settings.database_name,
+        stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(HELPERS.parent.parent)},
     )
     try:
         assert writer.stdout is not None
-        line = await asyncio.get_running_loop().run_in_executor(None, writer.stdout.readline)
-        program_id = line.decode().strip()
+        program_id = (await writer.stdout.readline()).decode().strip()
         assert program_id.startswith(f"{institution}:")
     finally:
         writer.send_signal(signal.SIGKILL)
-        writer.wait()
+        await writer.wait()
 
-    app = identity_bootstrap(settings)
-    runtime = app.state.runtime
-    outbox = runtime.db[OUTBOX_COLLECTION]
-    assert await outbox.count_documents({"key": program_id, "sent_at": None}) == 1
+    probe = identity_bootstrap(settings).state.runtime
+    assert (
+        await probe.db[OUTBOX_COLLECTION].count_documents({"key": program_id, "sent_at": None}) == 1
+    )
+    await probe.client.close()
     topic = event_topic(institution, "identity")
     for _ in range(2):  # and a second restart publishes nothing again
+        runtime = identity_bootstrap(settings).state.runtime
         await runtime.start()
         try:
-            await eventually(lambda: _async_not(outbox.count_documents({"sent_at": None})))
+            outbox = runtime.db[OUTBOX_COLLECTION]
+
+            async def all_sent(outbox: Any = outbox) -> bool:
+                return await outbox.count_documents({"sent_at": None}) == 0
+
+            await eventually(all_sent)
         finally:
             await runtime.stop()
-        app = identity_bootstrap(settings)
-        runtime = app.state.runtime
-        outbox = runtime.db[OUTBOX_COLLECTION]
     records = await read_topic(backend.kafka_bootstrap_servers, topic)
     assert [(r.key, json.loads(r.value)["program_id"]) for r in records] == [
         (program_id.encode(), program_id)
@@ -278,7 +279,3 @@ async def test_an_event_committed_before_a_crash_is_published_after_restart(
 
 async def _async(value: object) -> object:
     return value
-
-
-async def _async_not(awaitable: object) -> bool:
-    return not await awaitable  # type: ignore[misc]

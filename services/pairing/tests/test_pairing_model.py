@@ -6,6 +6,7 @@ import pytest
 
 from telemachus.pairing.domain import events
 from telemachus.pairing.domain.model import Decision, Pairing, PairingStatus, Program
+from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.errors import Conflict, Rejected
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -23,7 +24,7 @@ def proposed() -> Pairing:
     return Pairing.propose(
         round_id="r",
         program=program,
-        mode="assigned",
+        mode=PairingMode.ASSIGNED,
         mentor_ref="u:m",
         mentee_ref="h:s",
         topic="apps",

@@ -23,7 +23,7 @@ from telemachus.pairing.bootstrap import bootstrap as pairing_bootstrap
 from telemachus.sessions.bootstrap import bootstrap as sessions_bootstrap
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
 from telemachus.shared.runtime.service import ServiceRuntime
-from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.runtime.settings import ServiceSettings, TelemetryExporter
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
 BOOTSTRAPS: dict[ServiceName, Callable[[ServiceSettings, ServiceTelemetry | None], FastAPI]] = {
@@ -83,10 +83,12 @@ class Federation:
     institutions: Sequence[Institution] = DEFAULT_INSTITUTIONS
     host: str = "127.0.0.1"
     base_port: int = 0  # 0: any free port; else consecutive ports from here
-    telemetry_exporter: str = "none"
+    telemetry_exporter: TelemetryExporter = "none"
     telemetry_file: Path = Path(".telemachus/traces.jsonl")
     extra_exporters: Sequence[SpanExporter] = ()
     database_prefix: str = "telemachus"
+    # Tansu does not end a waiting fetch when data arrives: keep the wait short locally.
+    fetch_max_wait_ms: int = 25
     services: dict[tuple[str, str], RunningService] = field(default_factory=dict)
 
     def _settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
@@ -99,9 +101,10 @@ class Federation:
             mongodb_database=f"{self.database_prefix}-{institution}-{service}",
             http_host=self.host,
             http_port=port,
-            telemetry_exporter=self.telemetry_exporter,  # type: ignore[arg-type]
+            telemetry_exporter=self.telemetry_exporter,
             telemetry_file=self.telemetry_file,
             outbox_poll_seconds=0.5,
+            kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
 
     def build(self) -> None:

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -43,7 +43,7 @@ class Clock:
 
 
 @contextlib.contextmanager
-def local_infrastructure(progress: Clock):  # type: ignore[no-untyped-def]
+def local_infrastructure(progress: Clock) -> Iterator[LocalInfrastructure]:
     progress("starting the local Kafka broker (Tansu) and MongoDB server (SecantusDB)")
     infra = LocalInfrastructure()
     infra.start(progress=progress)
@@ -127,7 +127,7 @@ def up(args: argparse.Namespace) -> int:
 
 def service(args: argparse.Namespace) -> int:
     """One service, settings from TELEMACHUS_* (how containers and Kubernetes run it)."""
-    settings = ServiceSettings(service=args.name)  # type: ignore[call-arg]
+    settings = ServiceSettings(service=args.name)
     configure_logging(settings.log_format, settings.log_level)
     app = BOOTSTRAPS[args.name](settings, None)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)

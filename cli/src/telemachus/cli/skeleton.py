@@ -10,6 +10,7 @@ trace.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -152,7 +153,7 @@ class SkeletonFlow:
             self.report(f"   program {program_id}")
             for partner in partners:
                 url = f"{self.f.url(partner, 'identity')}/programs/{program_id}"
-                await self._until(f"{partner} knows the program", lambda url=url: self._get(url))
+                await self._until(f"{partner} knows the program", functools.partial(self._get, url))
 
             self.report("2. One person at each institution registers and enrols with consent")
             refs: dict[str, str] = {}

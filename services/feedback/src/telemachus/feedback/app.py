@@ -1,4 +1,4 @@
-"""ASGI entry: `uvicorn --factory telemachus.feedback.app:create_app` (settings from TELEMACHUS_*)."""
+"""ASGI entry: `uvicorn --factory telemachus.feedback.app:create_app`, settings from env."""
 
 from __future__ import annotations
 

@@ -14,6 +14,6 @@ Bootstrap = Callable[[ServiceSettings], FastAPI]
 
 
 def service_app(service: ServiceName, bootstrap: Bootstrap) -> FastAPI:
-    settings = ServiceSettings(service=service)  # type: ignore[call-arg]  # rest from env
+    settings = ServiceSettings(service=service)  # the rest from TELEMACHUS_* variables
     configure_logging(settings.log_format, settings.log_level)
     return bootstrap(settings)

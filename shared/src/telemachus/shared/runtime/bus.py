@@ -17,7 +17,8 @@ from pymongo.errors import PyMongoError
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 
 U = TypeVar("U", bound=MongoUnitOfWork)
-Handler = Callable[[Any, U], Awaitable[Any]]
+# A handler takes (message, unit of work); services list theirs by message type.
+Handlers = Mapping[type, Callable[..., Awaitable[Any]]]
 _TRANSIENT = ("TransientTransactionError", "UnknownTransactionCommitResult")
 
 
@@ -29,7 +30,7 @@ class MessageBus(Generic[U]):
     def __init__(
         self,
         uow_factory: Callable[[], U],
-        handlers: Mapping[type, Handler[U]],
+        handlers: Handlers,
         tracer: trace.Tracer,
         *,
         attempts: int = 5,

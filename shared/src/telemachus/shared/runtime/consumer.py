@@ -45,6 +45,7 @@ class DeliveryPolicy:
     max_event_bytes: int = 256 * 1024
     commit_seconds: float = 0.2
     commit_every: int = 200
+    fetch_max_wait_ms: int = 500
 
 
 @dataclass
@@ -194,6 +195,7 @@ class EventConsumer:
             # Offsets are ours to commit, after MongoDB: see offsets.py.
             "ack_policy": AckPolicy.MANUAL,
             "auto_offset_reset": "earliest",
+            "fetch_max_wait_ms": self._policy.fetch_max_wait_ms,
             "listener": subscription.committer,
             "parser": tolerant_parser,
             "decoder": raw_body,

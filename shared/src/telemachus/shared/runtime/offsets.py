@@ -18,7 +18,7 @@ from faststream.kafka.message import KafkaMessage
 log = logging.getLogger(__name__)
 
 
-class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
+class OffsetCommitter(ConsumerRebalanceListener):
     def __init__(self, *, interval: float, every: int) -> None:
         self._interval = interval
         self._every = every

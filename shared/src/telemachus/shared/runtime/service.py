@@ -80,6 +80,7 @@ class ServiceRuntime:
                 backoff_seconds=settings.handler_backoff_seconds,
                 commit_seconds=settings.offset_commit_seconds,
                 commit_every=settings.offset_commit_every,
+                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             ),
         )
         self._startup_hooks: list[StartupHook] = [

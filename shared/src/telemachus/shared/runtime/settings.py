@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from telemachus.shared.contracts.topics import ServiceName, check_institution_id
 
 ENV_PREFIX = "TELEMACHUS_"
+TelemetryExporter = Literal["none", "console", "file", "otlp"]
 
 
 class ServiceSettings(BaseSettings):
@@ -34,6 +35,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     topic_partitions: int = Field(default=3, ge=1, le=1000)
+    # How long a fetch may wait for data. Kafka answers early when data arrives; the local
+    # stand-in (Tansu) does not, so there this bounds publish-to-handled latency.
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=30_000)
     # Delivery tuning (see docs/delivery.md).
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
@@ -43,7 +47,7 @@ class ServiceSettings(BaseSettings):
     handler_backoff_seconds: float = Field(default=0.2, ge=0)
     wait_for_topics_seconds: float = Field(default=30.0, ge=0)
     # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
-    telemetry_exporter: Literal["none", "console", "file", "otlp"] = "none"
+    telemetry_exporter: TelemetryExporter = "none"
     telemetry_file: Path = Path(".telemachus/traces.jsonl")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"

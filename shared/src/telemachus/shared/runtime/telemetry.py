@@ -147,8 +147,10 @@ class _RoutingTracer(trace.Tracer):
     def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
         return self._target().start_span(*args, **kwargs)
 
-    @contextmanager  # type: ignore[override]
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:
+    @contextmanager
+    def start_as_current_span(  # type: ignore[override]  # same call, simpler signature
+        self, *args: Any, **kwargs: Any
+    ) -> Iterator[trace.Span]:
         with self._target().start_as_current_span(*args, **kwargs) as span:
             yield span
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Self
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -62,7 +63,7 @@ class MongoUnitOfWork:
             raise RuntimeError("unit of work used outside `async with`")
         return self._session
 
-    async def __aenter__(self) -> MongoUnitOfWork:
+    async def __aenter__(self) -> Self:
         self._session = self.client.start_session()
         await self._session.start_transaction()
         self._events, self._handled, self._tracked = [], [], {}

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from telemachus.shared.contracts.envelope import decode_headers
 
+T = TypeVar("T")
 
-async def read_topic(bootstrap: str, topic: str, *, settle: float = 0.5) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+
+async def read_topic(bootstrap: str, topic: str, *, settle: float = 0.5) -> list[ConsumerRecord]:
     """Every record on the topic now, from the start, by direct partition assignment."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
@@ -41,7 +44,7 @@ async def read_topic(bootstrap: str, topic: str, *, settle: float = 0.5) -> list
         await consumer.stop()
 
 
-def headers_of(record: ConsumerRecord) -> dict[str, str]:  # type: ignore[type-arg]
+def headers_of(record: ConsumerRecord) -> dict[str, str]:
     return decode_headers(record.headers)
 
 
@@ -61,7 +64,9 @@ async def produce(
         await producer.stop()
 
 
-async def eventually(probe, *, within: float = 30.0, every: float = 0.1):  # type: ignore[no-untyped-def]
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, within: float = 30.0, every: float = 0.1
+) -> T:
     """Poll an async probe until it returns something truthy; fail with what it last saw."""
     deadline = asyncio.get_running_loop().time() + within
     while True:

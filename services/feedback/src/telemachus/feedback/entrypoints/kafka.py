@@ -9,7 +9,7 @@ from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
-def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:  # type: ignore[type-arg]
+def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     async def relationship_started(event: RelationshipStartedV1, inbox_id: str) -> None:
         command = OpenBaselineWindow(
             relationship_id=event.relationship_id,

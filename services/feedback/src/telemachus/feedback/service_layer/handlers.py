@@ -9,6 +9,7 @@ from telemachus.feedback.domain import commands
 from telemachus.feedback.domain.model import FeedbackWindow
 from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
+from telemachus.shared.runtime.bus import Handlers
 
 Clock = Callable[[], datetime]
 
@@ -25,5 +26,5 @@ class FeedbackHandlers:
             return
         uow.windows.add(FeedbackWindow.open_baseline(now=self.clock(), **cmd.model_dump()))
 
-    def handlers(self) -> dict[type, Callable[..., object]]:
+    def handlers(self) -> Handlers:
         return {commands.OpenBaselineWindow: self.open_baseline_window}

@@ -47,7 +47,7 @@ def participant_view(participant: Participant) -> ParticipantView:
     return ParticipantView(ref=participant.ref, **participant.model_dump(exclude={"version"}))
 
 
-def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:  # type: ignore[type-arg]
+def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
     router = APIRouter(tags=["identity"])
 
     @router.post(

@@ -9,6 +9,7 @@ from telemachus.identity.domain import commands
 from telemachus.identity.domain.model import Participant, Program, new_id
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from telemachus.shared.errors import NotFound, Rejected
+from telemachus.shared.runtime.bus import Handlers
 
 Clock = Callable[[], datetime]
 
@@ -60,7 +61,7 @@ class IdentityHandlers:
         participant.enrol(program, cmd.consented_fields, self.clock())
         return participant
 
-    def handlers(self) -> dict[type, Callable[..., object]]:
+    def handlers(self) -> Handlers:
         return {
             commands.PublishProgram: self.publish_program,
             commands.RecordPartnerProgram: self.record_partner_program,

@@ -27,7 +27,7 @@ class ResponseRequest(commands.Command):
     decision: Decision
 
 
-def pairing_router(bus: MessageBus, views: PairingViews) -> APIRouter:  # type: ignore[type-arg]
+def pairing_router(bus: MessageBus, views: PairingViews) -> APIRouter:
     router = APIRouter(tags=["pairing"])
 
     @router.get(

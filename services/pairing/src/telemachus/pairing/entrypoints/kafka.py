@@ -28,7 +28,7 @@ def candidate_from(event: ParticipantEnrolledV1) -> Candidate:
     )
 
 
-def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:  # type: ignore[type-arg]
+def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     me = runtime.settings.institution
 
     async def program_published(event: ProgramPublishedV1, inbox_id: str) -> None:

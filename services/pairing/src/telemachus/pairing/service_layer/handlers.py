@@ -10,6 +10,7 @@ from telemachus.pairing.domain.model import Candidate, Pairing, PairingStatus, R
 from telemachus.pairing.matching import greedy
 from telemachus.pairing.service_layer.unit_of_work import PairingUnitOfWork
 from telemachus.shared.errors import NotFound
+from telemachus.shared.runtime.bus import Handlers
 
 Clock = Callable[[], datetime]
 
@@ -104,7 +105,7 @@ class PairingHandlers:
         pairing.respond(cmd.participant_ref, cmd.decision, self.clock())
         return pairing
 
-    def handlers(self) -> dict[type, Callable[..., object]]:
+    def handlers(self) -> Handlers:
         return {
             commands.RecordProgram: self.record_program,
             commands.AddCandidate: self.add_candidate,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from telemachus.sessions.domain import commands
 from telemachus.sessions.domain.model import Relationship
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.shared.runtime.bus import Handlers
 
 
 async def open_relationship(
@@ -19,4 +18,4 @@ async def open_relationship(
     return relationship
 
 
-HANDLERS: dict[type, Callable[..., object]] = {commands.OpenRelationship: open_relationship}
+HANDLERS: Handlers = {commands.OpenRelationship: open_relationship}

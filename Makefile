@@ -1,0 +1,45 @@
+# A fresh machine needs two commands: `make demo` (the main job) and `make test`.
+# Both install what they need: uv (into .tools/ when it is not on PATH), then the locked
+# workspace into .venv/. No Docker needed: Kafka and MongoDB run as local child processes.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+MEMBERS := $(wildcard shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
+
+.PHONY: demo up test test-all lint bench schemas clean
+
+demo: .venv/.synced  ## the walking skeleton across three institutions, step by step
+	.venv/bin/telemachus demo
+
+up: .venv/.synced  ## a three-institution federation on local servers until Ctrl-C
+	.venv/bin/telemachus up
+
+test: .venv/.synced  ## the test suite (real local broker and store; prints which backend)
+	.venv/bin/pytest
+
+test-all: .venv/.synced  ## including tests marked slow
+	.venv/bin/pytest -m ""
+
+lint: .venv/.synced  ## ruff (lint and format) and mypy
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy shared/src services/*/src cli/src benchmarks tests $(wildcard shared/tests services/*/tests)
+
+bench: .venv/.synced  ## pipeline benchmark: ours vs a bare aiokafka loop, same run
+	.venv/bin/python benchmarks/pipeline.py
+
+schemas: .venv/.synced  ## regenerate docs/events/*.schema.json from the contracts
+	.venv/bin/telemachus schemas --out docs/events
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: uv.lock pyproject.toml $(MEMBERS) | $(UV)
+	$(UV) sync --locked --all-packages --python $(PYTHON)
+	touch $@
+
+clean:
+	rm -rf .venv .tools .telemachus
