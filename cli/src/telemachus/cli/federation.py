@@ -139,13 +139,21 @@ class Federation:
             running.task = asyncio.create_task(
                 running.server.serve(), name=f"{running.institution}/{running.service}"
             )
-        while not all(s.server.started for s in self.services.values()):
+        reported, last_report = 0, asyncio.get_running_loop().time()
+        while (ready := sum(s.server.started for s in self.services.values())) < len(self.services):
             failed = [s for s in self.services.values() if s.task and s.task.done()]
             if failed:
                 await self.stop()
                 names = ", ".join(f"{s.institution}/{s.service}" for s in failed)
                 raise RuntimeError(f"service(s) failed to start: {names}")
+            now = asyncio.get_running_loop().time()
+            if ready != reported or now - last_report > 1.0:
+                progress(
+                    f"  {ready}/{len(self.services)} ready; consumers are joining their groups"
+                )
+                reported, last_report = ready, now
             await asyncio.sleep(0.05)
+        progress(f"  {len(self.services)}/{len(self.services)} services ready")
 
     def url(self, institution: str, service: ServiceName) -> str:
         return self.services[(institution, service)].url
