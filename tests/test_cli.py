@@ -1,0 +1,61 @@
+"""The telemachus command as a user runs it: `up` serves, Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+
+import httpx
+
+from tests.test_local_infra import alive
+
+
+async def test_up_serves_every_api_and_stops_cleanly_on_ctrl_c(tmp_path: object) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "telemachus.cli.main",
+        "up",
+        "--base-port",
+        "0",
+        "--traces",
+        f"{tmp_path}/traces.jsonl",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    try:
+        async with asyncio.timeout(120):
+            while not any("press Ctrl-C to stop" in line for line in output):
+                line = (await process.stdout.readline()).decode()
+                assert line, "up exited early:\n" + "".join(output)
+                output.append(line)
+        text = "".join(output)
+        pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", text)]
+        urls = re.findall(r"^\s+(\w+)\s+(http://\S+)\s+docs", text, re.MULTILINE)
+        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+        assert len(urls) == 12 and {name for name, _ in urls} == {
+            "identity",
+            "pairing",
+            "sessions",
+            "feedback",
+        }
+        async with httpx.AsyncClient() as client:
+            for _, url in urls:
+                ready = await client.get(f"{url}/health/ready")
+                assert ready.status_code == 200, ready.text
+            docs = await client.get(f"{urls[0][1]}/openapi.json")
+            assert "/programs" in docs.json()["paths"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(60):
+            rest = (await process.stdout.read()).decode()
+            code = await process.wait()
+    assert code == 0, rest
+    assert "stopping the local broker and store" in rest
+    assert not any(alive(pid) for pid in pids)
