@@ -9,15 +9,12 @@ import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
-from telemachus.shared.contracts.envelope import CloudEventAttributes
-from telemachus.shared.contracts.identity import ProgramPublishedV1
 from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
 from telemachus.shared.runtime import dead_letter
 from telemachus.shared.runtime.broker import ensure_topics
@@ -25,6 +22,7 @@ from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, headers_of, produce, read_topic
+from telemachus.shared.testing.samples import envelope, program_published
 from tests.helpers.counting_service import CountingService
 
 HELPERS = Path(__file__).parent / "helpers"
@@ -41,32 +39,6 @@ def settings_for(backend: Backend, institution: str, **overrides: object) -> Ser
         **overrides,
     }
     return ServiceSettings.model_validate(values)
-
-
-def program_event(program_id: str) -> ProgramPublishedV1:
-    return ProgramPublishedV1(
-        program_id=program_id,
-        lead_institution=program_id.split(":")[0],
-        partner_institutions=[],
-        title="t",
-        topics=["e-medicine"],
-        pairing_mode="assigned",
-        relationship_weeks=12,
-        planned_sessions=6,
-        reporting_threshold=5,
-        enrolment_opens=date(2026, 1, 1),
-        enrolment_closes=date(2026, 12, 1),
-    )
-
-
-def envelope(event: ProgramPublishedV1, event_id: str | None = None) -> dict[str, str]:
-    return CloudEventAttributes(
-        id=event_id or secrets.token_hex(8),
-        source="/telemachus/tests/identity",
-        type=event.event_type,
-        time=datetime.now(UTC),
-        subject=event.key,
-    ).to_headers()
 
 
 @pytest.fixture
@@ -88,7 +60,7 @@ async def counting(backend: Backend, source: str) -> AsyncIterator[CountingServi
 async def test_the_same_event_delivered_twice_changes_state_once(
     backend: Backend, source: str, counting: CountingService
 ) -> None:
-    event = program_event("inst-a:program-1")
+    event = program_published("inst-a:program-1")
     headers = envelope(event, event_id="same-id")
     for _ in range(2):
         await produce(
@@ -114,7 +86,7 @@ async def test_redelivery_after_a_crash_before_the_offset_commit_is_harmless(
     )
     first = CountingService(settings, source)
     await first.runtime.start()
-    event = program_event("inst-a:program-2")
+    event = program_published("inst-a:program-2")
     await produce(
         backend.kafka_bootstrap_servers,
         source,
@@ -146,7 +118,7 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_mov
     backend: Backend, source: str, counting: CountingService
 ) -> None:
     bootstrap = backend.kafka_bootstrap_servers
-    good = program_event("inst-a:program-3")
+    good = program_published("inst-a:program-3")
     broken = good.model_dump(mode="json")
     del broken["topics"]
     await produce(bootstrap, source, b'{"no": "envelope"}', {"x": "1"})
@@ -187,7 +159,7 @@ async def test_an_event_that_keeps_failing_is_retried_then_dead_lettered(
     backend: Backend, source: str, counting: CountingService
 ) -> None:
     bootstrap = backend.kafka_bootstrap_servers
-    poison, after = program_event("inst-a:poison"), program_event("inst-a:program-4")
+    poison, after = program_published("inst-a:poison"), program_published("inst-a:program-4")
     for event in (poison, after):
         await produce(bootstrap, source, event.model_dump_json().encode(), envelope(event))
     await eventually(lambda: counting.count("inst-a:program-4"))
@@ -204,10 +176,10 @@ async def test_batched_consumer_dedupes_and_isolates_a_failing_event(
     service = CountingService(
         settings_for(backend, f"batch-{secrets.token_hex(3)}"), source, batch=True
     )
-    events = [program_event(f"inst-a:program-{i:03}") for i in range(40)]
+    events = [program_published(f"inst-a:program-{i:03}") for i in range(40)]
     records = [(e, envelope(e)) for e in events]
     records.insert(10, records[5])  # the same event again, inside one batch
-    poison = program_event("inst-a:poison")
+    poison = program_published("inst-a:poison")
     records.insert(20, (poison, envelope(poison)))
     for event, headers in records:
         await produce(

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 from telemachus.shared.contracts.identity import ProgramPublishedV1
 from telemachus.shared.runtime.outbox import OutboxRelay, Publication, outbox_row
 from telemachus.shared.testing.backends import Backend
-from tests.test_delivery import program_event
+from telemachus.shared.testing.samples import program_published
 
 
 class FlakyBroker:
@@ -33,7 +33,7 @@ async def test_rows_after_a_failed_one_wait_so_order_per_key_holds(backend: Back
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(backend.mongodb_uri)
     collection = client[f"test-relay-{secrets.token_hex(3)}"]["outbox"]
     publication = Publication(topic="telemachus.hh.identity", source="/telemachus/hh/identity")
-    events: list[ProgramPublishedV1] = [program_event(f"hh:program{i}") for i in range(4)]
+    events: list[ProgramPublishedV1] = [program_published(f"hh:program{i}") for i in range(4)]
     await collection.insert_many([outbox_row(e, publication) for e in events])
     broker = FlakyBroker(fail_key="hh:program1")
     relay = OutboxRelay(collection, broker.send, poll_seconds=0.05, batch_size=10)

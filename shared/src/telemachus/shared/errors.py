@@ -5,6 +5,10 @@ Plain Python so that domain models depend on nothing but the standard library an
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class DomainError(Exception):
     """A request the domain refuses; retrying the same request will not help."""
@@ -35,3 +39,10 @@ class Rejected(DomainError):
     """Valid in form, refused by a rule (the rule is in `reason`, the input in `field`)."""
 
     status = 422
+
+
+def found(value: T | None, what: str, *, field: str) -> T:
+    """The value, or NotFound naming what is missing and the field that named it."""
+    if value is None:
+        raise NotFound(f"no {what}", field=field)
+    return value

@@ -23,16 +23,11 @@ DESCRIPTION = (
 def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, telemetry)
 
-    def unit_of_work() -> FeedbackUnitOfWork:
-        return FeedbackUnitOfWork(
-            runtime.client, runtime.db, runtime.publication, runtime.relay.nudge, to_wire
-        )
+    unit_of_work = runtime.unit_of_work_factory(FeedbackUnitOfWork, to_wire)
 
     bus = MessageBus(unit_of_work, FeedbackHandlers().handlers(), runtime.telemetry.tracer)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    app = runtime.create_app(
+    return runtime.create_app(
         "Telemachus feedback", DESCRIPTION, [http.feedback_router(FeedbackViews(runtime.db))]
     )
-    app.state.runtime = runtime
-    return app

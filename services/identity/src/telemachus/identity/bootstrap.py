@@ -24,10 +24,7 @@ DESCRIPTION = (
 def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, telemetry)
 
-    def unit_of_work() -> IdentityUnitOfWork:
-        return IdentityUnitOfWork(
-            runtime.client, runtime.db, runtime.publication, runtime.relay.nudge, to_wire
-        )
+    unit_of_work = runtime.unit_of_work_factory(IdentityUnitOfWork, to_wire)
 
     handlers = IdentityHandlers(settings.institution)
     bus = MessageBus(unit_of_work, handlers.handlers(), runtime.telemetry.tracer)
@@ -38,8 +35,6 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime.on_startup(indexes)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    app = runtime.create_app(
+    return runtime.create_app(
         "Telemachus identity", DESCRIPTION, [http.identity_router(bus, IdentityViews(runtime.db))]
     )
-    app.state.runtime = runtime
-    return app

@@ -28,10 +28,7 @@ DESCRIPTION = (
 def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, telemetry)
 
-    def unit_of_work() -> PairingUnitOfWork:
-        return PairingUnitOfWork(
-            runtime.client, runtime.db, runtime.publication, runtime.relay.nudge, to_wire
-        )
+    unit_of_work = runtime.unit_of_work_factory(PairingUnitOfWork, to_wire)
 
     bus = MessageBus(
         unit_of_work, PairingHandlers(settings.institution).handlers(), runtime.telemetry.tracer
@@ -45,8 +42,6 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime.on_startup(indexes)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    app = runtime.create_app(
+    return runtime.create_app(
         "Telemachus pairing", DESCRIPTION, [http.pairing_router(bus, PairingViews(runtime.db))]
     )
-    app.state.runtime = runtime
-    return app

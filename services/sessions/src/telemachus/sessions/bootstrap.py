@@ -23,16 +23,11 @@ DESCRIPTION = (
 def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, telemetry)
 
-    def unit_of_work() -> SessionsUnitOfWork:
-        return SessionsUnitOfWork(
-            runtime.client, runtime.db, runtime.publication, runtime.relay.nudge, to_wire
-        )
+    unit_of_work = runtime.unit_of_work_factory(SessionsUnitOfWork, to_wire)
 
     bus = MessageBus(unit_of_work, HANDLERS, runtime.telemetry.tracer)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    app = runtime.create_app(
+    return runtime.create_app(
         "Telemachus sessions", DESCRIPTION, [http.sessions_router(SessionsViews(runtime.db))]
     )
-    app.state.runtime = runtime
-    return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -40,9 +40,11 @@ from telemachus.shared.runtime.outbox import (
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.store import create_mongo_client, ping
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
+from telemachus.shared.runtime.unit_of_work import EventMapper, MongoUnitOfWork
 
 log = logging.getLogger(__name__)
 StartupHook = Callable[[], Awaitable[None]]
+W = TypeVar("W", bound=MongoUnitOfWork)
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
@@ -173,7 +175,18 @@ class ServiceRuntime:
         )
         app.add_middleware(BindTelemetry, telemetry=self.telemetry)
         app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+        app.state.runtime = self
         return app
+
+    def unit_of_work_factory(
+        self, uow_class: type[W], event_mapper: EventMapper
+    ) -> Callable[[], W]:
+        """A fresh unit of work per request or message, wired to this service's outbox."""
+
+        def unit_of_work() -> W:
+            return uow_class(self.client, self.db, self.publication, self.relay.nudge, event_mapper)
+
+        return unit_of_work
 
     async def _kafka_ready(self) -> None:
         if not await self.broker.ping(timeout=2.0):

@@ -16,7 +16,7 @@ from telemachus.identity.domain.model import (
 )
 from telemachus.identity.service_layer.views import IdentityViews
 from telemachus.shared.contracts.vocabulary import CareerStage, Profession
-from telemachus.shared.errors import NotFound
+from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import MessageBus
 
 
@@ -70,10 +70,7 @@ def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
 
     @router.get("/programs/{program_id}", response_model=Program)
     async def get_program(program_id: str) -> Program:
-        program = await views.program(program_id)
-        if program is None:
-            raise NotFound(f"no program {program_id}", field="program_id")
-        return program
+        return found(await views.program(program_id), f"program {program_id}", field="program_id")
 
     @router.post(
         "/participants",
@@ -86,9 +83,11 @@ def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
 
     @router.get("/participants/{participant_id}", response_model=ParticipantView)
     async def get_participant(participant_id: str) -> ParticipantView:
-        participant = await views.participant(participant_id)
-        if participant is None:
-            raise NotFound(f"no participant {participant_id}", field="participant_id")
+        participant = found(
+            await views.participant(participant_id),
+            f"participant {participant_id}",
+            field="participant_id",
+        )
         return participant_view(participant)
 
     @router.post(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from telemachus.identity.domain import commands
 from telemachus.identity.domain.model import Participant, Program, new_id
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
-from telemachus.shared.errors import NotFound, Rejected
+from telemachus.shared.errors import Rejected, found
 from telemachus.shared.runtime.bus import Handlers
 
 Clock = Callable[[], datetime]
@@ -52,9 +52,11 @@ class IdentityHandlers:
     async def enrol_participant(
         self, cmd: commands.EnrolParticipant, uow: IdentityUnitOfWork
     ) -> Participant:
-        participant = await uow.participants.get(cmd.participant_id)
-        if participant is None:
-            raise NotFound(f"no participant {cmd.participant_id}", field="participant_id")
+        participant = found(
+            await uow.participants.get(cmd.participant_id),
+            f"participant {cmd.participant_id}",
+            field="participant_id",
+        )
         program = await uow.programs.get(cmd.program_id)
         if program is None:
             raise Rejected(f"no program {cmd.program_id} is known here", field="program_id")

@@ -9,7 +9,7 @@ from telemachus.pairing.domain import commands
 from telemachus.pairing.domain.model import Candidate, Decision, Pairing, Round
 from telemachus.pairing.service_layer.views import PairingViews
 from telemachus.shared.contracts.vocabulary import PairingMode, ParticipantRef
-from telemachus.shared.errors import NotFound
+from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import MessageBus
 
 
@@ -50,17 +50,12 @@ def pairing_router(bus: MessageBus, views: PairingViews) -> APIRouter:
 
     @router.get("/rounds/{round_id}", response_model=RoundView)
     async def get_round(round_id: str) -> RoundView:
-        round_ = await views.round(round_id)
-        if round_ is None:
-            raise NotFound(f"no round {round_id}", field="round_id")
+        round_ = found(await views.round(round_id), f"round {round_id}", field="round_id")
         return RoundView(round=round_, pairings=await views.pairings_of_round(round_id))
 
     @router.get("/pairings/{pairing_id}", response_model=Pairing)
     async def get_pairing(pairing_id: str) -> Pairing:
-        pairing = await views.pairing(pairing_id)
-        if pairing is None:
-            raise NotFound(f"no pairing {pairing_id}", field="pairing_id")
-        return pairing
+        return found(await views.pairing(pairing_id), f"pairing {pairing_id}", field="pairing_id")
 
     @router.post(
         "/pairings/{pairing_id}/responses",

@@ -9,7 +9,7 @@ from telemachus.pairing.domain import commands
 from telemachus.pairing.domain.model import Candidate, Pairing, PairingStatus, Round, new_id
 from telemachus.pairing.matching import greedy
 from telemachus.pairing.service_layer.unit_of_work import PairingUnitOfWork
-from telemachus.shared.errors import NotFound
+from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers
 
 Clock = Callable[[], datetime]
@@ -48,11 +48,11 @@ class PairingHandlers:
             uow.candidates.add(cmd.candidate)
 
     async def run_round(self, cmd: commands.RunRound, uow: PairingUnitOfWork) -> Round:
-        program = await uow.programs.get(cmd.program_id)
-        if program is None:
-            raise NotFound(
-                f"no program {cmd.program_id} led by {self.institution}", field="program_id"
-            )
+        program = found(
+            await uow.programs.get(cmd.program_id),
+            f"program {cmd.program_id} led by {self.institution}",
+            field="program_id",
+        )
         mode = cmd.mode or program.pairing_mode
         candidates = await uow.candidates.find({"program_id": program.id})
         earlier = await uow.pairings.find(
@@ -99,9 +99,9 @@ class PairingHandlers:
         return round_
 
     async def respond(self, cmd: commands.RespondToPairing, uow: PairingUnitOfWork) -> Pairing:
-        pairing = await uow.pairings.get(cmd.pairing_id)
-        if pairing is None:
-            raise NotFound(f"no pairing {cmd.pairing_id}", field="pairing_id")
+        pairing = found(
+            await uow.pairings.get(cmd.pairing_id), f"pairing {cmd.pairing_id}", field="pairing_id"
+        )
         pairing.respond(cmd.participant_ref, cmd.decision, self.clock())
         return pairing
 

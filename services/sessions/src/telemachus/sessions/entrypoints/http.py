@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from telemachus.sessions.domain.model import Relationship
 from telemachus.sessions.service_layer.views import SessionsViews
-from telemachus.shared.errors import NotFound
+from telemachus.shared.errors import found
 
 
 def sessions_router(views: SessionsViews) -> APIRouter:
@@ -22,9 +22,10 @@ def sessions_router(views: SessionsViews) -> APIRouter:
 
     @router.get("/relationships/{relationship_id}", response_model=Relationship)
     async def get_relationship(relationship_id: str) -> Relationship:
-        relationship = await views.relationship(relationship_id)
-        if relationship is None:
-            raise NotFound(f"no relationship {relationship_id}", field="relationship_id")
-        return relationship
+        return found(
+            await views.relationship(relationship_id),
+            f"relationship {relationship_id}",
+            field="relationship_id",
+        )
 
     return router
