@@ -116,15 +116,10 @@ class EventConsumer:
         handlers: Mapping[type[IntegrationEvent], EventHandler],
         description: str,
     ) -> Subscription:
-        subscription = Subscription(name, list(topics), handlers, description)
-        subscription.committer = OffsetCommitter(
-            interval=self._policy.commit_seconds, every=self._policy.commit_every
-        )
+        subscription = self._subscription(name, topics, handlers, description)
         if not subscription.topics:
-            # e.g. partner topics of an institution that has no partners (yet)
-            log.info("subscription %s has no topics to read; not consuming", name)
             return subscription
-        by_type = {event.event_type: (event, handler) for event, handler in handlers.items()}
+        by_type = self._by_type(handlers)
         subscriber = self._broker.subscriber(
             *subscription.topics, **self._subscriber_options(subscription)
         )
@@ -138,7 +133,6 @@ class EventConsumer:
             subscription.committer.handled(message)
 
         subscriber(consume)
-        self.subscriptions.append(subscription)
         return subscription
 
     def subscribe_batch(
@@ -155,11 +149,10 @@ class EventConsumer:
         Invalid records are dead-lettered one by one as usual; if the batch transaction
         fails, its events are handled one at a time, so one bad event cannot hold the rest.
         """
-        subscription = Subscription(name, list(topics), handlers, description)
-        subscription.committer = OffsetCommitter(
-            interval=self._policy.commit_seconds, every=self._policy.commit_every
-        )
-        by_type = {event.event_type: (event, handler) for event, handler in handlers.items()}
+        subscription = self._subscription(name, topics, handlers, description)
+        if not subscription.topics:
+            return subscription
+        by_type = self._by_type(handlers)
         subscriber = self._broker.subscriber(
             *subscription.topics,
             batch=True,
@@ -186,8 +179,31 @@ class EventConsumer:
             subscription.committer.handled(message)
 
         subscriber(consume)
-        self.subscriptions.append(subscription)
         return subscription
+
+    def _subscription(
+        self,
+        name: str,
+        topics: Sequence[str],
+        handlers: Mapping[type[IntegrationEvent], EventHandler],
+        description: str,
+    ) -> Subscription:
+        subscription = Subscription(name, list(topics), handlers, description)
+        subscription.committer = OffsetCommitter(
+            interval=self._policy.commit_seconds, every=self._policy.commit_every
+        )
+        if subscription.topics:
+            self.subscriptions.append(subscription)
+        else:
+            # e.g. partner topics of an institution that has no partners (yet)
+            log.info("subscription %s has no topics to read; not consuming", name)
+        return subscription
+
+    @staticmethod
+    def _by_type(
+        handlers: Mapping[type[IntegrationEvent], EventHandler],
+    ) -> dict[str, tuple[type[IntegrationEvent], EventHandler]]:
+        return {event.event_type: (event, handler) for event, handler in handlers.items()}
 
     def _subscriber_options(self, subscription: Subscription) -> dict[str, Any]:
         return {

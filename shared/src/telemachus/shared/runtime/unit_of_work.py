@@ -95,7 +95,9 @@ class MongoUnitOfWork:
         """Repositories call this; commit saves tracked aggregates and maps their events."""
         key = (collection, aggregate.id)
         if key not in self._tracked:
-            self._tracked[key] = _Tracked(aggregate, collection, new, to_document(aggregate))
+            # Only a loaded aggregate needs its as-read copy, to tell whether it changed.
+            loaded = {} if new else to_document(aggregate)
+            self._tracked[key] = _Tracked(aggregate, collection, new, loaded)
 
     def publish(self, *events: IntegrationEvent) -> None:
         """Stage events; they reach the outbox only if the transaction commits."""
