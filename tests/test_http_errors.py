@@ -128,3 +128,17 @@ async def test_health_and_readiness(federation: Federation) -> None:
             assert ready.json()["checks"] == {"started": "ok", "mongodb": "ok", "kafka": "ok"}
             docs = await client.get("/openapi.json")
             assert docs.status_code == 200 and docs.json()["paths"]
+
+
+async def test_each_service_documents_its_events(federation: Federation) -> None:
+    lead = federation.institutions[0].id
+    async with httpx.AsyncClient(base_url=federation.url(lead, "pairing")) as client:
+        document = (await client.get("/asyncapi.json")).json()
+        page = await client.get("/asyncapi")
+    assert document["asyncapi"] == "3.0.0"
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert f"telemachus.{lead}.pairing" in addresses  # what it publishes
+    assert f"telemachus.{lead}.identity" in addresses  # what it consumes
+    schemas = document["components"]["schemas"]
+    assert {"PairingProposedV1", "PairingConfirmedV1"} <= set(schemas)
+    assert page.status_code == 200 and "AsyncApiStandalone" in page.text

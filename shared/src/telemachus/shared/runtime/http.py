@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemachus.shared.errors import DomainError
@@ -37,6 +40,24 @@ def health_router(
             {"status": "ok" if ok else "unavailable", "checks": results},
             status_code=200 if ok else 503,
         )
+
+    return router
+
+
+def asyncapi_router(broker: KafkaBroker, title: str, description: str) -> APIRouter:
+    """The service's event documentation (AsyncAPI 3.0): what it publishes and consumes."""
+    router = APIRouter(prefix="/asyncapi", tags=["events"])
+    spec = AsyncAPI(
+        broker, title=f"{title} events", description=description, schema_version="3.0.0"
+    )
+
+    @router.get(".json", summary="AsyncAPI 3.0 document of this service's topics and events")
+    async def document() -> JSONResponse:
+        return JSONResponse(spec.to_specification().to_jsonable())
+
+    @router.get("", response_class=HTMLResponse, summary="The same document, rendered")
+    async def page() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(spec.to_specification(), try_it_out_path=None))
 
     return router
 

@@ -28,6 +28,7 @@ from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.http import (
     BindTelemetry,
     BodySizeLimit,
+    asyncapi_router,
     health_router,
     install_error_handlers,
 )
@@ -169,6 +170,7 @@ class ServiceRuntime:
         )
         for router in routers:
             app.include_router(router)
+        app.include_router(asyncapi_router(self.broker, app.title, description))
         install_error_handlers(app)
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=self.telemetry.provider, excluded_urls="health/.*"
