@@ -9,7 +9,12 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from telemachus.shared.contracts.identity import ProgramPublishedV1
-from telemachus.shared.runtime.outbox import OutboxRelay, Publication, outbox_row
+from telemachus.shared.runtime.outbox import (
+    OutboxRelay,
+    Publication,
+    ensure_outbox_indexes,
+    outbox_row,
+)
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.samples import program_published
 
@@ -58,5 +63,17 @@ async def test_rows_after_a_failed_one_wait_so_order_per_key_holds(backend: Back
             "hh:program3",
         ]
         assert await relay.backlog() == 0
+    finally:
+        await client.close()
+
+
+async def test_published_rows_expire_and_unsent_ones_stay(backend: Backend) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(backend.mongodb_uri)
+    collection = client[f"test-relay-{secrets.token_hex(3)}"]["outbox"]
+    try:
+        await ensure_outbox_indexes(collection, retention_seconds=3600)
+        indexes = await collection.index_information()
+        assert indexes["sent_at_ttl"]["expireAfterSeconds"] == 3600
+        assert indexes["sent_at_ttl"]["key"] == [("sent_at", 1)]
     finally:
         await client.close()

@@ -64,8 +64,15 @@ def outbox_row(event: IntegrationEvent, publication: Publication) -> Document:
     }
 
 
-async def ensure_outbox_indexes(collection: AsyncCollection[Document]) -> None:
+async def ensure_outbox_indexes(
+    collection: AsyncCollection[Document], retention_seconds: int
+) -> None:
+    # The relay's query: unsent rows in order.
     await collection.create_index([("sent_at", ASCENDING), ("_id", ASCENDING)])
+    # Sent rows expire; unsent ones (sent_at null) never do.
+    await collection.create_index(
+        "sent_at", name="sent_at_ttl", expireAfterSeconds=retention_seconds
+    )
 
 
 # (topic, key, payload, headers) -> a future that resolves when the broker has the record.

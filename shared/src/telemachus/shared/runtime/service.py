@@ -87,7 +87,9 @@ class ServiceRuntime:
             ),
         )
         self._startup_hooks: list[StartupHook] = [
-            lambda: ensure_outbox_indexes(self.db[OUTBOX_COLLECTION])
+            lambda: ensure_outbox_indexes(
+                self.db[OUTBOX_COLLECTION], settings.outbox_retention_seconds
+            )
         ]
         self.started = False
 

@@ -41,6 +41,8 @@ class ServiceSettings(BaseSettings):
     # Delivery tuning (see docs/delivery.md).
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    # How long published outbox rows are kept (for inspection) before MongoDB expires them.
+    outbox_retention_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     offset_commit_seconds: float = Field(default=0.2, gt=0)
     offset_commit_every: int = Field(default=200, ge=1)
     handler_attempts: int = Field(default=3, ge=1, le=20)
