@@ -9,7 +9,10 @@ If none starts, the run fails: it never silently skips.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,33 +45,57 @@ def docker_answers() -> bool:
         return False
 
 
+def _wait_for_primary(uri: str, within: float = 60.0) -> None:
+    from pymongo import MongoClient
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=1000)
+        try:
+            if client.admin.command("hello").get("isWritablePrimary"):
+                return
+        except Exception:
+            pass
+        finally:
+            client.close()
+        time.sleep(0.5)
+    raise TimeoutError(f"MongoDB at {uri} did not become a writable primary")
+
+
 def _containers() -> Backend:
     # Imported lazily: collecting tests must never need Docker.
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.mongodb import MongoDbContainer
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
     kafka: Any = KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft()
-    mongo: Any = MongoDbContainer("mongo:7.0").with_command("--replSet rs0 --bind_ip_all")
+    # Not MongoDbContainer: it always creates a root user, which turns on auth, and mongod
+    # refuses auth on a replica set without a key file. Transactions need the replica set.
+    mongo: Any = (
+        DockerContainer("mongo:7.0")
+        .with_command("--replSet rs0 --bind_ip_all")
+        .with_exposed_ports(27017)
+        .waiting_for(LogMessageWaitStrategy(re.compile("waiting for connections", re.I)))
+    )
     kafka.start()
     try:
         mongo.start()
-        # A single-node replica set: transactions need one.
         mongo.exec(
             [
                 "mongosh",
                 "--quiet",
-                "-u",
-                mongo.username,
-                "-p",
-                mongo.password,
                 "--eval",
-                "rs.initiate({_id:'rs0',members:[{_id:0,host:'localhost:27017'}]})",
+                "rs.initiate({_id: 'rs0', members: [{_id: 0, host: 'localhost:27017'}]})",
             ]
         )
+        host, port = mongo.get_container_host_ip(), mongo.get_exposed_port(27017)
+        uri = f"mongodb://{host}:{port}/?directConnection=true"
+        _wait_for_primary(uri)
     except BaseException:
+        with contextlib.suppress(Exception):
+            mongo.stop()
         kafka.stop()
         raise
-    uri = mongo.get_connection_url() + "/?directConnection=true&authSource=admin"
 
     def stop() -> None:
         mongo.stop()
