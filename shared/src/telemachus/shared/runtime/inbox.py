@@ -22,15 +22,15 @@ class Inbox:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def seen(self, event_id: str, session: AsyncClientSession) -> bool:
-        return (
-            await self._collection.find_one({"_id": event_id}, {"_id": 1}, session=session)
-            is not None
-        )
-
     async def seen_among(self, event_ids: list[str], session: AsyncClientSession) -> set[str]:
         found = self._collection.find({"_id": {"$in": event_ids}}, {"_id": 1}, session=session)
         return {document["_id"] for document in await found.to_list(None)}
+
+    async def claim(self, event_id: str, session: AsyncClientSession) -> None:
+        """Record one event as handled; DuplicateKeyError when it already was."""
+        await self._collection.insert_one(
+            {"_id": event_id, "handled_at": datetime.now(UTC)}, session=session
+        )
 
     async def record(self, event_ids: list[str], session: AsyncClientSession) -> None:
         # The unique _id makes a concurrent duplicate fail the transaction rather than pass.

@@ -82,8 +82,10 @@ class MongoUnitOfWork:
         finally:
             await session.end_session()
 
-    async def already_handled(self, event_id: str) -> bool:
-        return await self._inbox.seen(event_id, self.session)
+    async def claim(self, event_id: str) -> None:
+        """Record the event as handled now, in this transaction; a duplicate raises
+        DuplicateKeyError (and the transaction is void)."""
+        await self._inbox.claim(event_id, self.session)
 
     async def handled_among(self, event_ids: list[str]) -> set[str]:
         return await self._inbox.seen_among(event_ids, self.session)
