@@ -21,7 +21,13 @@ from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.testing.backends import Backend
-from telemachus.shared.testing.kafka import eventually, headers_of, produce, read_topic
+from telemachus.shared.testing.kafka import (
+    eventually,
+    headers_of,
+    produce,
+    produce_event,
+    read_topic,
+)
 from telemachus.shared.testing.samples import envelope, program_published
 from tests.helpers.counting_service import CountingService
 
@@ -63,13 +69,7 @@ async def test_the_same_event_delivered_twice_changes_state_once(
     event = program_published("inst-a:program-1")
     headers = envelope(event, event_id="same-id")
     for _ in range(2):
-        await produce(
-            backend.kafka_bootstrap_servers,
-            source,
-            event.model_dump_json().encode(),
-            headers,
-            key=event.key.encode(),
-        )
+        await produce_event(backend.kafka_bootstrap_servers, source, event, headers)
     await eventually(lambda: _async(counting.committed() == 2))
     assert await counting.count("inst-a:program-1") == 1
     assert await counting.runtime.db["inbox"].count_documents({}) == 1
@@ -87,13 +87,7 @@ async def test_redelivery_after_a_crash_before_the_offset_commit_is_harmless(
     first = CountingService(settings, source)
     await first.runtime.start()
     event = program_published("inst-a:program-2")
-    await produce(
-        backend.kafka_bootstrap_servers,
-        source,
-        event.model_dump_json().encode(),
-        envelope(event),
-        key=event.key.encode(),
-    )
+    await produce_event(backend.kafka_bootstrap_servers, source, event, envelope(event))
     await eventually(lambda: first.count("inst-a:program-2"))
     # Crash: the effect is committed in MongoDB, the offset never reached Kafka.
     await first.subscription.committer.stop(commit=False)
@@ -131,8 +125,8 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_mov
     await produce(bootstrap, source, b"not json", envelope(good))
     await produce(bootstrap, source, json.dumps(broken).encode(), envelope(good))
     unknown = {**envelope(good), "ce_type": "org.example.something-else.v1"}
-    await produce(bootstrap, source, good.model_dump_json().encode(), unknown)
-    await produce(bootstrap, source, good.model_dump_json().encode(), envelope(good))
+    await produce_event(bootstrap, source, good, unknown)
+    await produce_event(bootstrap, source, good, envelope(good))
 
     await eventually(lambda: counting.count("inst-a:program-3"))
     await eventually(lambda: _async(counting.committed() == 6))
@@ -161,7 +155,7 @@ async def test_an_event_that_keeps_failing_is_retried_then_dead_lettered(
     bootstrap = backend.kafka_bootstrap_servers
     poison, after = program_published("inst-a:poison"), program_published("inst-a:program-4")
     for event in (poison, after):
-        await produce(bootstrap, source, event.model_dump_json().encode(), envelope(event))
+        await produce_event(bootstrap, source, event, envelope(event))
     await eventually(lambda: counting.count("inst-a:program-4"))
     assert counting.attempts.count("inst-a:poison") == counting.settings.handler_attempts
     dlq = dead_letter_topic(counting.settings.institution, "pairing")
@@ -182,13 +176,7 @@ async def test_batched_consumer_dedupes_and_isolates_a_failing_event(
     poison = program_published("inst-a:poison")
     records.insert(20, (poison, envelope(poison)))
     for event, headers in records:
-        await produce(
-            backend.kafka_bootstrap_servers,
-            source,
-            event.model_dump_json().encode(),
-            headers,
-            key=event.key.encode(),
-        )
+        await produce_event(backend.kafka_bootstrap_servers, source, event, headers)
     await service.runtime.start()
     try:
         await eventually(lambda: _async(service.committed() == len(records)), within=60)

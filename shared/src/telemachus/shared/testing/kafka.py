@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import decode_headers
 
 T = TypeVar("T")
@@ -62,6 +63,15 @@ async def produce(
         )
     finally:
         await producer.stop()
+
+
+async def produce_event(
+    bootstrap: str, topic: str, event: IntegrationEvent, headers: Mapping[str, str]
+) -> None:
+    """A wire event as its publisher sends it: JSON body, keyed by its aggregate id."""
+    await produce(
+        bootstrap, topic, event.model_dump_json().encode(), headers, key=event.key.encode()
+    )
 
 
 async def eventually(
