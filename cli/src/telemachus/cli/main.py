@@ -64,14 +64,15 @@ async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
         telemetry_file=traces,
     )
     await federation.start(progress=clock)
-    provider = TracerProvider(resource=service_resource("cli", "demo"))
+    # The flow's root span: a coordinator's client, not a service of any institution.
+    provider = TracerProvider(resource=service_resource("demo-client", "cli"))
     provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(traces)))
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             flow = SkeletonFlow(federation, client, provider.get_tracer("telemachus.cli"), clock)
             result = await flow.run()
-    except FlowError as error:
-        clock(f"FAILED: {error}")
+    except (FlowError, httpx.HTTPError) as error:
+        clock(f"FAILED: {type(error).__name__}: {error}")
         return 1
     finally:
         provider.shutdown()
