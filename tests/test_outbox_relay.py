@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from telemachus.shared.contracts.identity import ProgramPublishedV1
+from telemachus.shared.runtime.lease import LEASES_COLLECTION, Lease
 from telemachus.shared.runtime.outbox import (
     OutboxRelay,
     Publication,
@@ -16,6 +17,7 @@ from telemachus.shared.runtime.outbox import (
     outbox_row,
 )
 from telemachus.shared.testing.backends import Backend
+from telemachus.shared.testing.kafka import eventually
 from telemachus.shared.testing.samples import program_published
 
 
@@ -76,4 +78,50 @@ async def test_published_rows_expire_and_unsent_ones_stay(backend: Backend) -> N
         assert indexes["sent_at_ttl"]["expireAfterSeconds"] == 3600
         assert indexes["sent_at_ttl"]["key"] == [("sent_at", 1)]
     finally:
+        await client.close()
+
+
+async def test_only_one_replica_publishes_and_another_takes_over_when_it_stops(
+    backend: Backend,
+) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(backend.mongodb_uri)
+    db = client[f"test-relay-{secrets.token_hex(3)}"]
+    publication = Publication(topic="telemachus.hh.identity", source="/telemachus/hh/identity")
+    brokers = {name: FlakyBroker(fail_key=None) for name in ("a", "b")}
+    relays = {
+        name: OutboxRelay(
+            db["outbox"],
+            broker.send,
+            poll_seconds=0.05,
+            batch_size=10,
+            lease=Lease(db[LEASES_COLLECTION], "outbox-relay", f"replica-{name}", 30),
+        )
+        for name, broker in brokers.items()
+    }
+
+    async def backlog_empty() -> bool:
+        return await relays["a"].backlog() == 0
+
+    try:
+        await db["outbox"].insert_many(
+            [outbox_row(program_published(f"hh:first{i}"), publication) for i in range(3)]
+        )
+        for relay in relays.values():
+            relay.start()
+        await eventually(backlog_empty)
+        await asyncio.sleep(0.3)  # give the other replica every chance to publish too
+        holder = next(name for name, broker in brokers.items() if broker.sent)
+        other = "b" if holder == "a" else "a"
+        assert brokers[holder].sent == ["hh:first0", "hh:first1", "hh:first2"]
+        assert brokers[other].sent == []
+
+        await relays[holder].stop()  # releases the lease well before its 30 s term
+        await db["outbox"].insert_many(
+            [outbox_row(program_published(f"hh:second{i}"), publication) for i in range(2)]
+        )
+        await eventually(backlog_empty, within=5)
+        assert brokers[other].sent == ["hh:second0", "hh:second1"]
+    finally:
+        for relay in relays.values():
+            await relay.stop()
         await client.close()

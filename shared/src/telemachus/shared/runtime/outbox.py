@@ -25,6 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import CloudEventAttributes
+from telemachus.shared.runtime.lease import Lease
 from telemachus.shared.runtime.store import Document
 
 OUTBOX_COLLECTION = "outbox"
@@ -88,12 +89,16 @@ class OutboxRelay:
         poll_seconds: float,
         batch_size: int,
         max_backoff_seconds: float = 10.0,
+        lease: Lease | None = None,
     ) -> None:
         self._collection = collection
         self._send = send
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._max_backoff = max_backoff_seconds
+        # Among replicas of a service only the lease holder publishes, so rows of one key
+        # go out in order from one place.
+        self._lease = lease
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
@@ -112,6 +117,8 @@ class OutboxRelay:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._lease is not None:
+            await self._lease.release()  # another replica may take over at once
 
     async def backlog(self) -> int:
         return await self._collection.count_documents({"sent_at": None})
@@ -120,7 +127,8 @@ class OutboxRelay:
         backoff = 0.1
         while True:
             try:
-                await self.publish_pending()
+                if self._lease is None or await self._lease.hold():
+                    await self.publish_pending()
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise

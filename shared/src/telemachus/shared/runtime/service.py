@@ -32,6 +32,7 @@ from telemachus.shared.runtime.http import (
     health_router,
     install_error_handlers,
 )
+from telemachus.shared.runtime.lease import LEASES_COLLECTION, Lease, replica_id
 from telemachus.shared.runtime.outbox import (
     OUTBOX_COLLECTION,
     OutboxRelay,
@@ -68,6 +69,12 @@ class ServiceRuntime:
             kafka_sender(self.broker),
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
+            lease=Lease(
+                self.db[LEASES_COLLECTION],
+                "outbox-relay",
+                replica_id(),
+                settings.outbox_lease_seconds,
+            ),
         )
         self.dead_letters = DeadLetterPublisher(
             dead_letter_topic(settings.institution, settings.service),

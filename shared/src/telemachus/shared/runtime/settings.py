@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     # How long published outbox rows are kept (for inspection) before MongoDB expires them.
     outbox_retention_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # Among replicas, the one holding this lease runs the relay; another takes over when
+    # it stops, or this long after it dies.
+    outbox_lease_seconds: float = Field(default=10.0, ge=1.0)
     offset_commit_seconds: float = Field(default=0.2, gt=0)
     offset_commit_every: int = Field(default=200, ge=1)
     handler_attempts: int = Field(default=3, ge=1, le=20)
