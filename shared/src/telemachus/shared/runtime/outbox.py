@@ -127,8 +127,7 @@ class OutboxRelay:
         backoff = 0.1
         while True:
             try:
-                if self._lease is None or await self._lease.hold():
-                    await self.publish_pending()
+                await self.publish_pending()
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
@@ -142,9 +141,15 @@ class OutboxRelay:
             self._wake.clear()
 
     async def publish_pending(self) -> int:
-        """Publish every unsent row, oldest first; returns how many were sent."""
+        """Publish every unsent row, oldest first; returns how many were sent.
+
+        With a lease, only while it is held: checked before each batch, so a long backlog
+        does not outlast the lease's term.
+        """
         total = 0
         while True:
+            if self._lease is not None and not await self._lease.hold():
+                return total
             self._wake.clear()
             rows = (
                 await self._collection.find({"sent_at": None})
