@@ -13,7 +13,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,13 +46,12 @@ class SkeletonResult:
     pairings: list[dict[str, Any]]
     relationships: list[dict[str, Any]]
     windows: list[dict[str, Any]]
-    timings: dict[str, float] = field(default_factory=dict)
 
 
-PEOPLE = {
+PEOPLE = [
     # A consultant who wants to learn e-medicine; a professor who wants literature searching;
     # an early-career researcher who is expert in both and mentors them.
-    0: {
+    {
         "display_name": "Dr Ada Consultant",
         "work_email": "ada@hospital.example",
         "profession": "medicine",
@@ -61,7 +60,7 @@ PEOPLE = {
         "topics_sought": [{"topic": "e-medicine", "priority": 5}],
         "languages": ["en"],
     },
-    1: {
+    {
         "display_name": "Ben Researcher",
         "work_email": "ben@university.example",
         "profession": "research",
@@ -74,7 +73,7 @@ PEOPLE = {
         "languages": ["en"],
         "max_relationships": 2,
     },
-    2: {
+    {
         "display_name": "Prof Cleo Professor",
         "work_email": "cleo@research.example",
         "profession": "pharmacy",
@@ -83,7 +82,7 @@ PEOPLE = {
         "topics_sought": [{"topic": "literature-searching", "priority": 4}],
         "languages": ["en", "fr"],
     },
-}
+]
 
 
 class SkeletonFlow:

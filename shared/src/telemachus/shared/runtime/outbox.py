@@ -101,7 +101,6 @@ class OutboxRelay:
         self._lease = lease
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.published = 0
 
     def nudge(self) -> None:
         """Called after a local commit so the rows go out without waiting for the poll."""
@@ -187,7 +186,6 @@ class OutboxRelay:
             await self._collection.update_many(
                 {"_id": {"$in": sent}}, {"$set": {"sent_at": datetime.now(UTC)}}
             )
-            self.published += len(sent)
         if failure is not None:
             await self._collection.update_many(
                 {"_id": {"$in": [row["_id"] for row in rows[len(sent) :]]}},

@@ -116,14 +116,13 @@ class MongoUnitOfWork:
             if tracked.new:
                 new.setdefault(tracked.collection, []).append(to_document(aggregate))
                 continue
-            if to_document(aggregate) == tracked.loaded:
+            current = to_document(aggregate)
+            if current == tracked.loaded:
                 continue  # only read: nothing to write
             loaded_version = tracked.loaded["version"]
-            aggregate.version = loaded_version + 1
+            aggregate.version = current["version"] = loaded_version + 1
             result = await self.db[tracked.collection].replace_one(
-                {"_id": aggregate.id, "version": loaded_version},
-                to_document(aggregate),
-                session=self.session,
+                {"_id": aggregate.id, "version": loaded_version}, current, session=self.session
             )
             if result.matched_count != 1:
                 raise Conflict(f"{tracked.collection} {aggregate.id} was changed meanwhile")
