@@ -5,7 +5,7 @@ Plain Python so that domain models depend on nothing but the standard library an
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -20,8 +20,8 @@ class DomainError(Exception):
         self.reason = reason
         self.field = field
 
-    def detail(self) -> dict[str, str]:
-        detail = {"reason": self.reason}
+    def detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {"reason": self.reason}
         if self.field:
             detail["field"] = self.field
         return detail
@@ -46,3 +46,15 @@ def found(value: T | None, what: str, *, field: str) -> T:
     if value is None:
         raise NotFound(f"no {what}", field=field)
     return value
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials this service cannot verify (HTTP 401)."""
+
+    status = 401
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+    status = 403

@@ -30,6 +30,12 @@ class CareerStage(IntEnum):
     LEADER = 5  # head of department, professor
 
 
+class InstitutionKind(StrEnum):
+    HOSPITAL = "hospital"
+    UNIVERSITY = "university"
+    RESEARCH_CENTRE = "research-centre"
+
+
 class PairingMode(StrEnum):
     ASSIGNED = "assigned"  # coordinator-assigned optimal matching
     RANKED = "ranked"  # participant-ranked stable matching (self-identification)
@@ -45,3 +51,15 @@ ParticipantRef = Annotated[
 ProgramId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}:[A-Za-z0-9_-]{6,64}$")]
 InstitutionId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
 Level = Annotated[int, Field(ge=1, le=5)]
+# BCP 47 language tags, e.g. "en", "fr", "pt-BR".
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")]
+
+
+class Weekday(StrEnum):
+    MONDAY = "mon"
+    TUESDAY = "tue"
+    WEDNESDAY = "wed"
+    THURSDAY = "thu"
+    FRIDAY = "fri"
+    SATURDAY = "sat"
+    SUNDAY = "sun"

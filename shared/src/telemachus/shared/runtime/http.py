@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
+from pymongo.errors import DuplicateKeyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemachus.shared.errors import DomainError
@@ -65,22 +66,42 @@ def asyncapi_router(broker: KafkaBroker, title: str, description: str) -> APIRou
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": error.detail()}, status_code=error.status)
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        return JSONResponse({"detail": error.detail()}, status_code=error.status, headers=headers)
+
+    @app.exception_handler(DuplicateKeyError)
+    async def duplicate(request: Request, error: DuplicateKeyError) -> JSONResponse:
+        # A unique index caught what a check in the handler could not (a concurrent request).
+        fields = sorted((error.details or {}).get("keyPattern", {}))
+        detail = {"reason": "already exists"}
+        if fields:
+            detail["field"] = fields[0]
+        return JSONResponse({"detail": detail}, status_code=409)
 
 
 class BodySizeLimit:
-    """Refuse oversized request bodies with 413 before they are read."""
+    """Refuse oversized request bodies with 413 before they are read.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `larger` raises the limit for paths ending in the given suffix (bulk imports).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
+
+    def _limit(self, path: str) -> int:
+        return next((n for s, n in self.larger.items() if path.endswith(s)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             length = dict(scope.get("headers") or []).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            limit = self._limit(scope.get("path", ""))
+            if length is not None and length.isdigit() and int(length) > limit:
                 response = JSONResponse(
-                    {"detail": {"reason": f"request body over {self.max_bytes} bytes"}},
+                    {"detail": {"reason": f"request body over {limit} bytes"}},
                     status_code=413,
                 )
                 await response(scope, receive, send)

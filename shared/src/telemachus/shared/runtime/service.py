@@ -8,7 +8,7 @@ until the app's lifespan starts.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -43,6 +43,9 @@ from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.store import create_mongo_client, ping
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 from telemachus.shared.runtime.unit_of_work import EventMapper, MongoUnitOfWork
+from telemachus.shared.security.keys import InstitutionKeys
+from telemachus.shared.security.registry import TrustRegistry
+from telemachus.shared.security.tokens import TokenVerifier, audience_of
 
 log = logging.getLogger(__name__)
 StartupHook = Callable[[], Awaitable[None]]
@@ -98,7 +101,23 @@ class ServiceRuntime:
                 self.db[OUTBOX_COLLECTION], settings.outbox_retention_seconds
             )
         ]
+        self.trust = (
+            TrustRegistry.load(settings.trust_registry_file)
+            if settings.trust_registry_file
+            else None
+        )
+        self.keys = InstitutionKeys.load(settings.keys_file) if settings.keys_file else None
         self.started = False
+
+    def token_verifier(self) -> TokenVerifier:
+        """Bearer tokens of issuers in the trust registry, for this institution's audience."""
+        if self.trust is None:
+            raise RuntimeError(
+                f"{self.settings.service} needs TELEMACHUS_TRUST_REGISTRY_FILE to check tokens"
+            )
+        if self.trust.get(self.settings.institution) is None:
+            raise RuntimeError(f"{self.settings.institution} is not in the trust registry")
+        return TokenVerifier(self.trust, audience_of(self.settings.institution))
 
     async def _publish_raw(
         self, payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]
@@ -156,7 +175,13 @@ class ServiceRuntime:
         await self.client.close()
         self.telemetry.provider.force_flush()
 
-    def create_app(self, title: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
+    def create_app(
+        self,
+        title: str,
+        description: str,
+        routers: Sequence[APIRouter],
+        larger_bodies: Mapping[str, int] | None = None,
+    ) -> FastAPI:
         @asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await self.start()
@@ -185,7 +210,7 @@ class ServiceRuntime:
             app, tracer_provider=self.telemetry.provider, excluded_urls="health/.*"
         )
         app.add_middleware(BindTelemetry, telemetry=self.telemetry)
-        app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+        app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES, larger=larger_bodies)
         app.state.runtime = self
         return app
 

@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
     handler_attempts: int = Field(default=3, ge=1, le=20)
     handler_backoff_seconds: float = Field(default=0.2, ge=0)
     wait_for_topics_seconds: float = Field(default=30.0, ge=0)
+    # Security: the federation's trust registry (public, shared by all institutions) and
+    # this institution's private keys (a secret). See docs/security.md.
+    trust_registry_file: Path | None = None
+    keys_file: Path | None = None
     # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
     telemetry_exporter: TelemetryExporter = "none"
     telemetry_file: Path = Path(".telemachus/traces.jsonl")

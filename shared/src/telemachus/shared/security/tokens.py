@@ -1,0 +1,140 @@
+"""Bearer tokens: JWTs signed (EdDSA) by an institution's issuer listed in the trust registry.
+
+A service accepts a token only if its issuer is in the registry, its `kid` names one of
+that issuer's keys valid now, its signature checks, its audience is this institution and
+it has not expired. The caller's institution comes from the issuer, never from a claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from telemachus.shared.errors import Unauthenticated
+from telemachus.shared.security.keys import PrivateKey
+from telemachus.shared.security.registry import TrustRegistry
+
+Clock = Callable[[], datetime]
+LEEWAY = timedelta(seconds=30)  # clocks of different institutions drift a little
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"  # runs programs and manages people of their institution
+    PARTICIPANT = "participant"  # acts on their own record only
+    INTEGRATOR = "integrator"  # a system that reads (HR, learning management)
+    AUDITOR = "auditor"  # reads consent and erasure records
+
+
+def audience_of(institution: str) -> str:
+    return f"telemachus:{institution}"
+
+
+@dataclass(frozen=True)
+class Principal:
+    institution: str
+    subject: str
+    roles: frozenset[Role]
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def _utc(now: datetime) -> datetime:
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+class TokenVerifier:
+    def __init__(
+        self, registry: TrustRegistry, audience: str, clock: Clock = lambda: datetime.now(UTC)
+    ) -> None:
+        self._registry = registry
+        self._audience = audience
+        self._clock = clock
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError as error:
+            raise Unauthenticated(f"malformed token: {error}") from None
+        issuer = unverified.get("iss")
+        institution = self._registry.by_issuer(str(issuer)) if issuer else None
+        if institution is None:
+            raise Unauthenticated(f"issuer {issuer!r} is not in the trust registry")
+        now = _utc(self._clock())
+        key = next(
+            (k for k in institution.token_keys if k.kid == header.get("kid") and k.valid_at(now)),
+            None,
+        )
+        if key is None:
+            raise Unauthenticated(f"no key {header.get('kid')!r} of {issuer} is valid now")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                Ed25519PublicKey.from_public_bytes(key.raw),
+                algorithms=["EdDSA"],
+                audience=self._audience,
+                issuer=institution.token_issuer,
+                # Times are checked below against this service's clock, not PyJWT's.
+                options={
+                    "require": ["exp", "iat", "sub", "aud", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+            expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
+            issued = datetime.fromtimestamp(float(claims["iat"]), UTC)
+        except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError) as error:
+            raise Unauthenticated(f"token refused: {error}") from None
+        if expires + LEEWAY < now:
+            raise Unauthenticated(f"token expired at {expires.isoformat()}")
+        if issued - LEEWAY > now:
+            raise Unauthenticated("token issued in the future")
+        roles = frozenset(
+            Role(r) for r in _strings(claims.get("roles")) if r in Role._value2member_map_
+        )
+        return Principal(institution.id, str(claims["sub"]), roles)
+
+
+def _strings(value: object) -> Iterable[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+class DevelopmentIssuer:
+    """Mints tokens for a local federation and tests; an institution's IdP does it for real."""
+
+    def __init__(
+        self,
+        issuer: str,
+        key: PrivateKey,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self.issuer = issuer
+        self._key = key
+        self._clock = clock
+
+    def mint(
+        self,
+        subject: str,
+        roles: Iterable[Role | str],
+        audience: str,
+        lifetime: timedelta = timedelta(hours=8),
+    ) -> str:
+        now = _utc(self._clock())
+        claims = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": audience,
+            "iat": int(now.timestamp()),
+            "exp": int((now + lifetime).timestamp()),
+            "roles": [str(r) for r in roles],
+        }
+        return jwt.encode(
+            claims, self._key.ed25519(), algorithm="EdDSA", headers={"kid": self._key.kid}
+        )
