@@ -30,7 +30,7 @@ from telemachus.shared.contracts.identity import ProgramPublishedV1
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.bus import MessageBus
-from telemachus.shared.runtime.consumer import BatchHandler, EventHandler
+from telemachus.shared.runtime.consumer import BatchHandler, Delivery, EventHandler
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
@@ -86,7 +86,7 @@ async def produce(
         pending = []
         for index, key in enumerate(keys):
             sample = program_published(f"bench:{key}")
-            headers = envelope(sample, event_id=key, source="/telemachus/bench/identity")
+            headers = envelope(sample, topic, event_id=key)
             clock.sent[f"bench:{key}"] = time.perf_counter()
             pending.append(
                 await producer.send(
@@ -204,14 +204,14 @@ def _service(
         runtime.telemetry.tracer,
     )
 
-    async def one(e: ProgramPublishedV1, inbox_id: str) -> None:
+    async def one(e: ProgramPublishedV1, delivery: Delivery) -> None:
         clock.begin()
-        await bus.handle(Record(event=e), inbox_id=inbox_id)
+        await bus.handle(Record(event=e), inbox_id=delivery.id)
         clock.mark([e.program_id])
 
-    async def many(items: list[tuple[ProgramPublishedV1, str]]) -> None:
+    async def many(items: list[tuple[ProgramPublishedV1, Delivery]]) -> None:
         clock.begin()
-        await bus.handle_batch([(Record(event=e), i) for e, i in items])
+        await bus.handle_batch([(Record(event=e), d.id) for e, d in items])
         clock.mark([e.program_id for e, _ in items])
 
     return runtime, one, many

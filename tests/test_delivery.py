@@ -29,6 +29,7 @@ from telemachus.shared.testing.kafka import (
     read_topic,
 )
 from telemachus.shared.testing.samples import envelope, program_published
+from telemachus.shared.testing.trust import trust_settings
 from tests.helpers.counting_service import CountingService
 
 HELPERS = Path(__file__).parent / "helpers"
@@ -67,7 +68,7 @@ async def test_the_same_event_delivered_twice_changes_state_once(
     backend: Backend, source: str, counting: CountingService
 ) -> None:
     event = program_published("inst-a:program-1")
-    headers = envelope(event, event_id="same-id")
+    headers = envelope(event, source, event_id="same-id")
     for _ in range(2):
         await produce_event(backend.kafka_bootstrap_servers, source, event, headers)
     await eventually(lambda: _async(counting.committed() == 2))
@@ -87,7 +88,7 @@ async def test_redelivery_after_a_crash_before_the_offset_commit_is_harmless(
     first = CountingService(settings, source)
     await first.runtime.start()
     event = program_published("inst-a:program-2")
-    await produce_event(backend.kafka_bootstrap_servers, source, event, envelope(event))
+    await produce_event(backend.kafka_bootstrap_servers, source, event, envelope(event, source))
     await eventually(lambda: first.count("inst-a:program-2"))
     # Crash: the effect is committed in MongoDB, the offset never reached Kafka.
     await first.subscription.committer.stop(commit=False)
@@ -120,16 +121,19 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_mov
         bootstrap,
         source,
         good.model_dump_json().encode(),
-        {**envelope(good), "ce_subject": "\udcff"},
+        {**envelope(good, source), "ce_subject": "\udcff"},
     )
-    await produce(bootstrap, source, b"not json", envelope(good))
-    await produce(bootstrap, source, json.dumps(broken).encode(), envelope(good))
-    unknown = {**envelope(good), "ce_type": "org.example.something-else.v1"}
+    await produce(bootstrap, source, b"not json", envelope(good, source))
+    await produce(bootstrap, source, json.dumps(broken).encode(), envelope(good, source))
+    unknown = {**envelope(good, source), "ce_type": "org.example.something-else.v1"}
     await produce_event(bootstrap, source, good, unknown)
-    await produce_event(bootstrap, source, good, envelope(good))
+    # Published on this topic while claiming to come from another institution.
+    foreign = {**envelope(good, source), "ce_source": "/telemachus/someone-else/identity"}
+    await produce_event(bootstrap, source, good, foreign)
+    await produce_event(bootstrap, source, good, envelope(good, source))
 
     await eventually(lambda: counting.count("inst-a:program-3"))
-    await eventually(lambda: _async(counting.committed() == 6))
+    await eventually(lambda: _async(counting.committed() == 7))
     dlq = dead_letter_topic(counting.settings.institution, "pairing")
     letters = sorted(
         (headers_of(r) for r in await read_topic(bootstrap, dlq)),
@@ -140,12 +144,14 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_mov
         "invalid-envelope",
         "invalid-data",
         "invalid-data",
+        "source-mismatch",
     ]
     assert "ce_id" in letters[0][dead_letter.DETAIL]
     assert "ce_subject: header is not UTF-8" in letters[1][dead_letter.DETAIL]
     assert "Invalid JSON" in letters[2][dead_letter.DETAIL]
     assert "topics: Field required" in letters[3][dead_letter.DETAIL]
-    assert [int(h[dead_letter.ORIGINAL_OFFSET]) for h in letters] == [0, 1, 2, 3]
+    assert "/telemachus/someone-else/identity published on topic" in letters[4][dead_letter.DETAIL]
+    assert [int(h[dead_letter.ORIGINAL_OFFSET]) for h in letters] == [0, 1, 2, 3, 5]
     assert all(h[dead_letter.ORIGINAL_TOPIC] == source for h in letters)
 
 
@@ -155,7 +161,7 @@ async def test_an_event_that_keeps_failing_is_retried_then_dead_lettered(
     bootstrap = backend.kafka_bootstrap_servers
     poison, after = program_published("inst-a:poison"), program_published("inst-a:program-4")
     for event in (poison, after):
-        await produce_event(bootstrap, source, event, envelope(event))
+        await produce_event(bootstrap, source, event, envelope(event, source))
     await eventually(lambda: counting.count("inst-a:program-4"))
     assert counting.attempts.count("inst-a:poison") == counting.settings.handler_attempts
     dlq = dead_letter_topic(counting.settings.institution, "pairing")
@@ -171,10 +177,10 @@ async def test_batched_consumer_dedupes_and_isolates_a_failing_event(
         settings_for(backend, f"batch-{secrets.token_hex(3)}"), source, batch=True
     )
     events = [program_published(f"inst-a:program-{i:03}") for i in range(40)]
-    records = [(e, envelope(e)) for e in events]
+    records = [(e, envelope(e, source)) for e in events]
     records.insert(10, records[5])  # the same event again, inside one batch
     poison = program_published("inst-a:poison")
-    records.insert(20, (poison, envelope(poison)))
+    records.insert(20, (poison, envelope(poison, source)))
     for event, headers in records:
         await produce_event(backend.kafka_bootstrap_servers, source, event, headers)
     await service.runtime.start()
@@ -189,11 +195,16 @@ async def test_batched_consumer_dedupes_and_isolates_a_failing_event(
 
 
 async def test_an_event_committed_before_a_crash_is_published_after_restart(
-    backend: Backend,
+    backend: Backend, tmp_path: Path
 ) -> None:
     institution = f"outbox-{secrets.token_hex(3)}"
+    trust = trust_settings(tmp_path, institution)[institution]
     settings = settings_for(
-        backend, institution, service="identity", mongodb_database=f"test-{institution}-identity"
+        backend,
+        institution,
+        service="identity",
+        mongodb_database=f"test-{institution}-identity",
+        **trust,
     )
     writer = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -202,6 +213,8 @@ async def test_an_event_committed_before_a_crash_is_published_after_restart(
         backend.mongodb_uri,
         institution,
         settings.database_name,
+        str(trust["trust_registry_file"]),
+        str(trust["keys_file"]),
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(HELPERS.parent.parent)},
     )

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from telemachus.shared.contracts.identity import ProgramPublishedV1
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
@@ -47,13 +48,13 @@ class CountingService:
             runtime.telemetry.tracer,
         )
 
-        async def on_program(event: ProgramPublishedV1, inbox_id: str) -> None:
-            await self.bus.handle(Count(key=event.program_id), inbox_id=inbox_id)
+        async def on_program(event: ProgramPublishedV1, delivery: Delivery) -> None:
+            await self.bus.handle(Count(key=event.program_id), inbox_id=delivery.id)
 
         if self.batch:
 
-            async def on_batch(items: list[tuple[ProgramPublishedV1, str]]) -> None:
-                await self.bus.handle_batch([(Count(key=e.program_id), i) for e, i in items])
+            async def on_batch(items: list[tuple[ProgramPublishedV1, Delivery]]) -> None:
+                await self.bus.handle_batch([(Count(key=e.program_id), d.id) for e, d in items])
 
             self.subscription = runtime.consumer.subscribe_batch(
                 "counting",

@@ -32,10 +32,23 @@ from telemachus.shared.runtime.offsets import OffsetCommitter
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[Any, str], Awaitable[None]]  # (event, inbox id)
-# Many (event, inbox id) pairs in one transaction; the per-event handler is the fallback.
-BatchHandler = Callable[[list[tuple[Any, str]]], Awaitable[None]]
-Admitted = tuple[EventHandler, Any, str]
+
+@dataclass(frozen=True)
+class Delivery:
+    """How an event reached us: its inbox id, and the institution whose topic carried it.
+
+    `origin` is checked against the event's CloudEvents `source`; who may publish there is
+    the broker's ACLs' and the signatures' business (docs/security.md).
+    """
+
+    id: str
+    origin: str
+
+
+EventHandler = Callable[[Any, Delivery], Awaitable[None]]
+# Many (event, delivery) pairs in one transaction; the per-event handler is the fallback.
+BatchHandler = Callable[[list[tuple[Any, Delivery]]], Awaitable[None]]
+Admitted = tuple[EventHandler, Any, Delivery]
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,17 @@ class Subscription:
     handlers: Mapping[type[IntegrationEvent], EventHandler]
     description: str
     committer: OffsetCommitter = field(init=False)
+
+
+def _institution_of(topic: str) -> str:
+    """telemachus.<institution>.<service>"""
+    parts = topic.split(".")
+    return parts[1] if len(parts) >= 3 else ""
+
+
+def _service_of(topic: str) -> str:
+    parts = topic.split(".")
+    return parts[2] if len(parts) >= 3 else ""
 
 
 def _utf8(value: bytes) -> bool:
@@ -167,7 +191,7 @@ class EventConsumer:
             admitted = [(r, a) for r in records if (a := await self._admit(r, by_type))]
             try:
                 if admitted:
-                    await batch_handler([(event, event_id) for _, (_, event, event_id) in admitted])
+                    await batch_handler([(event, delivery) for _, (_, event, delivery) in admitted])
             except Exception:
                 log.warning(
                     "batch of %d failed; handling its events one by one",
@@ -236,6 +260,14 @@ class EventConsumer:
         except EnvelopeError as error:
             await self._dead_letters.send(record, "invalid-envelope", str(error))
             return None
+        origin = _institution_of(record.topic)
+        if attributes.source != f"/telemachus/{origin}/{_service_of(record.topic)}":
+            await self._dead_letters.send(
+                record,
+                "source-mismatch",
+                f"source {attributes.source} published on topic {record.topic}",
+            )
+            return None
         known = by_type.get(attributes.type)
         if known is None:
             return None
@@ -247,15 +279,19 @@ class EventConsumer:
                 record, "invalid-data", f"{attributes.type}: {summarize_validation_error(error)}"
             )
             return None
-        return handler, event, inbox_id(attributes)
+        return handler, event, Delivery(inbox_id(attributes), origin)
 
     async def _run(
-        self, record: ConsumerRecord[Any, Any], handler: EventHandler, event: Any, event_id: str
+        self,
+        record: ConsumerRecord[Any, Any],
+        handler: EventHandler,
+        event: Any,
+        delivery: Delivery,
     ) -> None:
         """Run the handler with retries; a refusal or persistent failure is dead-lettered."""
         for attempt in range(1, self._policy.attempts + 1):
             try:
-                await handler(event, event_id)
+                await handler(event, delivery)
                 return
             except DomainError as error:
                 await self._dead_letters.send(

@@ -28,12 +28,12 @@ def program_published(program_id: str) -> ProgramPublishedV1:
     )
 
 
-def envelope(
-    event: IntegrationEvent, event_id: str | None = None, source: str = "/telemachus/tests/identity"
-) -> dict[str, str]:
+def envelope(event: IntegrationEvent, topic: str, event_id: str | None = None) -> dict[str, str]:
+    """Headers as the publisher of `topic` (telemachus.<institution>.<service>) sets them."""
+    _, institution, service = topic.split(".")[:3]
     return CloudEventAttributes(
         id=event_id or secrets.token_hex(8),
-        source=source,
+        source=f"/telemachus/{institution}/{service}",
         type=event.event_type,
         time=datetime.now(UTC),
         subject=event.key,

@@ -1,30 +1,79 @@
-"""Events identity consumes: programs that partner institutions publish."""
+"""Events identity consumes: partners' programs, confirmed pairings, released contacts and
+withdrawals of other institutions' people."""
 
 from __future__ import annotations
 
 from telemachus.identity.domain import commands
-from telemachus.shared.contracts.identity import ProgramPublishedV1
+from telemachus.shared.contracts.identity import (
+    ContactSharedV1,
+    ParticipantWithdrawnV1,
+    ProgramPublishedV1,
+    ProgramTermsV1,
+    ProgramUpdatedV1,
+)
+from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.errors import Forbidden
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
-    settings = runtime.settings
+    me = runtime.settings.institution
+    others = [i for i in runtime.settings.institutions if i != me]
 
-    async def program_published(event: ProgramPublishedV1, inbox_id: str) -> None:
-        if event.lead_institution == settings.institution:
-            return  # our own program: already stored when it was published
+    async def program_terms(event: ProgramTermsV1, delivery: Delivery) -> None:
+        if event.lead_institution != delivery.origin:
+            raise Forbidden(
+                f"{delivery.origin} published terms of {event.lead_institution}'s program"
+            )
         command = commands.RecordPartnerProgram(
-            program_id=event.program_id,
-            **event.model_dump(exclude={"program_id"}),
+            program_id=event.program_id, **event.model_dump(exclude={"program_id"})
         )
-        await bus.handle(command, inbox_id=inbox_id)
+        await bus.handle(command, inbox_id=delivery.id)
+
+    async def contact_shared(event: ContactSharedV1, delivery: Delivery) -> None:
+        command = commands.ReceiveContact(**event.model_dump(), announced_by=delivery.origin)
+        await bus.handle(command, inbox_id=delivery.id)
+
+    async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
+        command = commands.ForgetWithdrawn(
+            participant_ref=event.participant_ref,
+            program_id=event.program_id,
+            erased=event.erased,
+            announced_by=delivery.origin,
+        )
+        await bus.handle(command, inbox_id=delivery.id)
 
     runtime.consumer.subscribe(
-        "partner-programs",
-        [event_topic(i, "identity") for i in settings.institutions if i != settings.institution],
-        {ProgramPublishedV1: program_published},
-        "Programs led by other institutions of the federation, so that this institution's "
-        "people can enrol in those it partners in.",
+        "partner-identity",
+        [event_topic(i, "identity") for i in others],
+        {
+            ProgramPublishedV1: program_terms,
+            ProgramUpdatedV1: program_terms,
+            ContactSharedV1: contact_shared,
+            ParticipantWithdrawnV1: withdrawn,
+        },
+        "Other institutions' identity events: programs this institution partners in, contact "
+        "cards released to its people, and withdrawals that oblige it to erase those cards.",
+    )
+
+    async def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> None:
+        command = commands.ReleaseContacts(
+            pairing_id=event.pairing_id,
+            program_id=event.program_id,
+            mentor_ref=event.mentor_ref,
+            mentee_ref=event.mentee_ref,
+            announced_by=delivery.origin,
+        )
+        await bus.handle(command, inbox_id=delivery.id)
+
+    runtime.consumer.subscribe(
+        "confirmed-pairings",
+        [event_topic(i, "pairing") for i in runtime.settings.institutions],
+        {PairingConfirmedV1: pairing_confirmed},
+        "Pairings both sides accepted, from every lead institution's pairing service: the "
+        "moment, and the only one, at which this institution releases its participant's "
+        "contact details to the counterpart.",
     )

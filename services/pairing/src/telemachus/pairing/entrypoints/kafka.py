@@ -7,6 +7,7 @@ from telemachus.pairing.domain.model import Candidate, Need, Offer, Program
 from telemachus.shared.contracts.identity import ParticipantEnrolledV1, ProgramPublishedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
@@ -31,7 +32,7 @@ def candidate_from(event: ParticipantEnrolledV1) -> Candidate:
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     me = runtime.settings.institution
 
-    async def program_published(event: ProgramPublishedV1, inbox_id: str) -> None:
+    async def program_published(event: ProgramPublishedV1, delivery: Delivery) -> None:
         if event.lead_institution != me:
             return  # another institution's pairing service owns that program
         program = Program(
@@ -42,12 +43,14 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             relationship_weeks=event.relationship_weeks,
             planned_sessions=event.planned_sessions,
         )
-        await bus.handle(commands.RecordProgram(program=program), inbox_id=inbox_id)
+        await bus.handle(commands.RecordProgram(program=program), inbox_id=delivery.id)
 
-    async def participant_enrolled(event: ParticipantEnrolledV1, inbox_id: str) -> None:
+    async def participant_enrolled(event: ParticipantEnrolledV1, delivery: Delivery) -> None:
         if event.lead_institution != me:
             return
-        await bus.handle(commands.AddCandidate(candidate=candidate_from(event)), inbox_id=inbox_id)
+        await bus.handle(
+            commands.AddCandidate(candidate=candidate_from(event)), inbox_id=delivery.id
+        )
 
     runtime.consumer.subscribe(
         "identity-events",

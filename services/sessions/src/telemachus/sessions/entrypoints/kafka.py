@@ -6,11 +6,12 @@ from telemachus.sessions.domain.commands import OpenRelationship
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
-    async def pairing_confirmed(event: PairingConfirmedV1, inbox_id: str) -> None:
+    async def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> None:
         command = OpenRelationship(
             pairing_id=event.pairing_id,
             program_id=event.program_id,
@@ -22,7 +23,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             weeks=event.relationship_weeks,
             planned_sessions=event.planned_sessions,
         )
-        await bus.handle(command, inbox_id=inbox_id)
+        await bus.handle(command, inbox_id=delivery.id)
 
     # A program's pairings and relationships are both owned by its lead institution.
     runtime.consumer.subscribe(
