@@ -50,7 +50,9 @@ def unique_institutions(count: int = 3) -> list[Institution]:
 
 
 @pytest.fixture(scope="session")
-async def federation(backend: Backend, spans: InMemorySpanExporter) -> AsyncIterator[Federation]:
+async def federation(
+    backend: Backend, spans: InMemorySpanExporter, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Federation]:
     """Three institutions, four services each, shared by the tests that only observe it."""
     running = Federation(
         backend.kafka_bootstrap_servers,
@@ -58,6 +60,7 @@ async def federation(backend: Backend, spans: InMemorySpanExporter) -> AsyncIter
         institutions=unique_institutions(),
         extra_exporters=[spans],
         database_prefix=f"test-{secrets.token_hex(3)}",
+        trust_dir=tmp_path_factory.mktemp("trust"),
     )
     await running.start()
     try:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from telemachus.cli.federation import Federation
+from telemachus.shared.security.tokens import Role
 
 
 def program_body(**overrides: Any) -> dict[str, Any]:
@@ -21,13 +22,24 @@ def program_body(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def coordinator_client(federation: Federation, institution: str) -> httpx.AsyncClient:
+    token = federation.token(institution, f"coordinator@{institution}", Role.COORDINATOR)
+    return httpx.AsyncClient(
+        base_url=federation.url(institution, "identity"), headers=bearer(token)
+    )
+
+
 def fields_named(response: httpx.Response) -> set[str]:
     return {str(error["loc"][-1]) for error in response.json()["detail"]}
 
 
 async def test_malformed_bodies_get_422_naming_the_field(federation: Federation) -> None:
     lead = federation.institutions[0].id
-    async with httpx.AsyncClient(base_url=federation.url(lead, "identity")) as client:
+    async with coordinator_client(federation, lead) as client:
         before = (await client.get("/programs")).json()
         missing = await client.post("/programs", json={"title": "No topics or dates"})
         assert missing.status_code == 422
@@ -55,7 +67,8 @@ async def test_domain_rules_refuse_with_a_reason_and_store_nothing(
     federation: Federation,
 ) -> None:
     lead, partner = federation.institutions[0].id, federation.institutions[1].id
-    async with httpx.AsyncClient(base_url=federation.url(lead, "identity")) as client:
+    dee = bearer(federation.token(lead, "dee@example.org", Role.PARTICIPANT))
+    async with coordinator_client(federation, lead) as client:
         before = (await client.get("/programs")).json()
         self_partner = await client.post(
             "/programs", json=program_body(partner_institutions=[lead])
@@ -87,11 +100,13 @@ async def test_domain_rules_refuse_with_a_reason_and_store_nothing(
         unknown = await client.post(
             f"/participants/{person['id']}/enrolments",
             json={"program_id": f"{partner}:doesnotexist", "consented_fields": ["career_stage"]},
+            headers=dee,
         )
         assert unknown.status_code == 422 and unknown.json()["detail"]["field"] == "program_id"
         not_consent = await client.post(
             f"/participants/{person['id']}/enrolments",
             json={"program_id": f"{partner}:doesnotexist", "consented_fields": ["home_address"]},
+            headers=dee,
         )
         assert not_consent.status_code == 422
         assert fields_named(not_consent) == {"0"}  # consented_fields[0]

@@ -22,9 +22,16 @@ from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
 from telemachus.pairing.bootstrap import bootstrap as pairing_bootstrap
 from telemachus.sessions.bootstrap import bootstrap as sessions_bootstrap
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
+from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings, TelemetryExporter
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
+from telemachus.shared.security.keys import (
+    InstitutionKeys,
+    dev_issuer,
+    load_or_create_development_trust,
+)
+from telemachus.shared.security.tokens import DevelopmentIssuer, Role, audience_of
 
 BOOTSTRAPS: dict[ServiceName, Callable[[ServiceSettings, ServiceTelemetry | None], FastAPI]] = {
     "identity": identity_bootstrap,
@@ -38,13 +45,15 @@ BOOTSTRAPS: dict[ServiceName, Callable[[ServiceSettings, ServiceTelemetry | None
 class Institution:
     id: str
     name: str
-    kind: str
+    kind: InstitutionKind
 
 
 DEFAULT_INSTITUTIONS = (
-    Institution("st-marys-hospital", "St Mary's Hospital", "hospital"),
-    Institution("northgate-university", "Northgate University", "university"),
-    Institution("harbour-research-centre", "Harbour Research Centre", "research centre"),
+    Institution("st-marys-hospital", "St Mary's Hospital", InstitutionKind.HOSPITAL),
+    Institution("northgate-university", "Northgate University", InstitutionKind.UNIVERSITY),
+    Institution(
+        "harbour-research-centre", "Harbour Research Centre", InstitutionKind.RESEARCH_CENTRE
+    ),
 )
 
 
@@ -87,9 +96,13 @@ class Federation:
     telemetry_file: Path = Path(".telemachus/traces.jsonl")
     extra_exporters: Sequence[SpanExporter] = ()
     database_prefix: str = "telemachus"
+    # Development trust registry and keys (written here, reused while they fit).
+    trust_dir: Path = Path(".telemachus/trust")
     # Tansu does not end a waiting fetch when data arrives: keep the wait short locally.
     fetch_max_wait_ms: int = 25
     services: dict[tuple[str, str], RunningService] = field(default_factory=dict)
+    registry_file: Path | None = None
+    key_files: dict[str, Path] = field(default_factory=dict)
 
     def _settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
         return ServiceSettings(
@@ -105,10 +118,15 @@ class Federation:
             telemetry_file=self.telemetry_file,
             outbox_poll_seconds=0.5,
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
+            trust_registry_file=self.registry_file,
+            keys_file=self.key_files[institution],
         )
 
     def build(self) -> None:
-        """Create every app (no I/O yet)."""
+        """Create every app (no I/O but the development keys)."""
+        self.registry_file, self.key_files = load_or_create_development_trust(
+            self.trust_dir, [(i.id, i.name, i.kind) for i in self.institutions]
+        )
         port = self.base_port
         for institution in self.institutions:
             for service in SERVICES:
@@ -154,6 +172,15 @@ class Federation:
                 reported, last_report = ready, now
             await asyncio.sleep(0.05)
         progress(f"  {len(self.services)}/{len(self.services)} services ready")
+
+    def issuer(self, institution: str) -> DevelopmentIssuer:
+        keys = InstitutionKeys.load(self.key_files[institution])
+        assert keys.token_signing_key is not None
+        return DevelopmentIssuer(dev_issuer(institution), keys.token_signing_key)
+
+    def token(self, institution: str, subject: str, *roles: Role) -> str:
+        """A bearer token from the institution's development issuer, for its own services."""
+        return self.issuer(institution).mint(subject, roles, audience_of(institution))
 
     def url(self, institution: str, service: ServiceName) -> str:
         return self.services[(institution, service)].url

@@ -21,6 +21,7 @@ import httpx
 from opentelemetry import propagate, trace
 
 from telemachus.cli.federation import Federation
+from telemachus.shared.security.tokens import Role
 
 Report = Callable[[str], None]
 CONSENT = [
@@ -100,9 +101,12 @@ class SkeletonFlow:
         self.report = report
         self.timeout = timeout
 
-    async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+    async def _call(self, method: str, url: str, token: str | None = None, **kwargs: Any) -> Any:
         # The flow's trace context travels with the request and continues in the service.
-        response = await self.client.request(method, url, headers=_trace_headers(), **kwargs)
+        headers = _trace_headers()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        response = await self.client.request(method, url, headers=headers, **kwargs)
         if response.status_code >= 400:
             raise FlowError(f"{method} {url} -> {response.status_code}: {response.text}")
         return response.json()
@@ -125,9 +129,13 @@ class SkeletonFlow:
                 raise FlowError(f"timed out after {self.timeout:.0f}s waiting for {what}")
             await asyncio.sleep(0.1)
 
-    async def _get(self, url: str, **params: Any) -> Any:
-        response = await self.client.get(url, params=params or None)
+    async def _get(self, url: str, token: str | None = None, **params: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        response = await self.client.get(url, params=params or None, headers=headers)
         return response.json() if response.status_code == 200 else None
+
+    def _coordinator(self, institution: str) -> str:
+        return self.f.token(institution, f"coordinator@{institution}", Role.COORDINATOR)
 
     async def run(self) -> SkeletonResult:
         institutions = [i.id for i in self.f.institutions]
@@ -139,6 +147,7 @@ class SkeletonFlow:
             program = await self._call(
                 "POST",
                 f"{self.f.url(lead, 'identity')}/programs",
+                self._coordinator(lead),
                 json={
                     "title": "Digital health, both ways",
                     "partner_institutions": partners,
@@ -152,16 +161,26 @@ class SkeletonFlow:
             self.report(f"   program {program_id}")
             for partner in partners:
                 url = f"{self.f.url(partner, 'identity')}/programs/{program_id}"
-                await self._until(f"{partner} knows the program", functools.partial(self._get, url))
+                await self._until(
+                    f"{partner} knows the program",
+                    functools.partial(self._get, url, self._coordinator(partner)),
+                )
 
             self.report("2. One person at each institution registers and enrols with consent")
             refs: dict[str, str] = {}
             for index, institution in enumerate(institutions):
                 base = self.f.url(institution, "identity")
-                person = await self._call("POST", f"{base}/participants", json=PEOPLE[index])
+                person = await self._call(
+                    "POST",
+                    f"{base}/participants",
+                    self._coordinator(institution),
+                    json=PEOPLE[index],
+                )
+                # Consent is the person's own act: they enrol with their own token.
                 await self._call(
                     "POST",
                     f"{base}/participants/{person['id']}/enrolments",
+                    self.f.token(institution, person["subject"], Role.PARTICIPANT),
                     json={"program_id": program_id, "consented_fields": CONSENT},
                 )
                 refs[institution] = person["ref"]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 
+from telemachus.identity.domain.topics import SEED_TOPICS
 from telemachus.identity.entrypoints import http, kafka
 from telemachus.identity.service_layer.handlers import IdentityHandlers
-from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, to_wire
-from telemachus.identity.service_layer.unit_of_work import PARTICIPANTS, IdentityUnitOfWork
+from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, IdentityPublisher
+from telemachus.identity.service_layer.unit_of_work import (
+    CONTACTS,
+    PARTICIPANTS,
+    TOPICS,
+    IdentityUnitOfWork,
+)
 from telemachus.identity.service_layer.views import IdentityViews
+from telemachus.shared.runtime.auth import principal_dependency
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
@@ -17,24 +24,55 @@ from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
 DESCRIPTION = (
     "The home of people and programs: institutions, programs, participants, enrolment with "
-    "consent. Full personal data never leaves this service."
+    "consent, withdrawal and erasure, contact release. Full personal data never leaves this "
+    "service. Every call needs a bearer token from this institution's issuer."
 )
 
 
 def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, telemetry)
+    if runtime.trust is None or runtime.keys is None:
+        raise RuntimeError(
+            "identity needs TELEMACHUS_TRUST_REGISTRY_FILE and TELEMACHUS_KEYS_FILE "
+            "(see docs/security.md)"
+        )
+    publisher = IdentityPublisher.from_key(runtime.trust, runtime.keys.pseudonym_key)
+    unit_of_work = runtime.unit_of_work_factory(IdentityUnitOfWork, publisher)
 
-    unit_of_work = runtime.unit_of_work_factory(IdentityUnitOfWork, to_wire)
-
-    handlers = IdentityHandlers(settings.institution)
+    handlers = IdentityHandlers(settings.institution, runtime.trust, runtime.keys)
     bus = MessageBus(unit_of_work, handlers.handlers(), runtime.telemetry.tracer)
 
-    async def indexes() -> None:
-        await runtime.db[PARTICIPANTS].create_index([("enrolments.program_id", ASCENDING)])
+    async def prepare_store() -> None:
+        await runtime.db[PARTICIPANTS].create_indexes(
+            [
+                IndexModel([("work_email", ASCENDING)], unique=True),
+                IndexModel([("subject", ASCENDING)], unique=True),
+                IndexModel([("enrolments.program_id", ASCENDING)]),
+                IndexModel([("reporting_line", ASCENDING)]),
+            ]
+        )
+        await runtime.db[CONTACTS].create_index([("for_participant_id", ASCENDING)])
+        await runtime.db[CONTACTS].create_index([("participant_ref", ASCENDING)])
+        for topic in SEED_TOPICS:
+            await runtime.db[TOPICS].update_one(
+                {"_id": topic.id}, {"$setOnInsert": {"title": topic.title}}, upsert=True
+            )
 
-    runtime.on_startup(indexes)
+    runtime.on_startup(prepare_store)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    return runtime.create_app(
-        "Telemachus identity", DESCRIPTION, [http.identity_router(bus, IdentityViews(runtime.db))]
+    router = http.identity_router(
+        bus,
+        IdentityViews(runtime.db),
+        settings.institution,
+        runtime.trust,
+        principal_dependency(runtime.token_verifier()),
     )
+    app = runtime.create_app(
+        "Telemachus identity",
+        DESCRIPTION,
+        [router],
+        larger_bodies={"/participants/import": http.IMPORT_MAX_BYTES},
+    )
+    app.state.bus = bus  # for tools and tests that drive use cases without HTTP
+    return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,19 +10,21 @@ from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.vocabulary import (
     CareerStage,
     InstitutionId,
+    LanguageTag,
     Level,
     PairingMode,
     ParticipantRef,
     Profession,
     ProgramId,
     TopicId,
+    Weekday,
 )
+from telemachus.shared.security.sealing import SealedV1
 
 
-class ProgramPublishedV1(IntegrationEvent):
-    """A lead institution opened a program; partners' services learn of it from this."""
+class ProgramTermsV1(IntegrationEvent):
+    """What a program offers and how it runs: the full state, so a consumer just upserts."""
 
-    event_type = "org.telemachus.identity.program-published.v1"
     key_field = "program_id"
 
     program_id: ProgramId
@@ -38,6 +40,18 @@ class ProgramPublishedV1(IntegrationEvent):
     enrolment_closes: date
 
 
+class ProgramPublishedV1(ProgramTermsV1):
+    """A lead institution opened a program; partners' services learn of it from this."""
+
+    event_type = "org.telemachus.identity.program-published.v1"
+
+
+class ProgramUpdatedV1(ProgramTermsV1):
+    """The lead institution changed a program's terms; this carries all of them, as now."""
+
+    event_type = "org.telemachus.identity.program-updated.v1"
+
+
 class TopicOfferedV1(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     topic: TopicId
@@ -50,22 +64,45 @@ class TopicSoughtV1(BaseModel):
     priority: Level
 
 
+class WeeklySlotV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    day: Weekday
+    start: time
+    end: time
+
+
+class AvailabilityV1(BaseModel):
+    """Recurring weekly free time, in the participant's own IANA time zone."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    time_zone: str = Field(max_length=64, examples=["Europe/London"])
+    slots: list[WeeklySlotV1] = Field(default_factory=list, max_length=50)
+
+
 class SharedProfileV1(BaseModel):
-    """Only the fields the participant consented to share; a field not consented is absent."""
+    """Only the fields the participant consented to share; a field not consented is absent.
+
+    Nothing here names the person or is free text: the department travels as an opaque
+    code (equal codes mean the same department of the same institution), line managers
+    as their pseudonymous references.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
     profession: Profession | None = None
     career_stage: CareerStage | None = None
+    department_code: str | None = Field(default=None, pattern=r"^[a-f0-9]{16}$")
+    # The chain of line managers, nearest first (conflicts of interest).
+    reporting_line: list[ParticipantRef] = Field(default_factory=list, max_length=20)
     topics_offered: list[TopicOfferedV1] = Field(default_factory=list)
     topics_sought: list[TopicSoughtV1] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=list)
+    availability: AvailabilityV1 | None = None
+    languages: list[LanguageTag] = Field(default_factory=list)
     max_relationships: int = Field(default=1, ge=1, le=12)
 
 
-class ParticipantEnrolledV1(IntegrationEvent):
-    """A person enrolled in a program, with consent; names and e-mail never travel."""
+class EnrolmentFactsV1(IntegrationEvent):
+    """A person's shared profile for one program: only what they consented to share."""
 
-    event_type = "org.telemachus.identity.participant-enrolled.v1"
     key_field = "participant_ref"
 
     participant_ref: ParticipantRef
@@ -74,3 +111,60 @@ class ParticipantEnrolledV1(IntegrationEvent):
     lead_institution: InstitutionId
     consented_fields: list[str]
     profile: SharedProfileV1
+
+
+class ParticipantEnrolledV1(EnrolmentFactsV1):
+    """A person enrolled in a program, with consent; names and e-mail never travel."""
+
+    event_type = "org.telemachus.identity.participant-enrolled.v1"
+
+
+class ProfileUpdatedV1(EnrolmentFactsV1):
+    """A shared field of an enrolled person changed; carries the whole shared profile."""
+
+    event_type = "org.telemachus.identity.profile-updated.v1"
+
+
+class ParticipantWithdrawnV1(IntegrationEvent):
+    """A person left a program, or left entirely (`erased`: their home erased their data).
+
+    Every service drops what it holds about them for this program; an institution holding
+    their contact details (ContactShared) erases its copy.
+    """
+
+    event_type = "org.telemachus.identity.participant-withdrawn.v1"
+    key_field = "participant_ref"
+
+    participant_ref: ParticipantRef
+    home_institution: InstitutionId
+    program_id: ProgramId
+    lead_institution: InstitutionId
+    erased: bool
+    withdrawn_at: datetime
+
+
+class ContactSharedV1(IntegrationEvent):
+    """After both sides accepted a pairing, a home institution releases its participant's
+    display name and work e-mail to the counterpart's institution, sealed for it alone."""
+
+    event_type = "org.telemachus.identity.contact-shared.v1"
+    key_field = "participant_ref"
+
+    pairing_id: str = Field(max_length=200)
+    program_id: ProgramId
+    participant_ref: ParticipantRef
+    counterpart_ref: ParticipantRef
+    contact: SealedV1
+
+
+class ContactCardV1(BaseModel):
+    """The plaintext inside ContactSharedV1.contact (JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    display_name: str = Field(max_length=200)
+    work_email: str = Field(max_length=320)
+
+
+def contact_context(pairing_id: str, participant_ref: str, counterpart_ref: str) -> str:
+    """What a sealed contact card is bound to: it opens only in this pairing, for this pair."""
+    return f"telemachus contact v1|{pairing_id}|{participant_ref}|{counterpart_ref}"

@@ -74,6 +74,8 @@ async def ensure_outbox_indexes(
     await collection.create_index(
         "sent_at", name="sent_at_ttl", expireAfterSeconds=retention_seconds
     )
+    # Erasure finds one person's rows by key.
+    await collection.create_index("key")
 
 
 # (topic, key, payload, headers) -> a future that resolves when the broker has the record.

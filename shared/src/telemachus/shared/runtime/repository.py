@@ -37,3 +37,13 @@ class MongoRepository(Generic[A]):
 
     def add(self, aggregate: A) -> None:
         self._uow.track(aggregate, self._collection, new=True)
+
+    def remove(self, aggregate: A) -> None:
+        self._uow.remove(aggregate, self._collection)
+
+    async def remove_where(self, query: Mapping[str, Any]) -> int:
+        """Delete without loading (erasure of many small records); returns how many."""
+        result = await self._uow.db[self._collection].delete_many(
+            dict(query), session=self._uow.session
+        )
+        return result.deleted_count

@@ -29,6 +29,7 @@ class _Tracked:
     collection: str
     new: bool
     loaded: Document  # as read, to tell a changed aggregate from one only looked at
+    removed: bool = False
 
 
 class MongoUnitOfWork:
@@ -101,6 +102,24 @@ class MongoUnitOfWork:
             loaded = {} if new else to_document(aggregate)
             self._tracked[key] = _Tracked(aggregate, collection, new, loaded)
 
+    def remove(self, aggregate: Aggregate, collection: str) -> None:
+        """Delete a loaded aggregate at commit (if nobody changed it meanwhile)."""
+        tracked = self._tracked.get((collection, aggregate.id))
+        if tracked is None or tracked.new:
+            raise RuntimeError(
+                f"remove() needs an aggregate loaded in this unit of work: {aggregate.id}"
+            )
+        tracked.removed = True
+
+    async def forget_outbox_rows(self, key: str) -> int:
+        """Erasure: drop this key's outbox rows, published or not, before new ones are added.
+
+        Published rows would otherwise keep personal fields until their TTL; unpublished
+        ones would announce facts about someone who has just asked to be forgotten.
+        """
+        result = await self.db[OUTBOX_COLLECTION].delete_many({"key": key}, session=self.session)
+        return result.deleted_count
+
     def publish(self, *events: IntegrationEvent) -> None:
         """Stage events; they reach the outbox only if the transaction commits."""
         self._events.extend(events)
@@ -115,6 +134,14 @@ class MongoUnitOfWork:
                     self._events.append(mapped)
             if tracked.new:
                 new.setdefault(tracked.collection, []).append(to_document(aggregate))
+                continue
+            if tracked.removed:
+                deleted = await self.db[tracked.collection].delete_one(
+                    {"_id": aggregate.id, "version": tracked.loaded["version"]},
+                    session=self.session,
+                )
+                if deleted.deleted_count != 1:
+                    raise Conflict(f"{tracked.collection} {aggregate.id} was changed meanwhile")
                 continue
             current = to_document(aggregate)
             if current == tracked.loaded:

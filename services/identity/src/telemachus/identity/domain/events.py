@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from telemachus.identity.domain.model import Enrolment, Participant, Program
+    from telemachus.identity.domain.participants import Enrolment, Participant
+    from telemachus.identity.domain.programs import Program
 
 
 @dataclass(frozen=True)
@@ -15,7 +17,39 @@ class ProgramPublished:
 
 
 @dataclass(frozen=True)
+class ProgramUpdated:
+    program: Program
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ParticipantEnrolled:
     participant: Participant
-    program: Program
     enrolment: Enrolment
+
+
+@dataclass(frozen=True)
+class ProfileUpdated:
+    """Shared fields changed for one program the person is enrolled in."""
+
+    participant: Participant
+    enrolment: Enrolment
+
+
+@dataclass(frozen=True)
+class ParticipantWithdrawn:
+    participant_ref: str
+    home_institution: str
+    enrolment: Enrolment
+    erased: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ContactReleased:
+    participant_ref: str
+    counterpart_ref: str
+    pairing_id: str
+    program_id: str
+    display_name: str
+    work_email: str

@@ -1,41 +1,73 @@
-"""HTTP API of identity: translate requests into commands, results into responses."""
+"""HTTP API of identity: authenticate, check who may ask, translate into commands."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel
 
 from telemachus.identity.domain import commands
-from telemachus.identity.domain.model import (
+from telemachus.identity.domain.participants import (
+    Availability,
     Enrolment,
     Participant,
-    Program,
+    ReceivedContact,
     ShareableField,
+    Tombstone,
     TopicOffered,
     TopicSought,
 )
+from telemachus.identity.domain.programs import Program
+from telemachus.identity.domain.topics import Topic
+from telemachus.identity.service_layer import access, csv_import
+from telemachus.identity.service_layer.handlers import ImportReport
 from telemachus.identity.service_layer.views import IdentityViews
-from telemachus.shared.contracts.vocabulary import CareerStage, Profession
-from telemachus.shared.errors import found
+from telemachus.shared.contracts.vocabulary import CareerStage, InstitutionKind, Profession
+from telemachus.shared.errors import Rejected, found
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.security.registry import TrustRegistry
+from telemachus.shared.security.tokens import Principal, Role
+
+IMPORT_MAX_BYTES = 16 * 1024 * 1024
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "See the column list in this operation's description.",
+    }
+}
 
 
 class ParticipantView(BaseModel):
-    """A participant's own record, as their home institution holds it."""
+    """A participant's record, as their home institution holds it."""
 
     id: str
     ref: str
+    subject: str
     home_institution: str
     display_name: str
     work_email: str
     profession: Profession
     career_stage: CareerStage
     department: str | None
+    line_manager_id: str | None
     topics_offered: list[TopicOffered]
     topics_sought: list[TopicSought]
+    availability: Availability | None
     languages: list[str]
     max_relationships: int
+    registered_at: datetime
     enrolments: list[Enrolment]
+
+
+class InstitutionView(BaseModel):
+    id: str
+    name: str
+    kind: InstitutionKind
+    token_issuer: str
 
 
 class EnrolmentRequest(commands.Command):
@@ -43,12 +75,68 @@ class EnrolmentRequest(commands.Command):
     consented_fields: list[ShareableField]
 
 
+class ContactView(BaseModel):
+    pairing_id: str
+    program_id: str
+    participant_ref: str
+    display_name: str
+    work_email: str
+    received_at: datetime
+
+
+class ConsentRecord(BaseModel):
+    """For auditors: what was shared with whom and when; never who the person is."""
+
+    participant_ref: str
+    erased_at: datetime | None
+    enrolments: list[Enrolment]
+
+
 def participant_view(participant: Participant) -> ParticipantView:
     return ParticipantView(ref=participant.ref, **participant.model_dump(exclude={"version"}))
 
 
-def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
+def contact_view(contact: ReceivedContact) -> ContactView:
+    return ContactView.model_validate(contact.model_dump())
+
+
+def identity_router(
+    bus: MessageBus,
+    views: IdentityViews,
+    institution: str,
+    trust: TrustRegistry,
+    authenticate: Callable[..., Awaitable[Principal]],
+) -> APIRouter:
+    async def principal(who: Principal = Depends(authenticate)) -> Principal:
+        access.require_home(who, institution)
+        return who
+
+    async def coordinator(who: Principal = Depends(principal)) -> Principal:
+        access.require_role(who, Role.COORDINATOR)
+        return who
+
+    async def participant_for(participant_id: str) -> Participant:
+        return found(
+            await views.participant(participant_id),
+            f"participant {participant_id}",
+            field="participant_id",
+        )
+
     router = APIRouter(tags=["identity"])
+
+    @router.get("/institutions", response_model=list[InstitutionView])
+    async def institutions(who: Principal = Depends(principal)) -> list[InstitutionView]:
+        """The federation as the trust registry lists it (configuration, not an API)."""
+        return [InstitutionView.model_validate(i.model_dump()) for i in trust]
+
+    @router.get("/topics", response_model=list[Topic])
+    async def topics(who: Principal = Depends(principal)) -> list[Topic]:
+        return await views.topics()
+
+    @router.post("/topics", status_code=status.HTTP_201_CREATED, response_model=Topic)
+    async def add_topic(body: Topic, who: Principal = Depends(coordinator)) -> Topic:
+        await bus.handle(commands.AddTopic(topic=body))
+        return body
 
     @router.post(
         "/programs",
@@ -56,8 +144,20 @@ def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
         response_model=Program,
         summary="Publish a program this institution leads",
     )
-    async def publish_program(body: commands.PublishProgram) -> Program:
+    async def publish_program(
+        body: commands.PublishProgram, who: Principal = Depends(coordinator)
+    ) -> Program:
         program: Program = await bus.handle(body)
+        return program
+
+    @router.patch("/programs/{program_id}", response_model=Program)
+    async def update_program(
+        program_id: str, body: commands.ProgramChanges, who: Principal = Depends(coordinator)
+    ) -> Program:
+        """Change a program's terms; partners learn of it from ProgramUpdated."""
+        program: Program = await bus.handle(
+            commands.UpdateProgram(program_id=program_id, changes=body)
+        )
         return program
 
     @router.get(
@@ -65,11 +165,11 @@ def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
         response_model=list[Program],
         summary="Programs led here and programs this institution is a partner of",
     )
-    async def list_programs() -> list[Program]:
+    async def list_programs(who: Principal = Depends(principal)) -> list[Program]:
         return await views.programs()
 
     @router.get("/programs/{program_id}", response_model=Program)
-    async def get_program(program_id: str) -> Program:
+    async def get_program(program_id: str, who: Principal = Depends(principal)) -> Program:
         return found(await views.program(program_id), f"program {program_id}", field="program_id")
 
     @router.post(
@@ -78,17 +178,88 @@ def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
         response_model=ParticipantView,
         summary="Register a person of this institution",
     )
-    async def register_participant(body: commands.RegisterParticipant) -> ParticipantView:
+    async def register_participant(
+        body: commands.RegisterParticipant, who: Principal = Depends(coordinator)
+    ) -> ParticipantView:
         return participant_view(await bus.handle(body))
 
-    @router.get("/participants/{participant_id}", response_model=ParticipantView)
-    async def get_participant(participant_id: str) -> ParticipantView:
-        participant = found(
-            await views.participant(participant_id),
-            f"participant {participant_id}",
-            field="participant_id",
+    @router.post(
+        "/participants/import",
+        response_model=ImportReport,
+        summary="Register people from a CSV file (text/csv), with a report per row",
+        description=csv_import.__doc__,
+        openapi_extra=CSV_BODY,
+    )
+    async def import_participants(
+        request: Request,
+        accept_valid: bool = Query(
+            False, description="import the valid rows even if others are refused"
+        ),
+        who: Principal = Depends(coordinator),
+    ) -> ImportReport:
+        text = await _csv_text(request)
+        parsed = await asyncio.to_thread(csv_import.parse_participants, text)
+        report: ImportReport = await bus.handle(
+            commands.ImportParticipants(
+                rows=parsed.rows,
+                line_numbers=parsed.line_numbers,
+                refused=[commands.RowProblem(**vars(r)) for r in parsed.refused],
+                accept_valid=accept_valid,
+            )
         )
-        return participant_view(participant)
+        return report
+
+    @router.get("/participants", response_model=list[ParticipantView])
+    async def list_participants(
+        program_id: str | None = None,
+        after: str | None = Query(None, description="the last id of the previous page"),
+        who: Principal = Depends(principal),
+    ) -> list[ParticipantView]:
+        access.require_role(who, *access.READERS)
+        return [participant_view(p) for p in await views.participants(program_id, after)]
+
+    @router.get("/participants/me", response_model=ParticipantView)
+    async def me(who: Principal = Depends(principal)) -> ParticipantView:
+        access.require_role(who, Role.PARTICIPANT)
+        return participant_view(
+            found(
+                await views.participant_signed_in_as(who.subject),
+                f"participant signed in as {who.subject}",
+                field="sub",
+            )
+        )
+
+    @router.get("/participants/{participant_id}", response_model=ParticipantView)
+    async def get_participant(
+        participant_id: str, who: Principal = Depends(principal)
+    ) -> ParticipantView:
+        person = await participant_for(participant_id)
+        access.may_read(who, person)
+        return participant_view(person)
+
+    @router.patch("/participants/{participant_id}", response_model=ParticipantView)
+    async def update_profile(
+        participant_id: str, body: commands.ProfileChanges, who: Principal = Depends(principal)
+    ) -> ParticipantView:
+        """Change profile fields; programs the person shares them with get ProfileUpdated."""
+        access.may_change(who, await participant_for(participant_id))
+        return participant_view(
+            await bus.handle(commands.UpdateProfile(participant_id=participant_id, changes=body))
+        )
+
+    @router.delete("/participants/{participant_id}", response_model=ConsentRecord)
+    async def erase(participant_id: str, who: Principal = Depends(principal)) -> ConsentRecord:
+        """Leave entirely: personal data is erased; what remains is the consent record."""
+        access.may_change(who, await participant_for(participant_id))
+        role = Role.COORDINATOR if who.has(Role.COORDINATOR) else Role.PARTICIPANT
+        tombstone: Tombstone = await bus.handle(
+            commands.EraseParticipant(participant_id=participant_id, requested_by=role.value)
+        )
+        return ConsentRecord(
+            participant_ref=tombstone.ref,
+            erased_at=tombstone.erased_at,
+            enrolments=tombstone.enrolments,
+        )
 
     @router.post(
         "/participants/{participant_id}/enrolments",
@@ -96,10 +267,69 @@ def identity_router(bus: MessageBus, views: IdentityViews) -> APIRouter:
         response_model=Enrolment,
         summary="Enrol in a program, sharing only the consented profile fields",
     )
-    async def enrol(participant_id: str, body: EnrolmentRequest) -> Enrolment:
-        participant: Participant = await bus.handle(
+    async def enrol(
+        participant_id: str, body: EnrolmentRequest, who: Principal = Depends(principal)
+    ) -> Enrolment:
+        access.require_self(who, await participant_for(participant_id), "give consent")
+        person: Participant = await bus.handle(
             commands.EnrolParticipant(participant_id=participant_id, **body.model_dump())
         )
-        return next(e for e in participant.enrolments if e.program_id == body.program_id)
+        return found(person.active_enrolment(body.program_id), "enrolment", field="program_id")
+
+    @router.delete(
+        "/participants/{participant_id}/enrolments/{program_id}", response_model=Enrolment
+    )
+    async def withdraw(
+        participant_id: str, program_id: str, who: Principal = Depends(principal)
+    ) -> Enrolment:
+        """Withdraw from one program; the profile stays for other programs."""
+        access.may_change(who, await participant_for(participant_id))
+        person: Participant = await bus.handle(
+            commands.WithdrawParticipant(participant_id=participant_id, program_id=program_id)
+        )
+        return next(e for e in reversed(person.enrolments) if e.program_id == program_id)
+
+    @router.get("/participants/{participant_id}/contacts", response_model=list[ContactView])
+    async def contacts(
+        participant_id: str, who: Principal = Depends(principal)
+    ) -> list[ContactView]:
+        """Counterparts' contact details, released once both sides accepted a pairing."""
+        access.require_self(who, await participant_for(participant_id), "read their contacts")
+        return [contact_view(c) for c in await views.contacts_for(participant_id)]
+
+    @router.get("/audit/participants/{participant_id}", response_model=ConsentRecord)
+    async def consent_record(
+        participant_id: str, who: Principal = Depends(principal)
+    ) -> ConsentRecord:
+        access.require_role(who, Role.AUDITOR, Role.COORDINATOR)
+        person = await views.participant(participant_id)
+        if person is not None:
+            return ConsentRecord(
+                participant_ref=person.ref, erased_at=None, enrolments=person.enrolments
+            )
+        tombstone = found(
+            await views.tombstone(participant_id),
+            f"participant {participant_id}",
+            field="participant_id",
+        )
+        return ConsentRecord(
+            participant_ref=tombstone.ref,
+            erased_at=tombstone.erased_at,
+            enrolments=tombstone.enrolments,
+        )
 
     return router
+
+
+async def _csv_text(request: Request) -> str:
+    """The body, bounded even without a Content-Length, as text."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > IMPORT_MAX_BYTES:
+            raise Rejected(f"file over {IMPORT_MAX_BYTES} bytes; split it", field="file")
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Rejected(f"not UTF-8 text (byte {error.start})", field="file") from None

@@ -1,33 +1,139 @@
-"""Identity's use cases: short functions, one per command, all listed in HANDLERS."""
+"""Identity's use cases: short functions, one per command, all listed in `handlers()`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, Literal
 
-from telemachus.identity.domain import commands
-from telemachus.identity.domain.model import Participant, Program, new_id
+from pydantic import BaseModel
+
+from telemachus.identity.domain import commands, events
+from telemachus.identity.domain.participants import Participant, ReceivedContact, Tombstone
+from telemachus.identity.domain.programs import Program, new_id
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
-from telemachus.shared.errors import Rejected, found
+from telemachus.shared.contracts.identity import ContactCardV1, contact_context
+from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
 from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.security.keys import InstitutionKeys
+from telemachus.shared.security.registry import TrustRegistry
+from telemachus.shared.security.sealing import SealError, open_sealed
 
 Clock = Callable[[], datetime]
+# Profile fields that exist for everyone: a change may replace them, never clear them.
+REQUIRED_PROFILE = frozenset(
+    {
+        "display_name",
+        "work_email",
+        "profession",
+        "career_stage",
+        "topics_offered",
+        "topics_sought",
+        "languages",
+        "max_relationships",
+    }
+)
+
+
+UNIQUE_FIELDS = ("work_email", "subject")
+
+
+def _repeated(
+    person: Participant, taken: dict[str, set[str]], seen: dict[str, set[str]]
+) -> tuple[str, str] | None:
+    for field in UNIQUE_FIELDS:
+        value = getattr(person, field)
+        if value in taken[field]:
+            return field, f"another participant has this {field}"
+        if value in seen[field]:
+            return field, f"{field} repeats an earlier row"
+    return None
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def home_of(ref: str) -> str:
+    return ref.split(":", 1)[0]
+
+
+def local_id(ref: str) -> str:
+    return ref.split(":", 1)[1]
+
+
+class RowResult(BaseModel):
+    line: int
+    status: Literal["accepted", "refused"]
+    participant_id: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+class ImportReport(BaseModel):
+    imported: int
+    refused: int
+    rows: list[RowResult]
+
+
+class ImportRefused(Rejected):
+    """Some rows were refused and the coordinator did not ask to import the rest."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(
+            f"{report.refused} of {len(report.rows)} rows refused; nothing was imported "
+            "(ask with accept_valid=true to import the valid rows)",
+            field="file",
+        )
+        self.report = report
+
+    def detail(self) -> dict[str, Any]:
+        return {**super().detail(), "report": self.report.model_dump(exclude_none=True)}
+
+
 class IdentityHandlers:
-    def __init__(self, institution: str, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        institution: str,
+        trust: TrustRegistry,
+        keys: InstitutionKeys,
+        clock: Clock = utc_now,
+    ) -> None:
         self.institution = institution
+        self.trust = trust
+        self.keys = keys
         self.clock = clock
+
+    # Programs ---------------------------------------------------------------------------
+
+    def _check_partners(self, partners: list[str]) -> None:
+        unknown = [p for p in partners if self.trust.get(p) is None]
+        if unknown:
+            raise Rejected(
+                f"not in the federation's trust registry: {', '.join(unknown)}",
+                field="partner_institutions",
+            )
 
     async def publish_program(
         self, cmd: commands.PublishProgram, uow: IdentityUnitOfWork
     ) -> Program:
-        program = Program.publish(lead_institution=self.institution, **cmd.model_dump())
+        self._check_partners(cmd.partner_institutions)
+        program = Program.publish(
+            lead_institution=self.institution,
+            known_topics=await uow.topic_ids(),
+            **cmd.model_dump(),
+        )
         uow.programs.add(program)
+        return program
+
+    async def update_program(self, cmd: commands.UpdateProgram, uow: IdentityUnitOfWork) -> Program:
+        program = found(
+            await uow.programs.get(cmd.program_id), f"program {cmd.program_id}", field="program_id"
+        )
+        program.check_led_by(self.institution)
+        changes = cmd.changes.model_dump(exclude_none=True)
+        self._check_partners(changes.get("partner_institutions", []))
+        program.update(changes, await uow.topic_ids())
         return program
 
     async def record_partner_program(
@@ -35,19 +141,137 @@ class IdentityHandlers:
     ) -> None:
         if self.institution not in cmd.partner_institutions:
             return  # not ours to enrol people in
-        if await uow.programs.get(cmd.program_id) is not None:
-            return
-        data = cmd.model_dump(exclude={"program_id"})
-        uow.programs.add(Program(id=cmd.program_id, **data))
+        terms = cmd.model_dump(exclude={"program_id"})
+        program = await uow.programs.get(cmd.program_id)
+        if program is None:
+            uow.programs.add(Program(id=cmd.program_id, **terms))
+        elif program.lead_institution != cmd.lead_institution:
+            raise Forbidden(f"program {cmd.program_id} is led by {program.lead_institution}")
+        else:
+            program.replace_terms(terms)
+
+    async def add_topic(self, cmd: commands.AddTopic, uow: IdentityUnitOfWork) -> None:
+        if cmd.topic.id in await uow.topic_ids():
+            raise Conflict(f"topic {cmd.topic.id} is already in the catalogue", field="id")
+        await uow.add_topic(cmd.topic.id, cmd.topic.title)
+
+    # Participants -----------------------------------------------------------------------
+
+    async def _reporting_line(
+        self, uow: IdentityUnitOfWork, manager_id: str | None, own_ref: str | None = None
+    ) -> list[str]:
+        if manager_id is None:
+            return []
+        manager = await uow.participants.get(manager_id)
+        if manager is None:
+            raise Rejected(f"no participant {manager_id} here", field="line_manager_id")
+        line = [manager.ref, *manager.reporting_line]
+        if own_ref is not None and own_ref in line:
+            raise Rejected(
+                "a person cannot be in their own reporting line", field="line_manager_id"
+            )
+        return line
+
+    def _new_participant(self, cmd: commands.RegisterParticipant, line: list[str]) -> Participant:
+        data = cmd.model_dump(exclude={"subject"})
+        return Participant(
+            id=new_id(),
+            home_institution=self.institution,
+            subject=cmd.subject or str(cmd.work_email),
+            registered_at=self.clock(),
+            reporting_line=line,
+            **data,
+        )
 
     async def register_participant(
         self, cmd: commands.RegisterParticipant, uow: IdentityUnitOfWork
     ) -> Participant:
-        participant = Participant(
-            id=new_id(), home_institution=self.institution, **cmd.model_dump()
+        participant = self._new_participant(
+            cmd, await self._reporting_line(uow, cmd.line_manager_id)
         )
+        for field in UNIQUE_FIELDS:
+            if await uow.taken(field, [getattr(participant, field)]):
+                raise Conflict(f"another participant has this {field}", field=field)
         uow.participants.add(participant)
         return participant
+
+    async def import_participants(
+        self, cmd: commands.ImportParticipants, uow: IdentityUnitOfWork
+    ) -> ImportReport:
+        """Rows that passed form checks meet the checks that need the store; one transaction."""
+        people = [self._new_participant(row, []) for row in cmd.rows]
+        taken = {
+            field: await uow.taken(field, [getattr(p, field) for p in people])
+            for field in UNIQUE_FIELDS
+        }
+        seen: dict[str, set[str]] = {field: set() for field in UNIQUE_FIELDS}
+        managers: dict[str, Participant | None] = {}
+        results = [
+            RowResult(line=r.line, status="refused", field=r.field, reason=r.reason)
+            for r in cmd.refused
+        ]
+        accepted: list[Participant] = []
+        for line, row, person in zip(cmd.line_numbers, cmd.rows, people, strict=True):
+            problem = _repeated(person, taken, seen)
+            if problem is None and row.line_manager_id:
+                if row.line_manager_id not in managers:
+                    managers[row.line_manager_id] = await uow.participants.get(row.line_manager_id)
+                manager = managers[row.line_manager_id]
+                if manager is None:
+                    problem = ("line_manager_id", "no such participant here")
+                else:
+                    person.reporting_line = [manager.ref, *manager.reporting_line]
+            if problem:
+                results.append(
+                    RowResult(line=line, status="refused", field=problem[0], reason=problem[1])
+                )
+                continue
+            for field in UNIQUE_FIELDS:
+                seen[field].add(getattr(person, field))
+            accepted.append(person)
+            results.append(RowResult(line=line, status="accepted", participant_id=person.id))
+        results.sort(key=lambda r: r.line)
+        report = ImportReport(
+            imported=len(accepted), refused=len(results) - len(accepted), rows=results
+        )
+        if report.refused and not cmd.accept_valid:
+            raise ImportRefused(report.model_copy(update={"imported": 0}))
+        for person in accepted:
+            uow.participants.add(person)
+        return report
+
+    async def update_profile(
+        self, cmd: commands.UpdateProfile, uow: IdentityUnitOfWork
+    ) -> Participant:
+        participant = found(
+            await uow.participants.get(cmd.participant_id),
+            f"participant {cmd.participant_id}",
+            field="participant_id",
+        )
+        changes: dict[str, Any] = cmd.changes.model_dump(exclude_unset=True)
+        for field, value in changes.items():
+            if value is None and field in REQUIRED_PROFILE:
+                raise Rejected("cannot be cleared, only replaced", field=field)
+        for field in UNIQUE_FIELDS:
+            new_value = changes.get(field, getattr(participant, field))
+            if new_value != getattr(participant, field) and await uow.taken(field, [new_value]):
+                raise Conflict(f"another participant has this {field}", field=field)
+        if "line_manager_id" in changes:
+            if changes["line_manager_id"] == participant.id:
+                raise Rejected("a person cannot manage themselves", field="line_manager_id")
+            changes["reporting_line"] = await self._reporting_line(
+                uow, changes["line_manager_id"], participant.ref
+            )
+        participant.update_profile(changes)
+        if "reporting_line" in changes:
+            await self._follow_reporting_line(uow, participant)
+        return participant
+
+    async def _follow_reporting_line(self, uow: IdentityUnitOfWork, manager: Participant) -> None:
+        """People below `manager` see the new chain above them too."""
+        for report in await uow.participants.find({"reporting_line": manager.ref}):
+            below = report.reporting_line[: report.reporting_line.index(manager.ref) + 1]
+            report.update_profile({"reporting_line": [*below, *manager.reporting_line]})
 
     async def enrol_participant(
         self, cmd: commands.EnrolParticipant, uow: IdentityUnitOfWork
@@ -63,10 +287,119 @@ class IdentityHandlers:
         participant.enrol(program, cmd.consented_fields, self.clock())
         return participant
 
+    async def withdraw_participant(
+        self, cmd: commands.WithdrawParticipant, uow: IdentityUnitOfWork
+    ) -> Participant:
+        participant = found(
+            await uow.participants.get(cmd.participant_id),
+            f"participant {cmd.participant_id}",
+            field="participant_id",
+        )
+        participant.withdraw(cmd.program_id, self.clock())
+        # Counterparts' contact cards were shared for this program only.
+        await uow.contacts.remove_where(
+            {"for_participant_id": participant.id, "program_id": cmd.program_id}
+        )
+        return participant
+
+    async def erase_participant(
+        self, cmd: commands.EraseParticipant, uow: IdentityUnitOfWork
+    ) -> Tombstone:
+        participant = found(
+            await uow.participants.get(cmd.participant_id),
+            f"participant {cmd.participant_id}",
+            field="participant_id",
+        )
+        tombstone = Tombstone.erase(participant, self.clock(), cmd.requested_by)
+        uow.participants.remove(participant)
+        await uow.contacts.remove_where({"for_participant_id": participant.id})
+        await uow.forget_outbox_rows(participant.ref)
+        uow.tombstones.add(tombstone)
+        return tombstone
+
+    # Contacts ---------------------------------------------------------------------------
+
+    async def release_contacts(
+        self, cmd: commands.ReleaseContacts, uow: IdentityUnitOfWork
+    ) -> None:
+        program = await uow.programs.get(cmd.program_id)
+        if program is None:
+            return  # a program none of our people are in
+        if cmd.announced_by != program.lead_institution:
+            raise Forbidden(
+                f"{cmd.announced_by} announced a pairing of {program.lead_institution}'s program"
+            )
+        pairs = ((cmd.mentor_ref, cmd.mentee_ref), (cmd.mentee_ref, cmd.mentor_ref))
+        for ref, counterpart in pairs:
+            if home_of(ref) != self.institution:
+                continue
+            person = await uow.participants.get(local_id(ref))
+            if person is None or person.active_enrolment(cmd.program_id) is None:
+                continue  # withdrew or was erased since: nothing to release
+            person.record(
+                events.ContactReleased(
+                    ref,
+                    counterpart,
+                    cmd.pairing_id,
+                    cmd.program_id,
+                    person.display_name,
+                    person.work_email,
+                )
+            )
+
+    async def receive_contact(self, cmd: commands.ReceiveContact, uow: IdentityUnitOfWork) -> None:
+        """A counterpart's home institution released a card for one of our people."""
+        if cmd.announced_by != home_of(cmd.participant_ref):
+            raise Forbidden(f"{cmd.announced_by} released the card of another's participant")
+        if home_of(cmd.counterpart_ref) != self.institution:
+            return  # for another institution; sealed for it, not us
+        person = await uow.participants.get(local_id(cmd.counterpart_ref))
+        if person is None or person.active_enrolment(cmd.program_id) is None:
+            return  # withdrew or was erased since: keep nothing
+        context = contact_context(cmd.pairing_id, cmd.participant_ref, cmd.counterpart_ref)
+        try:
+            card = ContactCardV1.model_validate_json(open_sealed(cmd.contact, self.keys, context))
+        except SealError as error:
+            raise Rejected(f"contact card does not open: {error}", field="contact") from None
+        key = ReceivedContact.key(cmd.pairing_id, cmd.participant_ref)
+        if await uow.contacts.get(key) is not None:
+            return
+        uow.contacts.add(
+            ReceivedContact(
+                id=key,
+                pairing_id=cmd.pairing_id,
+                program_id=cmd.program_id,
+                participant_ref=cmd.participant_ref,
+                for_participant_id=person.id,
+                display_name=card.display_name,
+                work_email=card.work_email,
+                received_at=self.clock(),
+            )
+        )
+
+    async def forget_withdrawn(
+        self, cmd: commands.ForgetWithdrawn, uow: IdentityUnitOfWork
+    ) -> None:
+        if cmd.announced_by != home_of(cmd.participant_ref):
+            raise Forbidden(f"{cmd.announced_by} withdrew another institution's participant")
+        query: dict[str, Any] = {"participant_ref": cmd.participant_ref}
+        if not cmd.erased:
+            query["program_id"] = cmd.program_id
+        await uow.contacts.remove_where(query)
+
     def handlers(self) -> Handlers:
         return {
             commands.PublishProgram: self.publish_program,
+            commands.UpdateProgram: self.update_program,
             commands.RecordPartnerProgram: self.record_partner_program,
+            commands.AddTopic: self.add_topic,
             commands.RegisterParticipant: self.register_participant,
+            commands.ImportParticipants: self.import_participants,
+            commands.UpdateProfile: self.update_profile,
             commands.EnrolParticipant: self.enrol_participant,
+            commands.WithdrawParticipant: self.withdraw_participant,
+            commands.EraseParticipant: self.erase_participant,
+            commands.ReleaseContacts: self.release_contacts,
+            commands.ReceiveContact: self.receive_contact,
+            commands.ForgetWithdrawn: self.forget_withdrawn,
         }

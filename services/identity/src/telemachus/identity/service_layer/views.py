@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from telemachus.identity.domain.model import Participant, Program
-from telemachus.identity.service_layer.unit_of_work import PARTICIPANTS, PROGRAMS
+from telemachus.identity.domain.participants import Participant, ReceivedContact, Tombstone
+from telemachus.identity.domain.programs import Program
+from telemachus.identity.domain.topics import Topic
+from telemachus.identity.service_layer.unit_of_work import (
+    CONTACTS,
+    PARTICIPANTS,
+    PROGRAMS,
+    TOMBSTONES,
+    TOPICS,
+)
 from telemachus.shared.runtime.store import Document
 from telemachus.shared.runtime.views import read_many, read_one
 
@@ -22,3 +30,27 @@ class IdentityViews:
 
     async def participant(self, participant_id: str) -> Participant | None:
         return await read_one(self._db, PARTICIPANTS, Participant, participant_id)
+
+    async def participant_signed_in_as(self, subject: str) -> Participant | None:
+        found = await read_many(self._db, PARTICIPANTS, Participant, {"subject": subject})
+        return found[0] if found else None
+
+    async def participants(self, program_id: str | None, after: str | None) -> list[Participant]:
+        query: dict[str, object] = {}
+        if program_id:
+            query["enrolments"] = {"$elemMatch": {"program_id": program_id, "withdrawn_at": None}}
+        if after:
+            query["_id"] = {"$gt": after}
+        return await read_many(self._db, PARTICIPANTS, Participant, query)
+
+    async def tombstone(self, participant_id: str) -> Tombstone | None:
+        return await read_one(self._db, TOMBSTONES, Tombstone, participant_id)
+
+    async def contacts_for(self, participant_id: str) -> list[ReceivedContact]:
+        return await read_many(
+            self._db, CONTACTS, ReceivedContact, {"for_participant_id": participant_id}
+        )
+
+    async def topics(self) -> list[Topic]:
+        documents = await self._db[TOPICS].find({}).sort("_id").to_list()
+        return [Topic(id=d["_id"], title=d["title"]) for d in documents]
