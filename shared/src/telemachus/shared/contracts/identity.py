@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.vocabulary import (
@@ -98,6 +104,12 @@ class SharedProfileV1(BaseModel):
     availability: AvailabilityV1 | None = None
     languages: list[LanguageTag] = Field(default_factory=list)
     max_relationships: int = Field(default=1, ge=1, le=12)
+
+    # No return annotation on purpose: pydantic then keeps the field-level JSON Schema.
+    @model_serializer(mode="wrap")
+    def _only_shared(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        """On the wire a field not consented is absent, not null or a default."""
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
 
 class EnrolmentFactsV1(IntegrationEvent):

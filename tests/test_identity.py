@@ -1,0 +1,591 @@
+"""Identity through its HTTP API and its events, on the real local broker and store."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from telemachus.cli.federation import Federation
+from telemachus.shared.contracts.pairing import PairingConfirmedV1
+from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
+from telemachus.shared.runtime import dead_letter
+from telemachus.shared.security.tokens import Role, audience_of
+from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
+from telemachus.shared.testing.samples import envelope
+
+CONSENT = ["career_stage", "topics_offered", "topics_sought", "languages", "availability"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Institution:
+    """One institution's identity API, as its coordinator and its people call it."""
+
+    def __init__(self, federation: Federation, index: int, client: httpx.AsyncClient) -> None:
+        self.f = federation
+        self.id = federation.institutions[index].id
+        self.url = federation.url(self.id, "identity")
+        self.client = client
+        self.coordinator = bearer(self.token(f"coord@{self.id}", Role.COORDINATOR))
+
+    def token(self, subject: str, *roles: Role) -> str:
+        return self.f.token(self.id, subject, *roles)
+
+    def person(self, subject: str) -> dict[str, str]:
+        return bearer(self.token(subject, Role.PARTICIPANT))
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return await self.client.request(
+            method,
+            self.url + path,
+            headers=self.coordinator if headers is None else headers,
+            **kwargs,
+        )
+
+    async def register(self, **overrides: Any) -> dict[str, Any]:
+        tag = secrets.token_hex(3)
+        body = {
+            "display_name": f"Person {tag}",
+            "work_email": f"p{tag}@{self.id}.example",
+            "profession": "nursing",
+            "career_stage": 2,
+            "department": "Emergency",
+            "topics_offered": [{"topic": "e-medicine", "proficiency": 4}],
+            "availability": {
+                "time_zone": "Australia/Sydney",
+                "slots": [{"day": "tue", "start": "08:00", "end": "10:00"}],
+            },
+            "languages": ["en"],
+            **overrides,
+        }
+        response = await self.call("POST", "/participants", json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def events(self, event_type: str | None = None) -> list[tuple[dict[str, str], Any]]:
+        records = await read_topic(self.f.kafka_bootstrap_servers, event_topic(self.id, "identity"))
+        return [
+            (headers_of(r), json.loads(r.value))
+            for r in records
+            if event_type is None or headers_of(r)["ce_type"] == event_type
+        ]
+
+
+@pytest.fixture
+async def sites(
+    federation: Federation,
+) -> AsyncIterator[tuple[Institution, Institution, Institution]]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield (
+            Institution(federation, 0, client),
+            Institution(federation, 1, client),
+            Institution(federation, 2, client),
+        )
+
+
+async def publish_program(
+    lead: Institution, partners: list[str], **overrides: Any
+) -> dict[str, Any]:
+    today = date.today()
+    response = await lead.call(
+        "POST",
+        "/programs",
+        json={
+            "title": "Records and apps",
+            "partner_institutions": partners,
+            "topics": ["e-medicine", "apps"],
+            "enrolment_opens": (today - timedelta(days=1)).isoformat(),
+            "enrolment_closes": (today + timedelta(days=60)).isoformat(),
+            **overrides,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def known_at(site: Institution, program_id: str, **expected: Any) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        response = await site.call("GET", f"/programs/{program_id}")
+        if response.status_code != 200:
+            return None
+        body = dict(response.json())
+        return body if all(body[k] == v for k, v in expected.items()) else None
+
+    return await eventually(probe)
+
+
+async def test_a_program_is_published_changed_and_followed_by_its_partners(
+    sites: tuple[Institution, Institution, Institution],
+) -> None:
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [university.id])
+    await known_at(university, program["id"], title="Records and apps")
+
+    changed = await hospital.call(
+        "PATCH",
+        f"/programs/{program['id']}",
+        json={
+            "title": "Records, apps and well-being",
+            "topics": ["e-medicine", "apps", "clinician-well-being"],
+            "reporting_threshold": 7,
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    copy = await known_at(university, program["id"], reporting_threshold=7)
+    assert copy["topics"] == ["e-medicine", "apps", "clinician-well-being"]
+
+    refusals = {
+        "topic removed": await hospital.call(
+            "PATCH", f"/programs/{program['id']}", json={"topics": ["apps"]}
+        ),
+        "threshold lowered": await hospital.call(
+            "PATCH", f"/programs/{program['id']}", json={"reporting_threshold": 3}
+        ),
+        "unknown partner": await hospital.call(
+            "PATCH",
+            f"/programs/{program['id']}",
+            json={"partner_institutions": [university.id, "nowhere-institute"]},
+        ),
+        # The university keeps a copy, but the program is not the university's to change.
+        "partner changes it": await university.call(
+            "PATCH", f"/programs/{program['id']}", json={"title": "Taken over"}
+        ),
+        "participant publishes": await hospital.call(
+            "POST", "/programs", hospital.person("someone"), json={"title": "x"}
+        ),
+    }
+    assert {k: r.status_code for k, r in refusals.items()} == {
+        "topic removed": 422,
+        "threshold lowered": 422,
+        "unknown partner": 422,
+        "partner changes it": 403,
+        "participant publishes": 403,
+    }
+    assert refusals["threshold lowered"].json()["detail"]["field"] == "reporting_threshold"
+    assert (await hospital.call("GET", f"/programs/{program['id']}")).json() == {
+        **program,
+        "title": "Records, apps and well-being",
+        "topics": ["e-medicine", "apps", "clinician-well-being"],
+        "reporting_threshold": 7,
+        "version": 1,
+    }
+
+    published = [b for _, b in await hospital.events() if b.get("program_id") == program["id"]]
+    assert [b["title"] for b in published] == ["Records and apps", "Records, apps and well-being"]
+    types = [
+        h["ce_type"] for h, b in await hospital.events() if b.get("program_id") == program["id"]
+    ]
+    assert types == [
+        "org.telemachus.identity.program-published.v1",
+        "org.telemachus.identity.program-updated.v1",
+    ]
+
+
+async def test_the_topic_catalogue_is_seeded_and_extensible(
+    sites: tuple[Institution, Institution, Institution],
+) -> None:
+    hospital, _, _ = sites
+    seeded = {t["id"] for t in (await hospital.call("GET", "/topics")).json()}
+    assert {"e-medicine", "literature-searching", "another-professions-work"} <= seeded
+    topic = f"point-of-care-ultrasound-{secrets.token_hex(2)}"
+    added = await hospital.call("POST", "/topics", json={"id": topic, "title": "POCUS"})
+    assert added.status_code == 201
+    again = await hospital.call("POST", "/topics", json={"id": topic, "title": "POCUS"})
+    assert again.status_code == 409
+    assert (await publish_program(hospital, [], topics=[topic]))["topics"] == [topic]
+
+
+async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields(
+    sites: tuple[Institution, Institution, Institution],
+) -> None:
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [university.id])
+    await known_at(university, program["id"])
+    manager = await university.register(career_stage=4, profession="education")
+    person = await university.register(line_manager_id=manager["id"])
+    me = university.person(person["subject"])
+    assert (await university.call("GET", "/participants/me", me)).json()["id"] == person["id"]
+
+    enrolled = await university.call(
+        "POST",
+        f"/participants/{person['id']}/enrolments",
+        me,
+        json={"program_id": program["id"], "consented_fields": [*CONSENT, "line_manager"]},
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    changed = await university.call(
+        "PATCH",
+        f"/participants/{person['id']}",
+        me,
+        json={"languages": ["en", "pt-BR"], "display_name": "Renamed"},
+    )
+    assert changed.status_code == 200 and changed.json()["display_name"] == "Renamed"
+
+    async def facts() -> list[tuple[dict[str, str], Any]]:
+        found = [
+            (h, b)
+            for h, b in await university.events()
+            if b.get("participant_ref") == person["ref"]
+        ]
+        return found if len(found) == 2 else []
+
+    (enrol_headers, enrol), (update_headers, update) = await eventually(facts)
+    assert [enrol_headers["ce_type"], update_headers["ce_type"]] == [
+        "org.telemachus.identity.participant-enrolled.v1",
+        "org.telemachus.identity.profile-updated.v1",
+    ]
+    for body in (enrol, update):
+        assert set(body) == {
+            "participant_ref",
+            "home_institution",
+            "program_id",
+            "lead_institution",
+            "consented_fields",
+            "profile",
+        }
+        # Exactly the consented fields (line_manager travels as the managers' refs).
+        assert set(body["profile"]) == {
+            "career_stage",
+            "topics_offered",
+            "topics_sought",
+            "languages",
+            "availability",
+            "reporting_line",
+        }
+        assert body["profile"]["reporting_line"] == [manager["ref"]]
+        text = json.dumps(body)
+        for personal in (
+            person["display_name"],
+            "Renamed",
+            person["work_email"],
+            "Emergency",
+            person["id"] + "@",
+        ):
+            assert personal not in text
+    assert update["profile"]["languages"] == ["en", "pt-BR"]
+    assert enrol["profile"]["availability"]["time_zone"] == "Australia/Sydney"
+
+
+async def test_who_may_do_what_and_refusals_change_nothing(
+    sites: tuple[Institution, Institution, Institution], federation: Federation
+) -> None:
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [])
+    ann = await hospital.register()
+    bob = await hospital.register()
+    as_ann, as_bob = hospital.person(ann["subject"]), hospital.person(bob["subject"])
+    before = (await hospital.call("GET", f"/participants/{bob['id']}")).json()
+
+    issuer = federation.issuer(hospital.id)
+    # A university coordinator's token, issued by the university for the hospital's services.
+    foreign_coordinator = bearer(
+        federation.issuer(university.id).mint(
+            f"coord@{university.id}", [Role.COORDINATOR], audience_of(hospital.id)
+        )
+    )
+    wrong_audience = bearer(issuer.mint("coord", [Role.COORDINATOR], audience_of(university.id)))
+    expired = bearer(
+        issuer.mint(
+            "coord", [Role.COORDINATOR], audience_of(hospital.id), lifetime=timedelta(minutes=-5)
+        )
+    )
+    integrator = bearer(hospital.token("hr-system", Role.INTEGRATOR))
+    enrol = {"program_id": program["id"], "consented_fields": CONSENT}
+    attempts = {
+        "no token": ("GET", f"/participants/{bob['id']}", {}, None),
+        "garbage token": ("GET", f"/participants/{bob['id']}", bearer("not.a.jwt"), None),
+        "wrong audience": ("GET", f"/participants/{bob['id']}", wrong_audience, None),
+        "expired": ("GET", f"/participants/{bob['id']}", expired, None),
+        "other institution's coordinator reads": (
+            "GET",
+            f"/participants/{bob['id']}",
+            foreign_coordinator,
+            None,
+        ),
+        "other institution's coordinator changes": (
+            "PATCH",
+            f"/participants/{bob['id']}",
+            foreign_coordinator,
+            {"languages": ["fr"]},
+        ),
+        "participant reads another": ("GET", f"/participants/{bob['id']}", as_ann, None),
+        "participant changes another": (
+            "PATCH",
+            f"/participants/{bob['id']}",
+            as_ann,
+            {"languages": ["fr"]},
+        ),
+        "participant enrols another": (
+            "POST",
+            f"/participants/{bob['id']}/enrolments",
+            as_ann,
+            enrol,
+        ),
+        "participant erases another": ("DELETE", f"/participants/{bob['id']}", as_ann, None),
+        "coordinator consents for someone": (
+            "POST",
+            f"/participants/{bob['id']}/enrolments",
+            None,
+            enrol,
+        ),
+        "coordinator reads someone's contacts": (
+            "GET",
+            f"/participants/{bob['id']}/contacts",
+            None,
+            None,
+        ),
+        "integrator changes": (
+            "PATCH",
+            f"/participants/{bob['id']}",
+            integrator,
+            {"languages": ["fr"]},
+        ),
+        "participant registers people": (
+            "POST",
+            "/participants",
+            as_ann,
+            {**before, "work_email": "x@y.example"},
+        ),
+        "participant lists people": ("GET", "/participants", as_ann, None),
+        "duplicate e-mail": (
+            "PATCH",
+            f"/participants/{bob['id']}",
+            as_bob,
+            {"work_email": ann["work_email"]},
+        ),
+        "clearing a required field": (
+            "PATCH",
+            f"/participants/{bob['id']}",
+            as_bob,
+            {"profession": None},
+        ),
+        "manager cycle": (
+            "PATCH",
+            f"/participants/{bob['id']}",
+            as_bob,
+            {"line_manager_id": bob["id"]},
+        ),
+        "bad time zone": (
+            "PATCH",
+            f"/participants/{bob['id']}",
+            as_bob,
+            {"availability": {"time_zone": "Mars/Olympus", "slots": []}},
+        ),
+    }
+    statuses = {}
+    for name, (method, path, headers, body) in attempts.items():
+        response = (
+            await hospital.call(method, path, headers, json=body)
+            if body is not None
+            else await hospital.call(method, path, headers)
+        )
+        statuses[name] = response.status_code
+        assert "reason" in response.text or "detail" in response.text, (name, response.text)
+    assert statuses == {
+        "no token": 401,
+        "garbage token": 401,
+        "wrong audience": 401,
+        "expired": 401,
+        "other institution's coordinator reads": 403,
+        "other institution's coordinator changes": 403,
+        "participant reads another": 403,
+        "participant changes another": 403,
+        "participant enrols another": 403,
+        "participant erases another": 403,
+        "coordinator consents for someone": 403,
+        "coordinator reads someone's contacts": 403,
+        "integrator changes": 403,
+        "participant registers people": 403,
+        "participant lists people": 403,
+        "duplicate e-mail": 409,
+        "clearing a required field": 422,
+        "manager cycle": 422,
+        "bad time zone": 422,
+    }
+    assert (await hospital.call("GET", f"/participants/{bob['id']}")).json() == before
+    # What is allowed: the person themself, an integrator reading, the coordinator changing.
+    assert (await hospital.call("GET", f"/participants/{bob['id']}", as_bob)).status_code == 200
+    assert (await hospital.call("GET", f"/participants/{bob['id']}", integrator)).status_code == 200
+    assert (
+        await hospital.call("PATCH", f"/participants/{bob['id']}", None, json={"languages": ["fr"]})
+    ).status_code == 200
+
+
+async def test_erasure_leaves_no_personal_field_in_the_identity_database(
+    sites: tuple[Institution, Institution, Institution], federation: Federation
+) -> None:
+    hospital, _, _ = sites
+    program = await publish_program(hospital, [])
+    person = await hospital.register(
+        display_name="Erin Erasable",
+        department="Radiology",
+        subject="erin-77",
+        availability={"time_zone": "America/Halifax", "slots": []},
+    )
+    report = await hospital.register(line_manager_id=person["id"])
+    me = hospital.person("erin-77")
+    assert (
+        await hospital.call(
+            "POST",
+            f"/participants/{person['id']}/enrolments",
+            me,
+            json={"program_id": program["id"], "consented_fields": CONSENT},
+        )
+    ).status_code == 201
+    runtime = federation.runtime(hospital.id, "identity")
+
+    async def relayed() -> bool:
+        return (
+            await runtime.db["outbox"].count_documents({"key": person["ref"], "sent_at": None}) == 0
+        )
+
+    await eventually(relayed)
+    erased = await hospital.call("DELETE", f"/participants/{person['id']}", me)
+    assert erased.status_code == 200, erased.text
+    assert (await hospital.call("GET", f"/participants/{person['id']}")).status_code == 404
+
+    personal = ["Erin Erasable", person["work_email"], "erin-77", "Radiology", "America/Halifax"]
+    for name in await runtime.db.list_collection_names():
+        async for document in runtime.db[name].find({}):
+            text = json.dumps(document, default=str)
+            assert not [p for p in personal if p in text], (name, document)
+
+    # What remains, and why: the tombstone is the consent record auditors need (which
+    # fields went to which program, when, and when that stopped), under the pseudonym.
+    tombstone = await runtime.db["tombstones"].find_one({"_id": person["id"]})
+    assert tombstone is not None
+    assert set(tombstone) == {
+        "_id",
+        "version",
+        "ref",
+        "home_institution",
+        "registered_at",
+        "erased_at",
+        "erased_by",
+        "enrolments",
+    }
+    assert tombstone["erased_by"] == "participant"
+    [enrolment] = tombstone["enrolments"]
+    assert enrolment["program_id"] == program["id"] and enrolment["withdrawn_at"] is not None
+    auditor = bearer(hospital.token("audit", Role.AUDITOR))
+    audit = (await hospital.call("GET", f"/audit/participants/{person['id']}", auditor)).json()
+    assert audit["participant_ref"] == person["ref"] and audit["erased_at"]
+    # The people they managed keep only the pseudonymous ref as a conflict of interest.
+    kept = (await hospital.call("GET", f"/participants/{report['id']}")).json()
+    assert kept["line_manager_id"] == person["id"]
+
+    async def withdrawn() -> list[Any]:
+        return [
+            b
+            for h, b in await hospital.events("org.telemachus.identity.participant-withdrawn.v1")
+            if b["participant_ref"] == person["ref"]
+        ]
+
+    [event] = await eventually(withdrawn)
+    assert event["erased"] is True and event["program_id"] == program["id"]
+    assert set(event) == {
+        "participant_ref",
+        "home_institution",
+        "program_id",
+        "lead_institution",
+        "erased",
+        "withdrawn_at",
+    }
+
+
+async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_withdrawal(
+    sites: tuple[Institution, Institution, Institution], federation: Federation
+) -> None:
+    hospital, university, lab = sites
+    program = await publish_program(hospital, [university.id, lab.id])
+    await known_at(university, program["id"])
+    await known_at(lab, program["id"])
+    mentor = await university.register(career_stage=2)
+    mentee = await lab.register(
+        career_stage=5, topics_offered=[], topics_sought=[{"topic": "e-medicine", "priority": 5}]
+    )
+    for site, person in ((university, mentor), (lab, mentee)):
+        response = await site.call(
+            "POST",
+            f"/participants/{person['id']}/enrolments",
+            site.person(person["subject"]),
+            json={"program_id": program["id"], "consented_fields": CONSENT},
+        )
+        assert response.status_code == 201, response.text
+    confirmed = PairingConfirmedV1(
+        pairing_id=f"pairing_{secrets.token_hex(4)}",
+        program_id=program["id"],
+        mode="assigned",
+        mentor_ref=mentor["ref"],
+        mentee_ref=mentee["ref"],
+        topic="e-medicine",
+        relationship_weeks=12,
+        planned_sessions=6,
+        confirmed_at=datetime.now(UTC),
+    )
+    bootstrap = federation.kafka_bootstrap_servers
+    # The same fact announced by the university's pairing service, which does not lead the
+    # program, is refused: only the lead speaks for its pairings.
+    forged_topic = event_topic(university.id, "pairing")
+    await produce_event(bootstrap, forged_topic, confirmed, envelope(confirmed, forged_topic))
+    lead_topic = event_topic(hospital.id, "pairing")
+    await produce_event(bootstrap, lead_topic, confirmed, envelope(confirmed, lead_topic))
+
+    async def card(site: Institution, person: dict[str, Any]) -> list[Any]:
+        response = await site.call(
+            "GET", f"/participants/{person['id']}/contacts", site.person(person["subject"])
+        )
+        assert response.status_code == 200
+        return list(response.json())
+
+    [mentors_card] = await eventually(lambda: card(lab, mentee))
+    assert (mentors_card["display_name"], mentors_card["work_email"]) == (
+        mentor["display_name"],
+        mentor["work_email"],
+    )
+    [mentees_card] = await eventually(lambda: card(university, mentor))
+    assert mentees_card["participant_ref"] == mentee["ref"]
+
+    shared = [
+        b
+        for _, b in await university.events("org.telemachus.identity.contact-shared.v1")
+        if b["pairing_id"] == confirmed.pairing_id
+    ]
+    assert len(shared) == 1 and shared[0]["contact"]["recipient"] == lab.id
+    assert mentor["display_name"] not in json.dumps(shared) and "@" not in json.dumps(shared)
+
+    async def refused() -> list[Any]:
+        letters = await read_topic(bootstrap, dead_letter_topic(university.id, "identity"))
+        return [
+            h for h in map(headers_of, letters) if h[dead_letter.ORIGINAL_TOPIC] == forged_topic
+        ]
+
+    [letter] = await eventually(refused)
+    assert letter[dead_letter.REASON] == "rejected"
+    assert (
+        f"{university.id} announced a pairing of {hospital.id}'s program"
+        in letter[dead_letter.DETAIL]
+    )
+
+    # The mentor withdraws: the lab erases the card it received.
+    withdrawn = await university.call(
+        "DELETE",
+        f"/participants/{mentor['id']}/enrolments/{program['id']}",
+        university.person(mentor["subject"]),
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_at"]
+
+    async def erased() -> bool:
+        return await card(lab, mentee) == []
+
+    await eventually(erased)
