@@ -23,6 +23,8 @@ async def test_up_serves_every_api_and_stops_cleanly_on_ctrl_c(tmp_path: object)
         "0",
         "--traces",
         f"{tmp_path}/traces.jsonl",
+        "--trust-dir",
+        f"{tmp_path}/trust",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -51,6 +53,24 @@ async def test_up_serves_every_api_and_stops_cleanly_on_ctrl_c(tmp_path: object)
                 assert ready.status_code == 200, ready.text
             docs = await client.get(f"{urls[0][1]}/openapi.json")
             assert "/programs" in docs.json()["paths"]
+            # The token the startup text tells a newcomer to mint opens the identity API.
+            command = re.search(r"TOKEN=\$\(telemachus (token .*)\)", text)
+            assert command is not None, text
+            minting = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "telemachus.cli.main",
+                *command.group(1).split(),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            token = (await minting.communicate())[0].decode().strip()
+            assert minting.returncode == 0
+            programs = await client.get(f"{urls[0][1]}/programs")
+            assert programs.status_code == 401
+            programs = await client.get(
+                f"{urls[0][1]}/programs", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert programs.status_code == 200 and programs.json() == []
     finally:
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(60):

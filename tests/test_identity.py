@@ -589,3 +589,70 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
         return await card(lab, mentee) == []
 
     await eventually(erased)
+
+
+async def test_a_csv_import_reports_every_row_and_is_all_or_nothing_unless_asked(
+    sites: tuple[Institution, Institution, Institution],
+) -> None:
+    hospital, _, _ = sites
+    existing = await hospital.register()
+    tag = secrets.token_hex(3)
+    csv_text = (
+        "display_name,work_email,profession,career_stage,department,topics_offered,"
+        "topics_sought,languages,time_zone,availability\n"
+        f"Kim Lee,kim.{tag}@h.example,medicine,registrar,ICU,e-medicine:4,,en;ko,"
+        "Asia/Seoul,mon 09:00-10:00;thu 18:00-19:30\n"
+        f"Sam Roe,sam.{tag}@h.example,pharmacy,chief pharmacist,Pharmacy,,apps:5,en,,\n"
+        f"Bad Stage,bad.{tag}@h.example,nursing,wizard,Ward 3,,,en,,\n"
+        f"Dup Mail,{existing['work_email']},nursing,2,Ward 3,,,en,,\n"
+        f"Bad Slot,slot.{tag}@h.example,nursing,2,,,,en,Europe/Paris,mon 10:00-09:00\n"
+    )
+    csv_headers = {**hospital.coordinator, "content-type": "text/csv"}
+    count_before = len((await hospital.call("GET", "/participants")).json())
+
+    refused = await hospital.call("POST", "/participants/import", csv_headers, content=csv_text)
+    assert refused.status_code == 422, refused.text
+    report = refused.json()["detail"]["report"]
+    assert report["imported"] == 0 and report["refused"] == 3
+    assert [(r["line"], r["status"], r.get("field")) for r in report["rows"]] == [
+        (2, "accepted", None),
+        (3, "accepted", None),
+        (4, "refused", "career_stage"),
+        (5, "refused", "work_email"),
+        (6, "refused", "availability.slots.0"),
+    ]
+    assert len((await hospital.call("GET", "/participants")).json()) == count_before
+
+    accepted = await hospital.call(
+        "POST",
+        "/participants/import",
+        csv_headers,
+        content=csv_text,
+        params={"accept_valid": "true"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["imported"] == 2
+    ids = [r["participant_id"] for r in accepted.json()["rows"] if r["status"] == "accepted"]
+    kim = (await hospital.call("GET", f"/participants/{ids[0]}")).json()
+    sam = (await hospital.call("GET", f"/participants/{ids[1]}")).json()
+    assert (kim["career_stage"], sam["career_stage"]) == (3, 5)  # registrar, chief pharmacist
+    assert kim["availability"]["slots"][1] == {"day": "thu", "start": "18:00:00", "end": "19:30:00"}
+    assert kim["languages"] == ["en", "ko"] and sam["topics_sought"] == [
+        {"topic": "apps", "priority": 5}
+    ]
+
+    unknown_column = await hospital.call(
+        "POST",
+        "/participants/import",
+        csv_headers,
+        content="display_name,work_email,profession,career_stage,salary\n",
+    )
+    assert unknown_column.json()["detail"] == {"reason": "unknown columns: salary", "field": "file"}
+    participant = hospital.person(kim["subject"])
+    forbidden = await hospital.call(
+        "POST",
+        "/participants/import",
+        {**participant, "content-type": "text/csv"},
+        content=csv_text,
+    )
+    assert forbidden.status_code == 403

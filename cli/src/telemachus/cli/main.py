@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,8 @@ from telemachus.shared.runtime.local_infra import LocalInfrastructure
 from telemachus.shared.runtime.logs import configure_logging
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter, service_resource
+from telemachus.shared.security.keys import InstitutionKeys, dev_issuer
+from telemachus.shared.security.tokens import DevelopmentIssuer, Role, audience_of
 
 STATE_DIR = Path(".telemachus")
 
@@ -95,11 +98,14 @@ def demo(args: argparse.Namespace) -> int:
         return asyncio.run(_demo(infra, clock, traces))
 
 
-async def _up(infra: LocalInfrastructure, clock: Clock, base_port: int, traces: Path) -> None:
+async def _up(
+    infra: LocalInfrastructure, clock: Clock, base_port: int, traces: Path, trust_dir: Path
+) -> None:
     federation = Federation(
         infra.kafka_bootstrap_servers,
         infra.mongodb_uri,
         base_port=base_port,
+        trust_dir=trust_dir,
         telemetry_exporter="file",
         telemetry_file=traces,
     )
@@ -109,6 +115,14 @@ async def _up(infra: LocalInfrastructure, clock: Clock, base_port: int, traces: 
         for service in SERVICES:
             url = federation.url(institution.id, service)
             say(f"  {service:9} {url}   docs {url}/docs   events {url}/asyncapi")
+    first = federation.institutions[0].id
+    say(
+        "\nevery identity call needs a bearer token, e.g.\n"
+        f"  TOKEN=$(telemachus token --trust-dir {federation.trust_dir} --institution {first} "
+        "--role coordinator "
+        "--subject me@example.org)\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {federation.url(first, "identity")}/programs'
+    )
     say(f"\ntraces are appended to {traces}; press Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -122,7 +136,7 @@ async def _up(infra: LocalInfrastructure, clock: Clock, base_port: int, traces: 
 def up(args: argparse.Namespace) -> int:
     clock = Clock()
     with local_infrastructure(clock) as infra:
-        asyncio.run(_up(infra, clock, args.base_port, Path(args.traces)))
+        asyncio.run(_up(infra, clock, args.base_port, Path(args.traces), Path(args.trust_dir)))
     return 0
 
 
@@ -152,14 +166,51 @@ def parser() -> argparse.ArgumentParser:
         "--base-port", type=int, default=8100, help="first HTTP port (0: any free ports)"
     )
     run_up.add_argument("--traces", default=str(STATE_DIR / "traces.jsonl"))
+    run_up.add_argument(
+        "--trust-dir",
+        default=str(STATE_DIR / "trust"),
+        help="development registry and keys (made if absent; `telemachus token` reads them)",
+    )
     run_up.set_defaults(func=up)
     run_service = commands.add_parser("service", help="run one service (settings from env)")
     run_service.add_argument("name", choices=SERVICES)
     run_service.set_defaults(func=service)
+    run_token = commands.add_parser(
+        "token", help="a bearer token from an institution's development issuer (for `up`)"
+    )
+    run_token.add_argument("--institution", required=True)
+    run_token.add_argument(
+        "--subject", required=True, help="who signs in (a participant's subject)"
+    )
+    run_token.add_argument(
+        "--role", action="append", choices=[r.value for r in Role], required=True
+    )
+    run_token.add_argument(
+        "--audience", help="the institution whose services it is for (default: its own)"
+    )
+    run_token.add_argument("--hours", type=float, default=8.0)
+    run_token.add_argument("--trust-dir", default=str(STATE_DIR / "trust"))
+    run_token.set_defaults(func=token)
     run_schemas = commands.add_parser("schemas", help="write each event's JSON Schema")
     run_schemas.add_argument("--out", default="docs/events")
     run_schemas.set_defaults(func=schemas)
     return top
+
+
+def token(args: argparse.Namespace) -> int:
+    """Only the development issuer's key is at hand; a real IdP issues production tokens."""
+    path = Path(args.trust_dir) / f"{args.institution}.keys.json"
+    if not path.exists():
+        print(f"no development keys at {path}: run `telemachus up` first", file=sys.stderr)
+        return 2
+    keys = InstitutionKeys.load(path)
+    if keys.token_signing_key is None:
+        print(f"{path} holds no development token key", file=sys.stderr)
+        return 2
+    issuer = DevelopmentIssuer(dev_issuer(args.institution), keys.token_signing_key)
+    audience = audience_of(args.audience or args.institution)
+    say(issuer.mint(args.subject, args.role, audience, timedelta(hours=args.hours)))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
