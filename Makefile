@@ -27,8 +27,9 @@ lint: .venv/.synced  ## ruff (lint and format) and mypy
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy shared/src services/*/src cli/src benchmarks tests $(wildcard shared/tests services/*/tests)
 
-bench: .venv/.synced  ## pipeline benchmark: ours vs a bare aiokafka loop, same run
+bench: .venv/.synced  ## pipeline and CSV import benchmarks, each against a baseline in the same run
 	.venv/bin/python benchmarks/pipeline.py
+	.venv/bin/python benchmarks/csv_import.py
 
 schemas: .venv/.synced  ## regenerate docs/events/*.schema.json from the contracts
 	.venv/bin/telemachus schemas --out docs/events

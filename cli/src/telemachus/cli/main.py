@@ -23,11 +23,16 @@ from telemachus.cli.federation import BOOTSTRAPS, Federation
 from telemachus.cli.skeleton import FlowError, SkeletonFlow
 from telemachus.shared.contracts.catalog import write_schemas
 from telemachus.shared.contracts.topics import SERVICES
+from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.runtime.local_infra import LocalInfrastructure
 from telemachus.shared.runtime.logs import configure_logging
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter, service_resource
-from telemachus.shared.security.keys import InstitutionKeys, dev_issuer
+from telemachus.shared.security.keys import (
+    InstitutionKeys,
+    dev_issuer,
+    load_or_create_development_trust,
+)
 from telemachus.shared.security.tokens import DevelopmentIssuer, Role, audience_of
 
 STATE_DIR = Path(".telemachus")
@@ -191,6 +196,12 @@ def parser() -> argparse.ArgumentParser:
     run_token.add_argument("--hours", type=float, default=8.0)
     run_token.add_argument("--trust-dir", default=str(STATE_DIR / "trust"))
     run_token.set_defaults(func=token)
+    run_trust = commands.add_parser(
+        "dev-trust", help="write a development trust registry and keys (containers, demos)"
+    )
+    run_trust.add_argument("--dir", default=str(STATE_DIR / "trust"))
+    run_trust.add_argument("institutions", nargs="+", help="institution ids")
+    run_trust.set_defaults(func=dev_trust)
     run_schemas = commands.add_parser("schemas", help="write each event's JSON Schema")
     run_schemas.add_argument("--out", default="docs/events")
     run_schemas.set_defaults(func=schemas)
@@ -210,6 +221,18 @@ def token(args: argparse.Namespace) -> int:
     issuer = DevelopmentIssuer(dev_issuer(args.institution), keys.token_signing_key)
     audience = audience_of(args.audience or args.institution)
     say(issuer.mint(args.subject, args.role, audience, timedelta(hours=args.hours)))
+    return 0
+
+
+def dev_trust(args: argparse.Namespace) -> int:
+    """Not for production: there each institution makes its own keys and shares public ones."""
+    registry, key_files = load_or_create_development_trust(
+        Path(args.dir),
+        [(i, i.replace("-", " ").title(), InstitutionKind.HOSPITAL) for i in args.institutions],
+    )
+    say(f"registry: {registry}")
+    for institution, path in key_files.items():
+        say(f"keys of {institution}: {path}")
     return 0
 
 
