@@ -114,12 +114,12 @@ async def publish_program(
 
 
 async def known_at(site: Institution, program_id: str, **expected: Any) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
+    async def probe() -> dict[str, Any]:
         response = await site.call("GET", f"/programs/{program_id}")
         if response.status_code != 200:
-            return None
+            return {}
         body = dict(response.json())
-        return body if all(body[k] == v for k, v in expected.items()) else None
+        return body if all(body[k] == v for k, v in expected.items()) else {}
 
     return await eventually(probe)
 

@@ -89,8 +89,12 @@ async def test_enrolment_events_carry_only_consented_fields_under_a_pseudonym(
         records = await read_topic(
             federation.kafka_bootstrap_servers, event_topic(institution.id, "identity")
         )
+        # Other tests share this federation: only this flow's program counts here.
         enrolled = [
-            r for r in records if headers_of(r)["ce_type"] == ParticipantEnrolledV1.event_type
+            r
+            for r in records
+            if headers_of(r)["ce_type"] == ParticipantEnrolledV1.event_type
+            and json.loads(r.value)["program_id"] == flow.program_id
         ]
         assert len(enrolled) == 1
         record = enrolled[0]
