@@ -656,3 +656,54 @@ async def test_a_csv_import_reports_every_row_and_is_all_or_nothing_unless_asked
         content=csv_text,
     )
     assert forbidden.status_code == 403
+
+
+async def test_colleagues_paired_at_one_institution_get_each_others_card_until_one_leaves(
+    sites: tuple[Institution, Institution, Institution], federation: Federation
+) -> None:
+    hospital, _, _ = sites
+    program = await publish_program(hospital, [])
+    mentor = await hospital.register(career_stage=2)
+    mentee = await hospital.register(
+        career_stage=4, topics_offered=[], topics_sought=[{"topic": "e-medicine", "priority": 3}]
+    )
+    for person in (mentor, mentee):
+        response = await hospital.call(
+            "POST",
+            f"/participants/{person['id']}/enrolments",
+            hospital.person(person["subject"]),
+            json={"program_id": program["id"], "consented_fields": CONSENT},
+        )
+        assert response.status_code == 201, response.text
+    confirmed = PairingConfirmedV1(
+        pairing_id=f"pairing_{secrets.token_hex(4)}",
+        program_id=program["id"],
+        mode="ranked",
+        mentor_ref=mentor["ref"],
+        mentee_ref=mentee["ref"],
+        topic="e-medicine",
+        relationship_weeks=12,
+        planned_sessions=6,
+        confirmed_at=datetime.now(UTC),
+    )
+    topic = event_topic(hospital.id, "pairing")
+    await produce_event(
+        federation.kafka_bootstrap_servers, topic, confirmed, envelope(confirmed, topic)
+    )
+
+    async def cards(person: dict[str, Any]) -> list[Any]:
+        response = await hospital.call(
+            "GET", f"/participants/{person['id']}/contacts", hospital.person(person["subject"])
+        )
+        return list(response.json())
+
+    [card] = await eventually(lambda: cards(mentee))
+    assert card["work_email"] == mentor["work_email"]
+    assert [c["work_email"] for c in await eventually(lambda: cards(mentor))] == [
+        mentee["work_email"]
+    ]
+    erased = await hospital.call(
+        "DELETE", f"/participants/{mentor['id']}", hospital.person(mentor["subject"])
+    )
+    assert erased.status_code == 200
+    assert await cards(mentee) == []  # gone in the erasure's own transaction

@@ -297,9 +297,11 @@ class IdentityHandlers:
         )
         participant.withdraw(cmd.program_id, self.clock())
         # Counterparts' contact cards were shared for this program only.
-        await uow.contacts.remove_where(
-            {"for_participant_id": participant.id, "program_id": cmd.program_id}
-        )
+        for query in (
+            {"for_participant_id": participant.id},  # cards they received
+            {"participant_ref": participant.ref},  # their card, held for a colleague here
+        ):
+            await uow.contacts.remove_where({**query, "program_id": cmd.program_id})
         return participant
 
     async def erase_participant(
@@ -313,6 +315,7 @@ class IdentityHandlers:
         tombstone = Tombstone.erase(participant, self.clock(), cmd.requested_by)
         uow.participants.remove(participant)
         await uow.contacts.remove_where({"for_participant_id": participant.id})
+        await uow.contacts.remove_where({"participant_ref": participant.ref})
         await uow.forget_outbox_rows(participant.ref)
         uow.tombstones.add(tombstone)
         return tombstone
@@ -336,16 +339,18 @@ class IdentityHandlers:
             person = await uow.participants.get(local_id(ref))
             if person is None or person.active_enrolment(cmd.program_id) is None:
                 continue  # withdrew or was erased since: nothing to release
-            person.record(
-                events.ContactReleased(
-                    ref,
-                    counterpart,
-                    cmd.pairing_id,
-                    cmd.program_id,
-                    person.display_name,
-                    person.work_email,
-                )
+            released = events.ContactReleased(
+                ref,
+                counterpart,
+                cmd.pairing_id,
+                cmd.program_id,
+                person.display_name,
+                person.work_email,
             )
+            person.record(released)
+            if home_of(counterpart) == self.institution:
+                # Both people are ours: no other institution will hand the card back to us.
+                await self._keep_card(uow, released)
 
     async def receive_contact(self, cmd: commands.ReceiveContact, uow: IdentityUnitOfWork) -> None:
         """A counterpart's home institution released a card for one of our people."""
@@ -353,23 +358,37 @@ class IdentityHandlers:
             raise Forbidden(f"{cmd.announced_by} released the card of another's participant")
         if home_of(cmd.counterpart_ref) != self.institution:
             return  # for another institution; sealed for it, not us
-        person = await uow.participants.get(local_id(cmd.counterpart_ref))
-        if person is None or person.active_enrolment(cmd.program_id) is None:
-            return  # withdrew or was erased since: keep nothing
         context = contact_context(cmd.pairing_id, cmd.participant_ref, cmd.counterpart_ref)
         try:
             card = ContactCardV1.model_validate_json(open_sealed(cmd.contact, self.keys, context))
         except SealError as error:
             raise Rejected(f"contact card does not open: {error}", field="contact") from None
-        key = ReceivedContact.key(cmd.pairing_id, cmd.participant_ref)
+        await self._keep_card(
+            uow,
+            events.ContactReleased(
+                cmd.participant_ref,
+                cmd.counterpart_ref,
+                cmd.pairing_id,
+                cmd.program_id,
+                card.display_name,
+                card.work_email,
+            ),
+        )
+
+    async def _keep_card(self, uow: IdentityUnitOfWork, card: events.ContactReleased) -> None:
+        """Store `card` for the counterpart, our participant, if they are still enrolled."""
+        person = await uow.participants.get(local_id(card.counterpart_ref))
+        if person is None or person.active_enrolment(card.program_id) is None:
+            return  # withdrew or was erased since: keep nothing
+        key = ReceivedContact.key(card.pairing_id, card.participant_ref)
         if await uow.contacts.get(key) is not None:
             return
         uow.contacts.add(
             ReceivedContact(
                 id=key,
-                pairing_id=cmd.pairing_id,
-                program_id=cmd.program_id,
-                participant_ref=cmd.participant_ref,
+                pairing_id=card.pairing_id,
+                program_id=card.program_id,
+                participant_ref=card.participant_ref,
                 for_participant_id=person.id,
                 display_name=card.display_name,
                 work_email=card.work_email,
