@@ -124,6 +124,33 @@ async def known_at(site: Institution, program_id: str, **expected: Any) -> dict[
     return await eventually(probe)
 
 
+async def enrol(site: Institution, person: dict[str, Any], program: dict[str, Any]) -> None:
+    response = await site.call(
+        "POST",
+        f"/participants/{person['id']}/enrolments",
+        site.person(person["subject"]),
+        json={"program_id": program["id"], "consented_fields": CONSENT},
+    )
+    assert response.status_code == 201, response.text
+
+
+def confirmed_pairing(
+    program: dict[str, Any], mentor: dict[str, Any], mentee: dict[str, Any]
+) -> PairingConfirmedV1:
+    """The fact a lead's pairing service publishes once both sides accepted."""
+    return PairingConfirmedV1(
+        pairing_id=f"pairing_{secrets.token_hex(4)}",
+        program_id=program["id"],
+        mode="assigned",
+        mentor_ref=mentor["ref"],
+        mentee_ref=mentee["ref"],
+        topic="e-medicine",
+        relationship_weeks=12,
+        planned_sessions=6,
+        confirmed_at=datetime.now(UTC),
+    )
+
+
 async def test_a_program_is_published_changed_and_followed_by_its_partners(
     sites: tuple[Institution, Institution, Institution],
 ) -> None:
@@ -300,7 +327,7 @@ async def test_who_may_do_what_and_refusals_change_nothing(
         )
     )
     integrator = bearer(hospital.token("hr-system", Role.INTEGRATOR))
-    enrol = {"program_id": program["id"], "consented_fields": CONSENT}
+    enrolment = {"program_id": program["id"], "consented_fields": CONSENT}
     attempts = {
         "no token": ("GET", f"/participants/{bob['id']}", {}, None),
         "garbage token": ("GET", f"/participants/{bob['id']}", bearer("not.a.jwt"), None),
@@ -329,14 +356,14 @@ async def test_who_may_do_what_and_refusals_change_nothing(
             "POST",
             f"/participants/{bob['id']}/enrolments",
             as_ann,
-            enrol,
+            enrolment,
         ),
         "participant erases another": ("DELETE", f"/participants/{bob['id']}", as_ann, None),
         "coordinator consents for someone": (
             "POST",
             f"/participants/{bob['id']}/enrolments",
             None,
-            enrol,
+            enrolment,
         ),
         "coordinator reads someone's contacts": (
             "GET",
@@ -434,14 +461,7 @@ async def test_erasure_leaves_no_personal_field_in_the_identity_database(
     )
     report = await hospital.register(line_manager_id=person["id"])
     me = hospital.person("erin-77")
-    assert (
-        await hospital.call(
-            "POST",
-            f"/participants/{person['id']}/enrolments",
-            me,
-            json={"program_id": program["id"], "consented_fields": CONSENT},
-        )
-    ).status_code == 201
+    await enrol(hospital, person, program)
     runtime = federation.runtime(hospital.id, "identity")
 
     async def relayed() -> bool:
@@ -514,25 +534,9 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
     mentee = await lab.register(
         career_stage=5, topics_offered=[], topics_sought=[{"topic": "e-medicine", "priority": 5}]
     )
-    for site, person in ((university, mentor), (lab, mentee)):
-        response = await site.call(
-            "POST",
-            f"/participants/{person['id']}/enrolments",
-            site.person(person["subject"]),
-            json={"program_id": program["id"], "consented_fields": CONSENT},
-        )
-        assert response.status_code == 201, response.text
-    confirmed = PairingConfirmedV1(
-        pairing_id=f"pairing_{secrets.token_hex(4)}",
-        program_id=program["id"],
-        mode="assigned",
-        mentor_ref=mentor["ref"],
-        mentee_ref=mentee["ref"],
-        topic="e-medicine",
-        relationship_weeks=12,
-        planned_sessions=6,
-        confirmed_at=datetime.now(UTC),
-    )
+    await enrol(university, mentor, program)
+    await enrol(lab, mentee, program)
+    confirmed = confirmed_pairing(program, mentor, mentee)
     bootstrap = federation.kafka_bootstrap_servers
     # The same fact announced by the university's pairing service, which does not lead the
     # program, is refused: only the lead speaks for its pairings.
@@ -668,24 +672,8 @@ async def test_colleagues_paired_at_one_institution_get_each_others_card_until_o
         career_stage=4, topics_offered=[], topics_sought=[{"topic": "e-medicine", "priority": 3}]
     )
     for person in (mentor, mentee):
-        response = await hospital.call(
-            "POST",
-            f"/participants/{person['id']}/enrolments",
-            hospital.person(person["subject"]),
-            json={"program_id": program["id"], "consented_fields": CONSENT},
-        )
-        assert response.status_code == 201, response.text
-    confirmed = PairingConfirmedV1(
-        pairing_id=f"pairing_{secrets.token_hex(4)}",
-        program_id=program["id"],
-        mode="ranked",
-        mentor_ref=mentor["ref"],
-        mentee_ref=mentee["ref"],
-        topic="e-medicine",
-        relationship_weeks=12,
-        planned_sessions=6,
-        confirmed_at=datetime.now(UTC),
-    )
+        await enrol(hospital, person, program)
+    confirmed = confirmed_pairing(program, mentor, mentee)
     topic = event_topic(hospital.id, "pairing")
     await produce_event(
         federation.kafka_bootstrap_servers, topic, confirmed, envelope(confirmed, topic)

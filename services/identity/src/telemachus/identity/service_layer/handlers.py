@@ -243,11 +243,7 @@ class IdentityHandlers:
     async def update_profile(
         self, cmd: commands.UpdateProfile, uow: IdentityUnitOfWork
     ) -> Participant:
-        participant = found(
-            await uow.participants.get(cmd.participant_id),
-            f"participant {cmd.participant_id}",
-            field="participant_id",
-        )
+        participant = await self._participant(uow, cmd.participant_id)
         changes: dict[str, Any] = cmd.changes.model_dump(exclude_unset=True)
         for field, value in changes.items():
             if value is None and field in REQUIRED_PROFILE:
@@ -267,6 +263,14 @@ class IdentityHandlers:
             await self._follow_reporting_line(uow, participant)
         return participant
 
+    @staticmethod
+    async def _participant(uow: IdentityUnitOfWork, participant_id: str) -> Participant:
+        return found(
+            await uow.participants.get(participant_id),
+            f"participant {participant_id}",
+            field="participant_id",
+        )
+
     async def _follow_reporting_line(self, uow: IdentityUnitOfWork, manager: Participant) -> None:
         """People below `manager` see the new chain above them too."""
         for report in await uow.participants.find({"reporting_line": manager.ref}):
@@ -276,11 +280,7 @@ class IdentityHandlers:
     async def enrol_participant(
         self, cmd: commands.EnrolParticipant, uow: IdentityUnitOfWork
     ) -> Participant:
-        participant = found(
-            await uow.participants.get(cmd.participant_id),
-            f"participant {cmd.participant_id}",
-            field="participant_id",
-        )
+        participant = await self._participant(uow, cmd.participant_id)
         program = await uow.programs.get(cmd.program_id)
         if program is None:
             raise Rejected(f"no program {cmd.program_id} is known here", field="program_id")
@@ -290,11 +290,7 @@ class IdentityHandlers:
     async def withdraw_participant(
         self, cmd: commands.WithdrawParticipant, uow: IdentityUnitOfWork
     ) -> Participant:
-        participant = found(
-            await uow.participants.get(cmd.participant_id),
-            f"participant {cmd.participant_id}",
-            field="participant_id",
-        )
+        participant = await self._participant(uow, cmd.participant_id)
         participant.withdraw(cmd.program_id, self.clock())
         # Counterparts' contact cards were shared for this program only.
         for query in (
@@ -307,11 +303,7 @@ class IdentityHandlers:
     async def erase_participant(
         self, cmd: commands.EraseParticipant, uow: IdentityUnitOfWork
     ) -> Tombstone:
-        participant = found(
-            await uow.participants.get(cmd.participant_id),
-            f"participant {cmd.participant_id}",
-            field="participant_id",
-        )
+        participant = await self._participant(uow, cmd.participant_id)
         tombstone = Tombstone.erase(participant, self.clock(), cmd.requested_by)
         uow.participants.remove(participant)
         await uow.contacts.remove_where({"for_participant_id": participant.id})
