@@ -128,6 +128,9 @@ def test_profile_changes_reach_only_programs_that_were_given_the_field() -> None
     assert updates[0].program_id == first.id and updates[0].profile.languages == ["en", "fr"]
     p.update_profile({"display_name": "Ben again"})
     assert p.pop_events() == []  # a name is never shared
+    # The same values again, as a request body carries them, change nothing.
+    same = {"languages": ["en", "fr"], "topics_offered": [{"topic": "apps", "proficiency": 5}]}
+    assert p.update_profile(same) == [] and p.pop_events() == []
 
 
 def test_withdrawal_then_erasure_leaves_a_tombstone_without_personal_data() -> None:

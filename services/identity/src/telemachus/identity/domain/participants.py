@@ -170,9 +170,11 @@ class Participant(Profile, Aggregate):
 
     def update_profile(self, changes: dict[str, Any]) -> list[str]:
         """Apply changes; each program whose consented fields changed hears of it."""
-        changed = [k for k, v in changes.items() if getattr(self, k) != v]
-        for key in changed:
-            setattr(self, key, changes[key])
+        before = self.model_dump(include=set(changes))
+        for key, value in changes.items():
+            setattr(self, key, value)  # validated: nested dicts become models
+        after = self.model_dump(include=set(changes))
+        changed = [k for k in changes if before[k] != after[k]]
         touched = {f for f, attr in SHARED_ATTRIBUTE.items() if attr in changed}
         for enrolment in self.enrolments:
             if enrolment.active and touched & set(enrolment.consented_fields):
