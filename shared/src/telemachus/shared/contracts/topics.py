@@ -31,3 +31,16 @@ def dead_letter_topic(institution: str, service: ServiceName) -> str:
 def event_source(institution: str, service: ServiceName) -> str:
     """The CloudEvents `source` of everything a service publishes."""
     return f"/telemachus/{check_institution_id(institution)}/{service}"
+
+
+def publisher_of(topic: str) -> tuple[str, str]:
+    """The institution that publishes on an event topic, and the `source` it must use.
+
+    ("", "") for a name that is not `telemachus.<institution>.<service>`.
+    """
+    parts = topic.split(".")
+    if len(parts) != 3 or parts[0] != "telemachus" or parts[2] not in SERVICES:
+        return "", ""
+    if not _INSTITUTION_ID.fullmatch(parts[1]):
+        return "", ""
+    return parts[1], event_source(parts[1], parts[2])

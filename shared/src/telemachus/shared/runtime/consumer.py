@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import CloudEventAttributes, EnvelopeError
+from telemachus.shared.contracts.topics import publisher_of
 from telemachus.shared.errors import DomainError
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.inbox import inbox_id
@@ -68,17 +69,6 @@ class Subscription:
     handlers: Mapping[type[IntegrationEvent], EventHandler]
     description: str
     committer: OffsetCommitter = field(init=False)
-
-
-def _institution_of(topic: str) -> str:
-    """telemachus.<institution>.<service>"""
-    parts = topic.split(".")
-    return parts[1] if len(parts) >= 3 else ""
-
-
-def _service_of(topic: str) -> str:
-    parts = topic.split(".")
-    return parts[2] if len(parts) >= 3 else ""
 
 
 def _utf8(value: bytes) -> bool:
@@ -260,8 +250,8 @@ class EventConsumer:
         except EnvelopeError as error:
             await self._dead_letters.send(record, "invalid-envelope", str(error))
             return None
-        origin = _institution_of(record.topic)
-        if attributes.source != f"/telemachus/{origin}/{_service_of(record.topic)}":
+        origin, source = publisher_of(record.topic)
+        if attributes.source != source:
             await self._dead_letters.send(
                 record,
                 "source-mismatch",
