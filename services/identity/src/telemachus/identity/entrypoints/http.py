@@ -23,7 +23,7 @@ from telemachus.identity.domain.participants import (
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
 from telemachus.identity.service_layer import access, csv_import
-from telemachus.identity.service_layer.handlers import ImportReport
+from telemachus.identity.service_layer.import_report import ImportReport
 from telemachus.identity.service_layer.views import IdentityViews
 from telemachus.shared.contracts.vocabulary import CareerStage, InstitutionKind, Profession
 from telemachus.shared.errors import Rejected, found

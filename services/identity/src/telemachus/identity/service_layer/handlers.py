@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from telemachus.identity.domain import commands, events
 from telemachus.identity.domain.participants import Participant, ReceivedContact, Tombstone
 from telemachus.identity.domain.programs import Program, new_id
+from telemachus.identity.service_layer.import_report import (
+    UNIQUE_FIELDS,
+    ImportRefused,
+    ImportReport,
+    RowResult,
+    repeated,
+)
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from telemachus.shared.contracts.identity import ContactCardV1, contact_context
 from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
@@ -35,21 +40,6 @@ REQUIRED_PROFILE = frozenset(
 )
 
 
-UNIQUE_FIELDS = ("work_email", "subject")
-
-
-def _repeated(
-    person: Participant, taken: dict[str, set[str]], seen: dict[str, set[str]]
-) -> tuple[str, str] | None:
-    for field in UNIQUE_FIELDS:
-        value = getattr(person, field)
-        if value in taken[field]:
-            return field, f"another participant has this {field}"
-        if value in seen[field]:
-            return field, f"{field} repeats an earlier row"
-    return None
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -60,35 +50,6 @@ def home_of(ref: str) -> str:
 
 def local_id(ref: str) -> str:
     return ref.split(":", 1)[1]
-
-
-class RowResult(BaseModel):
-    line: int
-    status: Literal["accepted", "refused"]
-    participant_id: str | None = None
-    field: str | None = None
-    reason: str | None = None
-
-
-class ImportReport(BaseModel):
-    imported: int
-    refused: int
-    rows: list[RowResult]
-
-
-class ImportRefused(Rejected):
-    """Some rows were refused and the coordinator did not ask to import the rest."""
-
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__(
-            f"{report.refused} of {len(report.rows)} rows refused; nothing was imported "
-            "(ask with accept_valid=true to import the valid rows)",
-            field="file",
-        )
-        self.report = report
-
-    def detail(self) -> dict[str, Any]:
-        return {**super().detail(), "report": self.report.model_dump(exclude_none=True)}
 
 
 class IdentityHandlers:
@@ -212,7 +173,7 @@ class IdentityHandlers:
         ]
         accepted: list[Participant] = []
         for line, row, person in zip(cmd.line_numbers, cmd.rows, people, strict=True):
-            problem = _repeated(person, taken, seen)
+            problem = repeated(person, taken, seen)
             if problem is None and row.line_manager_id:
                 if row.line_manager_id not in managers:
                     managers[row.line_manager_id] = await uow.participants.get(row.line_manager_id)
