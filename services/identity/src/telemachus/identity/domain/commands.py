@@ -77,6 +77,7 @@ class RecordPartnerProgram(ProgramTerms):
 
     program_id: str
     lead_institution: InstitutionId
+    announced_by: InstitutionId  # whose topic carried it
 
 
 class AddTopic(Command):

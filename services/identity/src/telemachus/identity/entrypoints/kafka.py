@@ -13,7 +13,6 @@ from telemachus.shared.contracts.identity import (
 )
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
-from telemachus.shared.errors import Forbidden
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
@@ -24,12 +23,10 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     others = [i for i in runtime.settings.institutions if i != me]
 
     async def program_terms(event: ProgramTermsV1, delivery: Delivery) -> None:
-        if event.lead_institution != delivery.origin:
-            raise Forbidden(
-                f"{delivery.origin} published terms of {event.lead_institution}'s program"
-            )
         command = commands.RecordPartnerProgram(
-            program_id=event.program_id, **event.model_dump(exclude={"program_id"})
+            program_id=event.program_id,
+            announced_by=delivery.origin,
+            **event.model_dump(exclude={"program_id"}),
         )
         await bus.handle(command, inbox_id=delivery.id)
 

@@ -100,9 +100,13 @@ class IdentityHandlers:
     async def record_partner_program(
         self, cmd: commands.RecordPartnerProgram, uow: IdentityUnitOfWork
     ) -> None:
+        if cmd.announced_by != cmd.lead_institution:
+            raise Forbidden(
+                f"{cmd.announced_by} published terms of {cmd.lead_institution}'s program"
+            )
         if self.institution not in cmd.partner_institutions:
             return  # not ours to enrol people in
-        terms = cmd.model_dump(exclude={"program_id"})
+        terms = cmd.model_dump(exclude={"program_id", "announced_by"})
         program = await uow.programs.get(cmd.program_id)
         if program is None:
             uow.programs.add(Program(id=cmd.program_id, **terms))
