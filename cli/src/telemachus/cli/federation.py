@@ -28,10 +28,14 @@ from telemachus.shared.runtime.settings import ServiceSettings, TelemetryExporte
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 from telemachus.shared.security.keys import (
     InstitutionKeys,
-    dev_issuer,
     load_or_create_development_trust,
 )
-from telemachus.shared.security.tokens import DevelopmentIssuer, Role, audience_of
+from telemachus.shared.security.tokens import (
+    DevelopmentIssuer,
+    Role,
+    audience_of,
+    development_issuer,
+)
 
 BOOTSTRAPS: dict[ServiceName, Callable[[ServiceSettings, ServiceTelemetry | None], FastAPI]] = {
     "identity": identity_bootstrap,
@@ -103,6 +107,7 @@ class Federation:
     services: dict[tuple[str, str], RunningService] = field(default_factory=dict)
     registry_file: Path | None = None
     key_files: dict[str, Path] = field(default_factory=dict)
+    _issuers: dict[str, DevelopmentIssuer] = field(default_factory=dict, repr=False)
 
     def _settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
         return ServiceSettings(
@@ -174,9 +179,10 @@ class Federation:
         progress(f"  {len(self.services)}/{len(self.services)} services ready")
 
     def issuer(self, institution: str) -> DevelopmentIssuer:
-        keys = InstitutionKeys.load(self.key_files[institution])
-        assert keys.token_signing_key is not None
-        return DevelopmentIssuer(dev_issuer(institution), keys.token_signing_key)
+        if institution not in self._issuers:  # read the keys file once
+            keys = InstitutionKeys.load(self.key_files[institution])
+            self._issuers[institution] = development_issuer(keys)
+        return self._issuers[institution]
 
     def token(self, institution: str, subject: str, *roles: Role) -> str:
         """A bearer token from the institution's development issuer, for its own services."""

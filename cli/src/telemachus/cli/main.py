@@ -30,10 +30,13 @@ from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter, service_resource
 from telemachus.shared.security.keys import (
     InstitutionKeys,
-    dev_issuer,
     load_or_create_development_trust,
 )
-from telemachus.shared.security.tokens import DevelopmentIssuer, Role, audience_of
+from telemachus.shared.security.tokens import (
+    Role,
+    audience_of,
+    development_issuer,
+)
 
 STATE_DIR = Path(".telemachus")
 
@@ -214,11 +217,11 @@ def token(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no development keys at {path}: run `telemachus up` first", file=sys.stderr)
         return 2
-    keys = InstitutionKeys.load(path)
-    if keys.token_signing_key is None:
-        print(f"{path} holds no development token key", file=sys.stderr)
+    try:
+        issuer = development_issuer(InstitutionKeys.load(path))
+    except ValueError as error:
+        print(f"{path}: {error}", file=sys.stderr)
         return 2
-    issuer = DevelopmentIssuer(dev_issuer(args.institution), keys.token_signing_key)
     audience = audience_of(args.audience or args.institution)
     say(issuer.mint(args.subject, args.role, audience, timedelta(hours=args.hours)))
     return 0

@@ -17,7 +17,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from telemachus.shared.errors import Unauthenticated
-from telemachus.shared.security.keys import PrivateKey
+from telemachus.shared.security.keys import InstitutionKeys, PrivateKey, dev_issuer
 from telemachus.shared.security.registry import TrustRegistry
 
 Clock = Callable[[], datetime]
@@ -104,6 +104,13 @@ class TokenVerifier:
 
 def _strings(value: object) -> Iterable[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def development_issuer(keys: InstitutionKeys) -> DevelopmentIssuer:
+    """The development issuer of an institution whose keys file holds a token key."""
+    if keys.token_signing_key is None:
+        raise ValueError(f"the keys of {keys.institution} hold no development token key")
+    return DevelopmentIssuer(dev_issuer(keys.institution), keys.token_signing_key)
 
 
 class DevelopmentIssuer:
