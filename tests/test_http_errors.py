@@ -118,19 +118,31 @@ async def test_domain_rules_refuse_with_a_reason_and_store_nothing(
 
 async def test_pairing_answers_are_checked(federation: Federation) -> None:
     lead = federation.institutions[0].id
+    partner = federation.institutions[1].id
+    participant = federation.token(
+        partner, "someone", Role.PARTICIPANT, audience=lead, ref=f"{partner}:abcdefgh"
+    )
     async with httpx.AsyncClient(base_url=federation.url(lead, "pairing")) as client:
+        anonymous = await client.post(
+            "/pairings/pairing_none/responses", json={"decision": "accept"}
+        )
+        assert anonymous.status_code == 401
+        headers = {"Authorization": f"Bearer {participant}"}
         nobody = await client.post(
-            "/pairings/pairing_none/responses",
-            json={"participant_ref": f"{lead}:abcdefgh", "decision": "accept"},
+            "/pairings/pairing_none/responses", json={"decision": "accept"}, headers=headers
         )
         assert nobody.status_code == 404
         bad = await client.post(
             "/pairings/pairing_none/responses",
             json={"participant_ref": "not a ref", "decision": "maybe"},
+            headers=headers,
         )
         assert bad.status_code == 422
         assert fields_named(bad) == {"participant_ref", "decision"}
-        no_program = await client.post(f"/programs/{lead}:unknown123/rounds", json={})
+        coordinator = {"Authorization": f"Bearer {federation.token(lead, 'c', Role.COORDINATOR)}"}
+        no_program = await client.post(
+            f"/programs/{lead}:unknown123/rounds", json={}, headers=coordinator
+        )
         assert no_program.status_code == 404
 
 

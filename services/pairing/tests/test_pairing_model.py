@@ -1,3 +1,5 @@
+"""Rounds and pairings: the lifecycle a coordinator and two participants walk through."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -5,57 +7,113 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from telemachus.pairing.domain import events
-from telemachus.pairing.domain.model import Decision, Pairing, PairingStatus, Program
+from telemachus.pairing.domain.model import (
+    Decision,
+    Explanation,
+    Pairing,
+    PairingRules,
+    PairingStatus,
+    PairRef,
+    Program,
+    ProposedPair,
+    Round,
+    RoundStatus,
+)
 from telemachus.shared.contracts.vocabulary import PairingMode
-from telemachus.shared.errors import Conflict, Rejected
+from telemachus.shared.errors import Conflict, Forbidden, Rejected
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+PROGRAM = Program(
+    id="h:prog0001",
+    partner_institutions=["u"],
+    topics=["apps"],
+    pairing_mode=PairingMode.ASSIGNED,
+    relationship_weeks=12,
+    planned_sessions=6,
+    rules=PairingRules(respond_within_days=7),
+)
+EXPLAINED = Explanation(topic="apps", score=20, terms=[], rules=[])
 
 
-def proposed() -> Pairing:
-    program = Program(
-        id="h:prog0001",
-        partner_institutions=[],
-        topics=["apps"],
-        pairing_mode="assigned",
-        relationship_weeks=12,
-        planned_sessions=6,
-    )
-    return Pairing.propose(
-        round_id="r",
-        program=program,
-        mode=PairingMode.ASSIGNED,
-        mentor_ref="u:m",
-        mentee_ref="h:s",
+def new_round(mode: PairingMode = PairingMode.ASSIGNED) -> Round:
+    return Round(id="r1", program_id=PROGRAM.id, mode=mode, created_at=NOW, created_by="c")
+
+
+def published() -> tuple[Round, Pairing]:
+    round_ = new_round()
+    proposal = ProposedPair(
+        mentor_ref="uni:mentor01",
+        mentee_ref="hos:mentee01",
         topic="apps",
-        score=1.0,
-        explanation=[],
-        now=NOW,
+        score=20,
+        explanation=EXPLAINED,
     )
+    round_.record_outcome("auction-optimal-v1", 2, [proposal], {}, NOW)
+    (pairing,) = round_.publish(PROGRAM, NOW)
+    return round_, pairing
+
+
+def test_a_round_is_published_only_from_review_and_then_is_closed() -> None:
+    round_ = new_round()
+    with pytest.raises(Conflict, match="compute it first"):
+        round_.publish(PROGRAM, NOW)
+    round_, pairing = published()
+    assert round_.status is RoundStatus.PUBLISHED and round_.pairing_ids == [pairing.id]
+    assert [type(e) for e in round_.pop_events()] == [events.RoundPublished]
+    assert [type(e) for e in pairing.pop_events()] == [events.PairingProposed]
+    assert pairing.respond_by == NOW + timedelta(days=7)
+    with pytest.raises(Conflict, match="published"):
+        round_.pin(PairRef(mentor_ref="uni:mentor01", mentee_ref="hos:mentee01"))
+
+
+def test_changing_pins_or_rankings_sends_a_computed_round_back_to_draft() -> None:
+    round_ = new_round(PairingMode.RANKED)
+    round_.record_outcome("x", 0, [], {"hos:mentee01": "why"}, NOW)
+    round_.rank("hos:mentee01", ["uni:mentor01"])
+    assert round_.status is RoundStatus.DRAFT and round_.unmatched == {}
+    with pytest.raises(Rejected, match="themselves"):
+        round_.rank("hos:mentee01", ["hos:mentee01"])
+    pair = PairRef(mentor_ref="uni:mentor01", mentee_ref="hos:mentee01")
+    round_.exclude(pair)
+    with pytest.raises(Conflict, match="excluded"):
+        round_.pin(pair)
+    with pytest.raises(Rejected, match="do not rank"):
+        new_round(PairingMode.ASSIGNED).rank("hos:mentee01", [])
 
 
 def test_both_accepting_confirms_and_records_the_fact_once() -> None:
-    pairing = proposed()
-    assert [type(e) for e in pairing.pop_events()] == [events.PairingProposed]
-    pairing.respond("h:s", Decision.ACCEPT, NOW)
+    _, pairing = published()
+    pairing.pop_events()
+    pairing.respond("hos:mentee01", Decision.ACCEPT, NOW)
     assert pairing.status is PairingStatus.PROPOSED and pairing.pop_events() == []
-    pairing.respond("u:m", Decision.ACCEPT, NOW)
+    with pytest.raises(Conflict, match="already answered"):
+        pairing.respond("hos:mentee01", Decision.DECLINE, NOW)
+    pairing.respond("uni:mentor01", Decision.ACCEPT, NOW)
     assert pairing.status is PairingStatus.CONFIRMED
     assert [type(e) for e in pairing.pop_events()] == [events.PairingConfirmed]
-    with pytest.raises(Conflict, match="already confirmed"):
-        pairing.respond("u:m", Decision.DECLINE, NOW)
 
 
-def test_outsiders_and_late_answers_are_refused() -> None:
-    pairing = proposed()
-    with pytest.raises(Rejected) as refused:
-        pairing.respond("x:other", Decision.ACCEPT, NOW)
-    assert refused.value.field == "participant_ref"
+def test_outsiders_and_late_answers_are_refused_and_late_proposals_expire() -> None:
+    _, pairing = published()
+    with pytest.raises(Forbidden):
+        pairing.respond("xx:other001", Decision.ACCEPT, NOW)
+    late = NOW + timedelta(days=8)
     with pytest.raises(Conflict, match="due by"):
-        pairing.respond("h:s", Decision.ACCEPT, NOW + timedelta(days=30))
+        pairing.respond("hos:mentee01", Decision.ACCEPT, late)
+    assert not pairing.expire(NOW)
+    pairing.pop_events()
+    assert pairing.expire(late) and pairing.status is PairingStatus.EXPIRED
+    assert [type(e) for e in pairing.pop_events()] == [events.PairingExpired]
+    assert not pairing.status.live
 
 
-def test_a_decline_ends_the_proposal() -> None:
-    pairing = proposed()
-    pairing.respond("u:m", Decision.DECLINE, NOW)
+def test_a_decline_or_a_withdrawal_ends_the_proposal() -> None:
+    _, pairing = published()
+    pairing.respond("uni:mentor01", Decision.DECLINE, NOW)
     assert pairing.status is PairingStatus.DECLINED
+    _, other = published()
+    other.pop_events()
+    other.withdraw(NOW)
+    assert other.status is PairingStatus.WITHDRAWN
+    (declined,) = other.pop_events()
+    assert isinstance(declined, events.PairingDeclined) and declined.reason == "withdrawn"

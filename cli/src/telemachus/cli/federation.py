@@ -184,9 +184,20 @@ class Federation:
             self._issuers[institution] = development_issuer(keys)
         return self._issuers[institution]
 
-    def token(self, institution: str, subject: str, *roles: Role) -> str:
-        """A bearer token from the institution's development issuer, for its own services."""
-        return self.issuer(institution).mint(subject, roles, audience_of(institution))
+    def token(
+        self,
+        institution: str,
+        subject: str,
+        *roles: Role,
+        audience: str | None = None,
+        ref: str | None = None,
+    ) -> str:
+        """A bearer token from the institution's development issuer: for its own services,
+        or with `audience` another institution's (a participant on the lead's pairing API,
+        carrying their `ref`)."""
+        return self.issuer(institution).mint(
+            subject, roles, audience_of(audience or institution), participant_ref=ref
+        )
 
     def url(self, institution: str, service: ServiceName) -> str:
         return self.services[(institution, service)].url

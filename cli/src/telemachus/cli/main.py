@@ -196,6 +196,9 @@ def parser() -> argparse.ArgumentParser:
     run_token.add_argument(
         "--audience", help="the institution whose services it is for (default: its own)"
     )
+    run_token.add_argument(
+        "--ref", help="the participant's reference, for services of other institutions"
+    )
     run_token.add_argument("--hours", type=float, default=8.0)
     run_token.add_argument("--trust-dir", default=str(STATE_DIR / "trust"))
     run_token.set_defaults(func=token)
@@ -223,7 +226,11 @@ def token(args: argparse.Namespace) -> int:
         print(f"{path}: {error}", file=sys.stderr)
         return 2
     audience = audience_of(args.audience or args.institution)
-    say(issuer.mint(args.subject, args.role, audience, timedelta(hours=args.hours)))
+    say(
+        issuer.mint(
+            args.subject, args.role, audience, timedelta(hours=args.hours), participant_ref=args.ref
+        )
+    )
     return 0
 
 

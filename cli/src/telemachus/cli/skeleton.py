@@ -29,6 +29,7 @@ CONSENT = [
     "career_stage",
     "topics_offered",
     "topics_sought",
+    "availability",
     "languages",
     "max_relationships",
 ]
@@ -59,6 +60,10 @@ PEOPLE = [
         "career_stage": 4,
         "department": "Cardiology",
         "topics_sought": [{"topic": "e-medicine", "priority": 5}],
+        "availability": {
+            "time_zone": "Europe/London",
+            "slots": [{"day": "tue", "start": "08:00", "end": "10:00"}],
+        },
         "languages": ["en"],
     },
     {
@@ -71,6 +76,13 @@ PEOPLE = [
             {"topic": "e-medicine", "proficiency": 5},
             {"topic": "literature-searching", "proficiency": 4},
         ],
+        "availability": {
+            "time_zone": "Europe/Paris",
+            "slots": [
+                {"day": "tue", "start": "09:00", "end": "12:00"},
+                {"day": "thu", "start": "14:00", "end": "17:00"},
+            ],
+        },
         "languages": ["en"],
         "max_relationships": 2,
     },
@@ -81,6 +93,10 @@ PEOPLE = [
         "career_stage": 5,
         "department": "Pharmacology",
         "topics_sought": [{"topic": "literature-searching", "priority": 4}],
+        "availability": {
+            "time_zone": "Europe/London",
+            "slots": [{"day": "thu", "start": "13:00", "end": "15:00"}],
+        },
         "languages": ["en", "fr"],
     },
 ]
@@ -168,6 +184,7 @@ class SkeletonFlow:
 
             self.report("2. One person at each institution registers and enrols with consent")
             refs: dict[str, str] = {}
+            subjects: dict[str, tuple[str, str]] = {}  # ref -> (home institution, subject)
             for index, institution in enumerate(institutions):
                 base = self.f.url(institution, "identity")
                 person = await self._call(
@@ -184,31 +201,31 @@ class SkeletonFlow:
                     json={"program_id": program_id, "consented_fields": CONSENT},
                 )
                 refs[institution] = person["ref"]
+                subjects[person["ref"]] = (institution, person["subject"])
                 self.report(f"   {institution}: {person['ref']} enrolled")
 
             pairing_url = self.f.url(lead, "pairing")
             self.report(f"3. {lead}'s pairing service builds the pool from enrolment events")
 
+            coordinator = self._coordinator(lead)
+
             async def full_pool() -> Any:
-                pool = await self._get(f"{pairing_url}/programs/{program_id}/pool")
+                pool = await self._get(f"{pairing_url}/programs/{program_id}/pool", coordinator)
                 return pool if pool and len(pool) == len(institutions) else None
 
             await self._until("all enrolments are in the pool", full_pool)
 
-            self.report("4. The coordinator runs a matching round")
-
-            async def run_round() -> Any:
-                # The program's own event may still be on its way to pairing.
-                response = await self.client.post(
-                    f"{pairing_url}/programs/{program_id}/rounds", json={}, headers=_trace_headers()
-                )
-                if response.status_code == 404:
-                    return None
-                if response.status_code >= 400:
-                    raise FlowError(f"round failed: {response.status_code} {response.text}")
-                return response.json()
-
-            round_view = await self._until("the round ran", run_round, in_trace=True)
+            self.report("4. The coordinator opens a round, computes it, reviews and publishes")
+            rounds = f"{pairing_url}/programs/{program_id}/rounds"
+            opened_round = await self._call("POST", rounds, coordinator, json={})
+            computed = await self._call(
+                "POST", f"{pairing_url}/rounds/{opened_round['id']}/compute", coordinator
+            )
+            for ref, why in computed["unmatched"].items():
+                self.report(f"   unmatched: {ref}: {why}")
+            round_view = await self._call(
+                "POST", f"{pairing_url}/rounds/{opened_round['id']}/publish", coordinator
+            )
             pairings = round_view["pairings"]
             if not pairings:
                 raise FlowError(f"the round proposed nothing: {round_view['round']['unmatched']}")
@@ -216,16 +233,23 @@ class SkeletonFlow:
                 self.report(
                     f"   proposed: {pairing['mentor_ref']} mentors "
                     f"{pairing['mentee_ref']} on {pairing['topic']} "
-                    f"(score {pairing['score']})"
+                    f"(score {pairing['score']}: "
+                    + "; ".join(
+                        f"{t['name']} +{t['points']}" for t in pairing["explanation"]["terms"]
+                    )
+                    + ")"
                 )
 
-            self.report("5. Both sides of each pairing accept")
+            self.report("5. Both sides of each pairing accept, with tokens from their home issuer")
             for pairing in pairings:
                 for ref in (pairing["mentee_ref"], pairing["mentor_ref"]):
+                    home, subject = subjects[ref]
+                    token = self.f.token(home, subject, Role.PARTICIPANT, audience=lead, ref=ref)
                     await self._call(
                         "POST",
                         f"{pairing_url}/pairings/{pairing['id']}/responses",
-                        json={"participant_ref": ref, "decision": "accept"},
+                        token,
+                        json={"decision": "accept"},
                     )
             self.report("   PairingConfirmed published for each")
 

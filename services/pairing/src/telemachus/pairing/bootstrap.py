@@ -5,23 +5,28 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pymongo import ASCENDING
 
+from telemachus.pairing.domain import commands
 from telemachus.pairing.entrypoints import http, kafka
 from telemachus.pairing.service_layer.handlers import PairingHandlers
 from telemachus.pairing.service_layer.publishing import PUBLISHED_EVENTS, to_wire
 from telemachus.pairing.service_layer.unit_of_work import (
     CANDIDATES,
     PAIRINGS,
+    ROUNDS,
     PairingUnitOfWork,
 )
 from telemachus.pairing.service_layer.views import PairingViews
+from telemachus.shared.runtime.auth import principal_dependency
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
 DESCRIPTION = (
-    "Candidate pools, matching rounds and proposals for the programs this institution leads. "
-    "Pools are built only from identity events; people appear by pseudonymous reference."
+    "Candidate pools, matching rounds (assigned, ranked, mixed) and explained proposals for "
+    "the programs this institution leads. Pools are built only from identity events; people "
+    "appear by pseudonymous reference. Coordinators of the lead run rounds; participants of "
+    "every partner act with a token from their home issuer that carries their reference."
 )
 
 
@@ -36,12 +41,21 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
 
     async def indexes() -> None:
         await runtime.db[CANDIDATES].create_index([("program_id", ASCENDING)])
-        await runtime.db[PAIRINGS].create_index([("program_id", ASCENDING)])
-        await runtime.db[PAIRINGS].create_index([("round_id", ASCENDING)])
+        for field in ("program_id", "round_id", "mentor_ref", "mentee_ref", "status"):
+            await runtime.db[PAIRINGS].create_index([(field, ASCENDING)])
+        await runtime.db[ROUNDS].create_index([("program_id", ASCENDING)])
+
+    async def expire_overdue() -> None:
+        await bus.handle(commands.ExpireOverdue())
 
     runtime.on_startup(indexes)
+    runtime.periodic.every(settings.sweep_seconds, "expire overdue proposals", expire_overdue)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    return runtime.create_app(
-        "Telemachus pairing", DESCRIPTION, [http.pairing_router(bus, PairingViews(runtime.db))]
+    router = http.pairing_router(
+        bus,
+        PairingViews(runtime.db),
+        settings.institution,
+        principal_dependency(runtime.token_verifier()),
     )
+    return runtime.create_app("Telemachus pairing", DESCRIPTION, [router])

@@ -39,6 +39,7 @@ from telemachus.shared.runtime.outbox import (
     Publication,
     ensure_outbox_indexes,
 )
+from telemachus.shared.runtime.periodic import PeriodicJobs
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.store import create_mongo_client, ping
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
@@ -107,6 +108,7 @@ class ServiceRuntime:
             else None
         )
         self.keys = InstitutionKeys.load(settings.keys_file) if settings.keys_file else None
+        self.periodic = PeriodicJobs()
         self.started = False
 
     def token_verifier(self) -> TokenVerifier:
@@ -163,11 +165,13 @@ class ServiceRuntime:
         await self.broker.start()
         self.relay.start()
         self.consumer.start()
+        self.periodic.start()
         self.started = True
         log.info("%s of %s started", self.settings.service, self.settings.institution)
 
     async def stop(self) -> None:
         self.started = False
+        await self.periodic.stop()
         # Commit handled offsets while the consumers are still members of their groups.
         await self.consumer.stop()
         await self.relay.stop()

@@ -51,6 +51,8 @@ class ServiceSettings(BaseSettings):
     handler_attempts: int = Field(default=3, ge=1, le=20)
     handler_backoff_seconds: float = Field(default=0.2, ge=0)
     wait_for_topics_seconds: float = Field(default=30.0, ge=0)
+    # How often deadline sweeps run (pairing: proposals past their answer date expire).
+    sweep_seconds: float = Field(default=60.0, gt=0)
     # Security: the federation's trust registry (public, shared by all institutions) and
     # this institution's private keys (a secret). See docs/security.md.
     trust_registry_file: Path | None = None

@@ -7,6 +7,7 @@ it has not expired. The caller's institution comes from the issuer, never from a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from telemachus.shared.security.registry import TrustRegistry
 
 Clock = Callable[[], datetime]
 LEEWAY = timedelta(seconds=30)  # clocks of different institutions drift a little
+REF = re.compile(r"^[a-z][a-z0-9-]{1,40}:[A-Za-z0-9_-]{6,64}$")  # as ParticipantRef
 
 
 class Role(StrEnum):
@@ -40,6 +42,9 @@ class Principal:
     institution: str
     subject: str
     roles: frozenset[Role]
+    # The person's pseudonymous reference, vouched for by their home issuer (claim
+    # "ref"): how services outside the home institution know who a participant is.
+    participant_ref: str | None = None
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -99,7 +104,21 @@ class TokenVerifier:
         roles = frozenset(
             Role(r) for r in _strings(claims.get("roles")) if r in Role._value2member_map_
         )
-        return Principal(institution.id, str(claims["sub"]), roles)
+        return Principal(
+            institution.id, str(claims["sub"]), roles, _own_ref(claims, institution.id)
+        )
+
+
+def _own_ref(claims: dict[str, Any], institution: str) -> str | None:
+    """The "ref" claim, if any. An issuer vouches only for its own people."""
+    ref = claims.get("ref")
+    if ref is None:
+        return None
+    if not isinstance(ref, str) or not REF.fullmatch(ref):
+        raise Unauthenticated("the ref claim is not a participant reference")
+    if not ref.startswith(f"{institution}:"):
+        raise Unauthenticated(f"{institution}'s issuer may vouch only for {institution}'s people")
+    return ref
 
 
 def _strings(value: object) -> Iterable[str]:
@@ -132,9 +151,10 @@ class DevelopmentIssuer:
         roles: Iterable[Role | str],
         audience: str,
         lifetime: timedelta = timedelta(hours=8),
+        participant_ref: str | None = None,
     ) -> str:
         now = _utc(self._clock())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": subject,
             "aud": audience,
@@ -142,6 +162,8 @@ class DevelopmentIssuer:
             "exp": int((now + lifetime).timestamp()),
             "roles": [str(r) for r in roles],
         }
+        if participant_ref is not None:
+            claims["ref"] = participant_ref
         return jwt.encode(
             claims, self._key.ed25519(), algorithm="EdDSA", headers={"kid": self._key.kid}
         )

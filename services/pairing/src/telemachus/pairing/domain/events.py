@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from telemachus.pairing.domain.model import Pairing
+    from telemachus.pairing.domain.model import Pairing, Round
 
 
 @dataclass(frozen=True)
@@ -24,3 +24,16 @@ class PairingConfirmed:
 @dataclass(frozen=True)
 class PairingDeclined:
     pairing: Pairing
+    reason: Literal["declined", "withdrawn"]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PairingExpired:
+    pairing: Pairing
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RoundPublished:
+    round: Round

@@ -1,18 +1,29 @@
-"""Events pairing consumes: programs and enrolments from every institution's identity."""
+"""Events pairing consumes: programs and enrolments from every institution's identity, and
+rematch requests from this institution's sessions service."""
 
 from __future__ import annotations
 
 from telemachus.pairing.domain import commands
-from telemachus.pairing.domain.model import Candidate, Need, Offer, Program
-from telemachus.shared.contracts.identity import ParticipantEnrolledV1, ProgramPublishedV1
+from telemachus.pairing.domain.model import Candidate, Need, Offer, Program, Slot
+from telemachus.shared.contracts.identity import (
+    EnrolmentFactsV1,
+    ParticipantEnrolledV1,
+    ParticipantWithdrawnV1,
+    ProfileUpdatedV1,
+    ProgramPublishedV1,
+    ProgramTermsV1,
+    ProgramUpdatedV1,
+)
+from telemachus.shared.contracts.sessions import RematchRequestedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
-def candidate_from(event: ParticipantEnrolledV1) -> Candidate:
+def candidate_from(event: EnrolmentFactsV1) -> Candidate:
     profile = event.profile
+    availability = profile.availability
     return Candidate(
         id=Candidate.key(event.program_id, event.participant_ref),
         program_id=event.program_id,
@@ -20,10 +31,16 @@ def candidate_from(event: ParticipantEnrolledV1) -> Candidate:
         home_institution=event.home_institution,
         profession=profile.profession,
         career_stage=profile.career_stage,
+        department_code=profile.department_code,
+        reporting_line=profile.reporting_line,
         topics_offered=[
             Offer(topic=t.topic, proficiency=t.proficiency) for t in profile.topics_offered
         ],
         topics_sought=[Need(topic=t.topic, priority=t.priority) for t in profile.topics_sought],
+        time_zone=availability.time_zone if availability else None,
+        slots=[Slot(day=s.day, start=s.start, end=s.end) for s in availability.slots]
+        if availability
+        else [],
         languages=profile.languages,
         max_relationships=profile.max_relationships,
     )
@@ -32,9 +49,7 @@ def candidate_from(event: ParticipantEnrolledV1) -> Candidate:
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     me = runtime.settings.institution
 
-    async def program_published(event: ProgramPublishedV1, delivery: Delivery) -> None:
-        if event.lead_institution != me:
-            return  # another institution's pairing service owns that program
+    async def program_terms(event: ProgramTermsV1, delivery: Delivery) -> None:
         program = Program(
             id=event.program_id,
             partner_institutions=event.partner_institutions,
@@ -43,19 +58,55 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             relationship_weeks=event.relationship_weeks,
             planned_sessions=event.planned_sessions,
         )
-        await bus.handle(commands.RecordProgram(program=program), inbox_id=delivery.id)
+        command = commands.RecordProgram(
+            program=program, lead_institution=event.lead_institution, announced_by=delivery.origin
+        )
+        await bus.handle(command, inbox_id=delivery.id)
 
-    async def participant_enrolled(event: ParticipantEnrolledV1, delivery: Delivery) -> None:
+    async def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> None:
+        if event.lead_institution != me:
+            return  # the lead institution's pairing service owns that pool
+        command = commands.EnterPool(candidate=candidate_from(event), announced_by=delivery.origin)
+        await bus.handle(command, inbox_id=delivery.id)
+
+    async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
         if event.lead_institution != me:
             return
-        await bus.handle(
-            commands.AddCandidate(candidate=candidate_from(event)), inbox_id=delivery.id
+        command = commands.LeavePool(
+            program_id=event.program_id,
+            participant_ref=event.participant_ref,
+            home_institution=event.home_institution,
+            announced_by=delivery.origin,
         )
+        await bus.handle(command, inbox_id=delivery.id)
 
     runtime.consumer.subscribe(
         "identity-events",
         [event_topic(i, "identity") for i in runtime.settings.institutions],
-        {ProgramPublishedV1: program_published, ParticipantEnrolledV1: participant_enrolled},
-        "Programs this institution leads and the enrolments in them, from every institution "
-        "of the federation: the candidate pools are built only from these events.",
+        {
+            ProgramPublishedV1: program_terms,
+            ProgramUpdatedV1: program_terms,
+            ParticipantEnrolledV1: enrolment,
+            ProfileUpdatedV1: enrolment,
+            ParticipantWithdrawnV1: withdrawn,
+        },
+        "Programs this institution leads, and enrolments, profile changes and withdrawals in "
+        "them, from every institution of the federation: the candidate pools are built only "
+        "from these events, and a replay rebuilds them.",
+    )
+
+    async def rematch(event: RematchRequestedV1, delivery: Delivery) -> None:
+        command = commands.RequestRematch(
+            pairing_id=event.pairing_id,
+            participant_ref=event.participant_ref,
+            announced_by=delivery.origin,
+        )
+        await bus.handle(command, inbox_id=delivery.id)
+
+    runtime.consumer.subscribe(
+        "rematch-requests",
+        [event_topic(me, "sessions")],
+        {RematchRequestedV1: rematch},
+        "No-fault exits from this institution's sessions service: the person returns to the "
+        "pool and is not proposed the same partner again.",
     )

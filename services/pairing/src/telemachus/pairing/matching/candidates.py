@@ -67,71 +67,6 @@ def _ctpop(typingctx, x):
 _popcount: Any = intrinsic(_ctpop)
 
 
-@numba.njit(cache=True)
-def overlap_half_hours(availability: np.ndarray, a: int, b: int) -> int:
-    total = 0
-    for w in range(WORDS):
-        total += _popcount(availability[a, w] & availability[b, w])
-    return total
-
-
-@numba.njit(cache=True)
-def pair_score(
-    stage,
-    profession,
-    institution,
-    department,
-    languages,
-    availability,
-    offers,
-    seeks,
-    forbidden,
-    params,
-    mentor,
-    mentee,
-    topic,
-):
-    """The score of (mentor, mentee, topic), or -1 if a rule excludes it.
-
-    params: w_topic, w_avail, avail_cap, w_prof, w_inst, w_lang, min_overlap_half_hours,
-    allow_equal_stage, exclude_same_department.
-    """
-    if mentor == mentee:
-        return -1
-    proficiency = offers[mentor, topic]
-    priority = seeks[mentee, topic]
-    if proficiency == 0 or priority == 0:
-        return -1
-    s_mentor, s_mentee = stage[mentor], stage[mentee]
-    if s_mentor == 0 or s_mentee == 0 or s_mentor > s_mentee:
-        return -1
-    different_profession = (
-        profession[mentor] >= 0
-        and profession[mentee] >= 0
-        and profession[mentor] != profession[mentee]
-    )
-    if s_mentor == s_mentee and not (params[7] and different_profession):
-        return -1
-    if params[8] and department[mentor] != 0 and department[mentor] == department[mentee]:
-        return -1
-    half_hours = overlap_half_hours(availability, mentor, mentee)
-    if half_hours < params[6]:
-        return -1
-    if forbidden.size:
-        code = np.int64(mentor) * stage.size + mentee
-        at = np.searchsorted(forbidden, code)
-        if at < forbidden.size and forbidden[at] == code:
-            return -1
-    score = params[0] * priority * proficiency + params[1] * min(half_hours // 2, params[2])
-    if different_profession:
-        score += params[3]
-    if institution[mentor] != institution[mentee]:
-        score += params[4]
-    if languages[mentor] & languages[mentee]:
-        score += params[5]
-    return score
-
-
 @numba.njit(cache=True, parallel=True)
 def _search(
     stage,
@@ -148,6 +83,7 @@ def _search(
     bucket_start,
     b_row,
     b_avail,
+    b_known,
     b_prof,
     b_inst,
     b_lang,
@@ -233,7 +169,8 @@ def _search(
                     half_hours = 0
                     for w in range(WORDS):
                         half_hours += _popcount(b_avail[r, w] & mine[w])
-                    if half_hours < min_overlap:
+                    # The minimum is checked when both shared their availability.
+                    if half_hours < min_overlap and my_half_hours > 0 and b_known[r]:
                         continue
                     sc += w_avail * min(half_hours // 2, cap)
                     if sc <= floor:
@@ -281,6 +218,7 @@ class _Buckets:
     start: I64
     row: I32
     availability: npt.NDArray[np.uint64]
+    known: npt.NDArray[np.bool_]  # shared any availability
     profession: npt.NDArray[np.int8]
     institution: I32
     languages: npt.NDArray[np.uint64]
@@ -302,6 +240,7 @@ def _buckets(pool: Pool, rows: I32, levels: npt.NDArray[np.int8]) -> _Buckets:
         start=start,
         row=rows,
         availability=np.ascontiguousarray(pool.availability[rows]),
+        known=np.asarray(pool.availability[rows].any(axis=1)),
         profession=pool.profession[rows],
         institution=pool.institution[rows],
         languages=pool.languages[rows],
@@ -334,6 +273,7 @@ def _best(
         b.start,
         b.row,
         b.availability,
+        b.known,
         b.profession,
         b.institution,
         b.languages,

@@ -70,7 +70,7 @@ def check_pair(pool: Pool, rules: Rules, mentor: int, mentee: int, topic: int) -
     ):
         return "both are in the same department"
     hours = _overlap_half_hours(pool, mentor, mentee) / 2
-    if hours < rules.min_overlap_hours:
+    if hours < rules.min_overlap_hours and shared_availability(pool, mentor, mentee):
         return (
             f"{hours:g} h of weekly availability in common, below the "
             f"{rules.min_overlap_hours} h minimum"
@@ -78,6 +78,11 @@ def check_pair(pool: Pool, rules: Rules, mentor: int, mentee: int, topic: int) -
     if _forbidden(pool, mentor, mentee):
         return "line management, an earlier pairing or decline, or a coordinator's exclusion"
     return None
+
+
+def shared_availability(pool: Pool, a: int, b: int) -> bool:
+    """Availability is compared only when both people shared it."""
+    return bool(pool.availability[a].any() and pool.availability[b].any())
 
 
 def _different_professions(pool: Pool, a: int, b: int) -> bool:
@@ -120,8 +125,12 @@ def explain(pool: Pool, rules: Rules, mentor: int, mentee: int, topic: int) -> E
     passed = [
         f"topic: the mentor offers {name}, which the mentee seeks",
         f"reverse direction: {stages}",
-        f"availability: {half_hours / 2:g} h a week in common, "
-        f"at least {rules.min_overlap_hours} h",
+        (
+            f"availability: {half_hours / 2:g} h a week in common, "
+            f"at least {rules.min_overlap_hours} h"
+        )
+        if shared_availability(pool, mentor, mentee)
+        else "availability: not compared, one of them did not share it",
         "no line-management link between them, and not paired or declined before",
     ]
     if rules.exclude_same_department:
@@ -162,7 +171,8 @@ def why_unmatched(pool: Pool, rules: Rules, person: int, as_mentee: bool) -> str
     half_hours = np.zeros(others.size, dtype=np.int64)
     for word in range(WORDS):
         half_hours += np.array([int(x).bit_count() for x in both[:, word]], dtype=np.int64)
-    others = others[half_hours >= rules.min_overlap_hours * 2]
+    unknown = ~pool.availability[others].any(axis=1) | (not pool.availability[person].any())
+    others = others[(half_hours >= rules.min_overlap_hours * 2) | unknown]
     if others.size == 0:
         return (
             f"no one otherwise eligible shares {rules.min_overlap_hours} h of weekly "

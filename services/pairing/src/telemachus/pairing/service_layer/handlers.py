@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telemachus.pairing.domain import commands
-from telemachus.pairing.domain.model import Candidate, Pairing, PairingStatus, Round, new_id
-from telemachus.pairing.matching import greedy
+from telemachus.pairing.domain.model import (
+    Candidate,
+    Explanation,
+    Pairing,
+    PairingStatus,
+    Program,
+    ProposedPair,
+    Round,
+    RoundStatus,
+    ScoreTerm,
+    new_id,
+)
+from telemachus.pairing.matching import engine
+from telemachus.pairing.matching.explain import Explanation as EngineExplanation
+from telemachus.pairing.matching.stable import Proposers
+from telemachus.pairing.service_layer import access
+from telemachus.pairing.service_layer.pools import engine_rules, round_pool
 from telemachus.pairing.service_layer.unit_of_work import PairingUnitOfWork
-from telemachus.shared.errors import found
+from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
 from telemachus.shared.runtime.bus import Handlers
 
 Clock = Callable[[], datetime]
+OPEN = [RoundStatus.DRAFT.value, RoundStatus.REVIEW.value]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def as_person(candidate: Candidate) -> greedy.Person:
-    return greedy.Person(
-        ref=candidate.participant_ref,
-        institution=candidate.home_institution,
-        profession=candidate.profession.value if candidate.profession else None,
-        career_stage=int(candidate.career_stage) if candidate.career_stage else None,
-        offers={o.topic: o.proficiency for o in candidate.topics_offered},
-        seeks={n.topic: n.priority for n in candidate.topics_sought},
-        languages=frozenset(candidate.languages),
-        capacity=candidate.max_relationships,
+def explanation_of(e: EngineExplanation) -> Explanation:
+    return Explanation(
+        topic=e.topic,
+        score=e.score,
+        terms=[ScoreTerm(name=t.name, points=t.points, detail=t.detail) for t in e.terms],
+        rules=e.rules,
     )
 
 
@@ -37,78 +50,217 @@ class PairingHandlers:
         self.institution = institution
         self.clock = clock
 
-    async def record_program(self, cmd: commands.RecordProgram, uow: PairingUnitOfWork) -> None:
-        if await uow.programs.get(cmd.program.id) is None:
-            uow.programs.add(cmd.program)
+    async def _program(self, uow: PairingUnitOfWork, program_id: str) -> Program:
+        return found(
+            await uow.programs.get(program_id),
+            f"program {program_id} led by {self.institution}",
+            field="program_id",
+        )
 
-    async def add_candidate(self, cmd: commands.AddCandidate, uow: PairingUnitOfWork) -> None:
-        # A re-enrolment after a redelivery or a profile refresh replaces the old entry.
+    async def _round(self, uow: PairingUnitOfWork, round_id: str) -> tuple[Round, Program]:
+        round_ = found(await uow.rounds.get(round_id), f"round {round_id}", field="round_id")
+        return round_, await self._program(uow, round_.program_id)
+
+    def _only_from(self, cmd: commands.Announced, institution: str, fact: str) -> None:
+        """Authority: who may state a fact. A refusal dead-letters the event."""
+        if cmd.announced_by != institution:
+            raise Rejected(
+                f"{cmd.announced_by} may not announce {fact}; only {institution} may",
+                field="announced_by",
+            )
+
+    async def record_program(self, cmd: commands.RecordProgram, uow: PairingUnitOfWork) -> None:
+        self._only_from(cmd, cmd.lead_institution, f"the terms of {cmd.program.id}")
+        if cmd.lead_institution != self.institution:
+            return  # another institution's pairing service owns that program
+        existing = await uow.programs.get(cmd.program.id)
+        if existing is None:
+            uow.programs.add(cmd.program)
+            return
+        # Terms come from identity; the pairing rules are this service's own.
+        for name in ("partner_institutions", "topics", "pairing_mode"):
+            setattr(existing, name, getattr(cmd.program, name))
+        existing.relationship_weeks = cmd.program.relationship_weeks
+        existing.planned_sessions = cmd.program.planned_sessions
+
+    async def set_rules(self, cmd: commands.SetRules, uow: PairingUnitOfWork) -> Program:
+        program = await self._program(uow, cmd.program_id)
+        access.require_lead_coordinator(cmd.principal, self.institution, program)
+        program.rules = cmd.rules
+        return program
+
+    async def enter_pool(self, cmd: commands.EnterPool, uow: PairingUnitOfWork) -> None:
+        c = cmd.candidate
+        self._only_from(cmd, c.home_institution, f"the profile of {c.participant_ref}")
+        if not c.participant_ref.startswith(f"{c.home_institution}:"):
+            raise Rejected(
+                f"{c.participant_ref} is not a person of {c.home_institution}",
+                field="participant_ref",
+            )
+        program = await uow.programs.get(c.program_id)
+        if program is not None and c.home_institution not in program.institutions(self.institution):
+            raise Rejected(
+                f"{c.home_institution} is not a partner of {c.program_id}",
+                field="home_institution",
+            )
         existing = await uow.candidates.get(cmd.candidate.id)
         if existing is None:
             uow.candidates.add(cmd.candidate)
+            return
+        for name in Candidate.model_fields:
+            if name not in ("id", "version"):
+                setattr(existing, name, getattr(cmd.candidate, name))
 
-    async def run_round(self, cmd: commands.RunRound, uow: PairingUnitOfWork) -> Round:
-        program = found(
-            await uow.programs.get(cmd.program_id),
-            f"program {cmd.program_id} led by {self.institution}",
-            field="program_id",
-        )
-        mode = cmd.mode or program.pairing_mode
-        candidates = await uow.candidates.find({"program_id": program.id})
-        earlier = await uow.pairings.find(
-            {"program_id": program.id, "status": {"$ne": PairingStatus.DECLINED.value}}
-        )
-        excluded = {(p.mentor_ref, p.mentee_ref) for p in earlier}
-        people = [as_person(c) for c in candidates]
-        # People already in a live pairing count against their capacity.
-        busy: dict[str, int] = {}
-        for pairing in earlier:
-            for ref in (pairing.mentor_ref, pairing.mentee_ref):
-                busy[ref] = busy.get(ref, 0) + 1
-        people = [
-            greedy.Person(**{**vars(p), "capacity": p.capacity - busy.get(p.ref, 0)})
-            for p in people
-            if p.capacity - busy.get(p.ref, 0) > 0
-        ]
-        proposals, unmatched = greedy.propose(people, program.topics, excluded)
+    async def leave_pool(self, cmd: commands.LeavePool, uow: PairingUnitOfWork) -> None:
+        self._only_from(cmd, cmd.home_institution, f"the withdrawal of {cmd.participant_ref}")
+        if not cmd.participant_ref.startswith(f"{cmd.home_institution}:"):
+            raise Rejected(
+                f"{cmd.participant_ref} is not a person of {cmd.home_institution}",
+                field="participant_ref",
+            )
+        candidate = await uow.candidates.get(Candidate.key(cmd.program_id, cmd.participant_ref))
+        if candidate is not None:
+            uow.candidates.remove(candidate)
         now = self.clock()
+        for pairing in await uow.pairings.find(
+            {
+                "program_id": cmd.program_id,
+                "status": {"$in": [PairingStatus.PROPOSED.value, PairingStatus.CONFIRMED.value]},
+                "$or": [
+                    {"mentor_ref": cmd.participant_ref},
+                    {"mentee_ref": cmd.participant_ref},
+                ],
+            }
+        ):
+            pairing.withdraw(now)
+
+    async def open_round(self, cmd: commands.OpenRound, uow: PairingUnitOfWork) -> Round:
+        program = await self._program(uow, cmd.program_id)
+        access.require_lead_coordinator(cmd.principal, self.institution, program)
+        if await uow.rounds.find({"program_id": program.id, "status": {"$in": OPEN}}):
+            raise Conflict(
+                f"{program.id} already has an open round; publish it first", field="program_id"
+            )
         round_ = Round(
             id=new_id("round"),
             program_id=program.id,
-            mode=mode,
-            engine=greedy.ENGINE,
-            created_at=now,
-            pairing_ids=[],
-            unmatched=unmatched,
+            mode=cmd.mode or program.pairing_mode,
+            proposers=cmd.proposers,
+            created_at=self.clock(),
+            created_by=cmd.principal.subject,
         )
-        for proposal in proposals:
-            pairing = Pairing.propose(
-                round_id=round_.id,
-                program=program,
-                mode=mode,
-                mentor_ref=proposal.mentor,
-                mentee_ref=proposal.mentee,
-                topic=proposal.topic,
-                score=proposal.score,
-                explanation=proposal.explanation,
-                now=now,
-            )
-            uow.pairings.add(pairing)
-            round_.pairing_ids.append(pairing.id)
         uow.rounds.add(round_)
         return round_
 
+    async def pin(self, cmd: commands.PinPair, uow: PairingUnitOfWork) -> Round:
+        round_, program = await self._round(uow, cmd.round_id)
+        access.require_lead_coordinator(cmd.principal, self.institution, program)
+        round_.pin(cmd.pair)
+        return round_
+
+    async def exclude(self, cmd: commands.ExcludePair, uow: PairingUnitOfWork) -> Round:
+        round_, program = await self._round(uow, cmd.round_id)
+        access.require_lead_coordinator(cmd.principal, self.institution, program)
+        round_.exclude(cmd.pair)
+        return round_
+
+    async def rank(self, cmd: commands.RankCandidates, uow: PairingUnitOfWork) -> Round:
+        me = access.participant(cmd.principal)
+        round_, program = await self._round(uow, cmd.round_id)
+        if await uow.candidates.get(Candidate.key(program.id, me)) is None:
+            raise Forbidden(f"{me} is not in the pool of {program.id}", field="round_id")
+        round_.rank(me, list(cmd.ranked))
+        return round_
+
+    async def compute(self, cmd: commands.ComputeRound, uow: PairingUnitOfWork) -> Round:
+        round_, program = await self._round(uow, cmd.round_id)
+        access.require_lead_coordinator(cmd.principal, self.institution, program)
+        now = self.clock()
+        pool = round_pool(
+            self.institution,
+            program,
+            await uow.candidates.find({"program_id": program.id}),
+            await uow.pairings.find({"program_id": program.id}),
+            round_,
+            now.date(),
+        )
+        try:
+            # Compiled code that runs for up to seconds: off the event loop.
+            outcome = await asyncio.to_thread(
+                engine.run_round,
+                pool,
+                engine_rules(program),
+                round_.mode,
+                pins=[(p.mentor_ref, p.mentee_ref) for p in round_.pins],
+                rankings=round_.rankings,
+                proposers=Proposers(round_.proposers.value),
+            )
+        except engine.PinRefused as refused:
+            raise Rejected(str(refused), field="pins") from None
+        proposals = [
+            ProposedPair(
+                mentor_ref=p.mentor,
+                mentee_ref=p.mentee,
+                topic=p.explanation.topic,
+                score=p.explanation.score,
+                explanation=explanation_of(p.explanation),
+                pinned=p.pinned,
+            )
+            for p in outcome.proposals
+        ]
+        round_.record_outcome(outcome.engine, pool.size, proposals, outcome.unmatched, now)
+        return round_
+
+    async def publish(self, cmd: commands.PublishRound, uow: PairingUnitOfWork) -> Round:
+        round_, program = await self._round(uow, cmd.round_id)
+        access.require_lead_coordinator(cmd.principal, self.institution, program)
+        # Someone may have left the pool since the review: their proposals are dropped.
+        present = {c.participant_ref for c in await uow.candidates.find({"program_id": program.id})}
+        kept = [p for p in round_.proposals if {p.mentor_ref, p.mentee_ref} <= present]
+        for gone in round_.proposals:
+            if gone not in kept:
+                for ref in (gone.mentor_ref, gone.mentee_ref):
+                    if ref not in present:
+                        round_.unmatched[ref] = "left the program after the round was computed"
+        round_.proposals = kept
+        for pairing in round_.publish(program, self.clock()):
+            uow.pairings.add(pairing)
+        return round_
+
     async def respond(self, cmd: commands.RespondToPairing, uow: PairingUnitOfWork) -> Pairing:
+        me = access.participant(cmd.principal)
         pairing = found(
             await uow.pairings.get(cmd.pairing_id), f"pairing {cmd.pairing_id}", field="pairing_id"
         )
-        pairing.respond(cmd.participant_ref, cmd.decision, self.clock())
+        pairing.respond(me, cmd.decision, self.clock())
         return pairing
+
+    async def expire_overdue(self, cmd: commands.ExpireOverdue, uow: PairingUnitOfWork) -> int:
+        now = self.clock()
+        # Dates are stored as ISO text; the comparison is made on datetimes, here.
+        proposed = await uow.pairings.find({"status": PairingStatus.PROPOSED.value})
+        return sum(p.expire(now) for p in proposed)
+
+    async def rematch(self, cmd: commands.RequestRematch, uow: PairingUnitOfWork) -> None:
+        self._only_from(cmd, self.institution, "the end of its relationships")
+        pairing = await uow.pairings.get(cmd.pairing_id)
+        if pairing is None or not pairing.involves(cmd.participant_ref):
+            return  # not a pairing of ours: nothing to free
+        pairing.end(self.clock())
 
     def handlers(self) -> Handlers:
         return {
             commands.RecordProgram: self.record_program,
-            commands.AddCandidate: self.add_candidate,
-            commands.RunRound: self.run_round,
+            commands.SetRules: self.set_rules,
+            commands.EnterPool: self.enter_pool,
+            commands.LeavePool: self.leave_pool,
+            commands.OpenRound: self.open_round,
+            commands.PinPair: self.pin,
+            commands.ExcludePair: self.exclude,
+            commands.RankCandidates: self.rank,
+            commands.ComputeRound: self.compute,
+            commands.PublishRound: self.publish,
             commands.RespondToPairing: self.respond,
+            commands.ExpireOverdue: self.expire_overdue,
+            commands.RequestRematch: self.rematch,
         }
