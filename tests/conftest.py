@@ -6,11 +6,13 @@ import secrets
 import sys
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation, Institution
 from telemachus.shared.testing.backends import Backend, start_backend
+from tests.helpers.sites import Site
 
 _used: list[str] = []
 
@@ -67,3 +69,15 @@ async def federation(
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+async def sites(
+    federation: Federation,
+) -> AsyncIterator[tuple[Site, Site, Site]]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield (
+            Site(federation, 0, client),
+            Site(federation, 1, client),
+            Site(federation, 2, client),
+        )

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import httpx
-import pytest
 
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
@@ -18,120 +14,14 @@ from telemachus.shared.runtime import dead_letter
 from telemachus.shared.security.tokens import Role, audience_of
 from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
 from telemachus.shared.testing.samples import envelope
-
-CONSENT = ["career_stage", "topics_offered", "topics_sought", "languages", "availability"]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Institution:
-    """One institution's identity API, as its coordinator and its people call it."""
-
-    def __init__(self, federation: Federation, index: int, client: httpx.AsyncClient) -> None:
-        self.f = federation
-        self.id = federation.institutions[index].id
-        self.url = federation.url(self.id, "identity")
-        self.client = client
-        self.coordinator = bearer(self.token(f"coord@{self.id}", Role.COORDINATOR))
-
-    def token(self, subject: str, *roles: Role) -> str:
-        return self.f.token(self.id, subject, *roles)
-
-    def person(self, subject: str) -> dict[str, str]:
-        return bearer(self.token(subject, Role.PARTICIPANT))
-
-    async def call(
-        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        return await self.client.request(
-            method,
-            self.url + path,
-            headers=self.coordinator if headers is None else headers,
-            **kwargs,
-        )
-
-    async def register(self, **overrides: Any) -> dict[str, Any]:
-        tag = secrets.token_hex(3)
-        body = {
-            "display_name": f"Person {tag}",
-            "work_email": f"p{tag}@{self.id}.example",
-            "profession": "nursing",
-            "career_stage": 2,
-            "department": "Emergency",
-            "topics_offered": [{"topic": "e-medicine", "proficiency": 4}],
-            "availability": {
-                "time_zone": "Australia/Sydney",
-                "slots": [{"day": "tue", "start": "08:00", "end": "10:00"}],
-            },
-            "languages": ["en"],
-            **overrides,
-        }
-        response = await self.call("POST", "/participants", json=body)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    async def events(self, event_type: str | None = None) -> list[tuple[dict[str, str], Any]]:
-        records = await read_topic(self.f.kafka_bootstrap_servers, event_topic(self.id, "identity"))
-        return [
-            (headers_of(r), json.loads(r.value))
-            for r in records
-            if event_type is None or headers_of(r)["ce_type"] == event_type
-        ]
-
-
-@pytest.fixture
-async def sites(
-    federation: Federation,
-) -> AsyncIterator[tuple[Institution, Institution, Institution]]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield (
-            Institution(federation, 0, client),
-            Institution(federation, 1, client),
-            Institution(federation, 2, client),
-        )
-
-
-async def publish_program(
-    lead: Institution, partners: list[str], **overrides: Any
-) -> dict[str, Any]:
-    today = date.today()
-    response = await lead.call(
-        "POST",
-        "/programs",
-        json={
-            "title": "Records and apps",
-            "partner_institutions": partners,
-            "topics": ["e-medicine", "apps"],
-            "enrolment_opens": (today - timedelta(days=1)).isoformat(),
-            "enrolment_closes": (today + timedelta(days=60)).isoformat(),
-            **overrides,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def known_at(site: Institution, program_id: str, **expected: Any) -> dict[str, Any]:
-    async def probe() -> dict[str, Any]:
-        response = await site.call("GET", f"/programs/{program_id}")
-        if response.status_code != 200:
-            return {}
-        body = dict(response.json())
-        return body if all(body[k] == v for k, v in expected.items()) else {}
-
-    return await eventually(probe)
-
-
-async def enrol(site: Institution, person: dict[str, Any], program: dict[str, Any]) -> None:
-    response = await site.call(
-        "POST",
-        f"/participants/{person['id']}/enrolments",
-        site.person(person["subject"]),
-        json={"program_id": program["id"], "consented_fields": CONSENT},
-    )
-    assert response.status_code == 201, response.text
+from tests.helpers.sites import (
+    CONSENT,
+    Site,
+    bearer,
+    enrol,
+    known_at,
+    publish_program,
+)
 
 
 def confirmed_pairing(
@@ -152,7 +42,7 @@ def confirmed_pairing(
 
 
 async def test_a_program_is_published_changed_and_followed_by_its_partners(
-    sites: tuple[Institution, Institution, Institution],
+    sites: tuple[Site, Site, Site],
 ) -> None:
     hospital, university, _ = sites
     program = await publish_program(hospital, [university.id])
@@ -219,7 +109,7 @@ async def test_a_program_is_published_changed_and_followed_by_its_partners(
 
 
 async def test_the_topic_catalogue_is_seeded_and_extensible(
-    sites: tuple[Institution, Institution, Institution],
+    sites: tuple[Site, Site, Site],
 ) -> None:
     hospital, _, _ = sites
     seeded = {t["id"] for t in (await hospital.call("GET", "/topics")).json()}
@@ -233,7 +123,7 @@ async def test_the_topic_catalogue_is_seeded_and_extensible(
 
 
 async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields(
-    sites: tuple[Institution, Institution, Institution],
+    sites: tuple[Site, Site, Site],
 ) -> None:
     hospital, university, _ = sites
     program = await publish_program(hospital, [university.id])
@@ -304,7 +194,7 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
 
 
 async def test_who_may_do_what_and_refusals_change_nothing(
-    sites: tuple[Institution, Institution, Institution], federation: Federation
+    sites: tuple[Site, Site, Site], federation: Federation
 ) -> None:
     hospital, university, _ = sites
     program = await publish_program(hospital, [])
@@ -449,7 +339,7 @@ async def test_who_may_do_what_and_refusals_change_nothing(
 
 
 async def test_erasure_leaves_no_personal_field_in_the_identity_database(
-    sites: tuple[Institution, Institution, Institution], federation: Federation
+    sites: tuple[Site, Site, Site], federation: Federation
 ) -> None:
     hospital, _, _ = sites
     program = await publish_program(hospital, [])
@@ -524,7 +414,7 @@ async def test_erasure_leaves_no_personal_field_in_the_identity_database(
 
 
 async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_withdrawal(
-    sites: tuple[Institution, Institution, Institution], federation: Federation
+    sites: tuple[Site, Site, Site], federation: Federation
 ) -> None:
     hospital, university, lab = sites
     program = await publish_program(hospital, [university.id, lab.id])
@@ -545,7 +435,7 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
     lead_topic = event_topic(hospital.id, "pairing")
     await produce_event(bootstrap, lead_topic, confirmed, envelope(confirmed, lead_topic))
 
-    async def card(site: Institution, person: dict[str, Any]) -> list[Any]:
+    async def card(site: Site, person: dict[str, Any]) -> list[Any]:
         response = await site.call(
             "GET", f"/participants/{person['id']}/contacts", site.person(person["subject"])
         )
@@ -596,7 +486,7 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
 
 
 async def test_a_csv_import_reports_every_row_and_is_all_or_nothing_unless_asked(
-    sites: tuple[Institution, Institution, Institution],
+    sites: tuple[Site, Site, Site],
 ) -> None:
     hospital, _, _ = sites
     existing = await hospital.register()
@@ -663,7 +553,7 @@ async def test_a_csv_import_reports_every_row_and_is_all_or_nothing_unless_asked
 
 
 async def test_colleagues_paired_at_one_institution_get_each_others_card_until_one_leaves(
-    sites: tuple[Institution, Institution, Institution], federation: Federation
+    sites: tuple[Site, Site, Site], federation: Federation
 ) -> None:
     hospital, _, _ = sites
     program = await publish_program(hospital, [])

@@ -1,0 +1,118 @@
+"""Identity's API as a test drives it: an institution's coordinator and people, programs
+and enrolments. Shared by the tests of every service that starts from enrolled people."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from telemachus.cli.federation import Federation
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.security.tokens import Role
+from telemachus.shared.testing.kafka import eventually, headers_of, read_topic
+
+CONSENT = ["career_stage", "topics_offered", "topics_sought", "languages", "availability"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Site:
+    """One institution's identity API, as its coordinator and its people call it."""
+
+    def __init__(self, federation: Federation, index: int, client: httpx.AsyncClient) -> None:
+        self.f = federation
+        self.id = federation.institutions[index].id
+        self.url = federation.url(self.id, "identity")
+        self.client = client
+        self.coordinator = bearer(self.token(f"coord@{self.id}", Role.COORDINATOR))
+
+    def token(self, subject: str, *roles: Role) -> str:
+        return self.f.token(self.id, subject, *roles)
+
+    def person(self, subject: str) -> dict[str, str]:
+        return bearer(self.token(subject, Role.PARTICIPANT))
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return await self.client.request(
+            method,
+            self.url + path,
+            headers=self.coordinator if headers is None else headers,
+            **kwargs,
+        )
+
+    async def register(self, **overrides: Any) -> dict[str, Any]:
+        tag = secrets.token_hex(3)
+        body = {
+            "display_name": f"Person {tag}",
+            "work_email": f"p{tag}@{self.id}.example",
+            "profession": "nursing",
+            "career_stage": 2,
+            "department": "Emergency",
+            "topics_offered": [{"topic": "e-medicine", "proficiency": 4}],
+            "availability": {
+                "time_zone": "Australia/Sydney",
+                "slots": [{"day": "tue", "start": "08:00", "end": "10:00"}],
+            },
+            "languages": ["en"],
+            **overrides,
+        }
+        response = await self.call("POST", "/participants", json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def events(self, event_type: str | None = None) -> list[tuple[dict[str, str], Any]]:
+        records = await read_topic(self.f.kafka_bootstrap_servers, event_topic(self.id, "identity"))
+        return [
+            (headers_of(r), json.loads(r.value))
+            for r in records
+            if event_type is None or headers_of(r)["ce_type"] == event_type
+        ]
+
+
+async def publish_program(lead: Site, partners: list[str], **overrides: Any) -> dict[str, Any]:
+    today = date.today()
+    response = await lead.call(
+        "POST",
+        "/programs",
+        json={
+            "title": "Records and apps",
+            "partner_institutions": partners,
+            "topics": ["e-medicine", "apps"],
+            "enrolment_opens": (today - timedelta(days=1)).isoformat(),
+            "enrolment_closes": (today + timedelta(days=60)).isoformat(),
+            **overrides,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def known_at(site: Site, program_id: str, **expected: Any) -> dict[str, Any]:
+    async def probe() -> dict[str, Any]:
+        response = await site.call("GET", f"/programs/{program_id}")
+        if response.status_code != 200:
+            return {}
+        body = dict(response.json())
+        return body if all(body[k] == v for k, v in expected.items()) else {}
+
+    return await eventually(probe)
+
+
+async def enrol(
+    site: Site, person: dict[str, Any], program: dict[str, Any], consent: list[str] = CONSENT
+) -> None:
+    response = await site.call(
+        "POST",
+        f"/participants/{person['id']}/enrolments",
+        site.person(person["subject"]),
+        json={"program_id": program["id"], "consented_fields": consent},
+    )
+    assert response.status_code == 201, response.text
