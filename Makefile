@@ -30,6 +30,7 @@ lint: .venv/.synced  ## ruff (lint and format) and mypy
 bench: .venv/.synced  ## pipeline and CSV import benchmarks, each against a baseline in the same run
 	.venv/bin/python benchmarks/pipeline.py
 	.venv/bin/python benchmarks/csv_import.py
+	.venv/bin/python benchmarks/pairing_engines.py
 
 schemas: .venv/.synced  ## regenerate docs/events/*.schema.json from the contracts
 	.venv/bin/telemachus schemas --out docs/events

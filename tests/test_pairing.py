@@ -151,7 +151,8 @@ async def test_a_round_runs_end_to_end_across_three_institutions(
             hospital,
             program,
             junior(
-                line_manager_id=boss["id"], topics_offered=[{"topic": "e-medicine", "proficiency": 5}]
+                line_manager_id=boss["id"],
+                topics_offered=[{"topic": "e-medicine", "proficiency": 5}],
             ),
         )
         [dean] = await people(university, program, senior(profession="education", career_stage=5))

@@ -134,3 +134,16 @@ def test_ranked_mode_follows_rankings_and_mixed_fixes_mutual_first_choices() -> 
     mixed = run_round(pool, Rules(), PairingMode.MIXED, rankings={"h:a": ["u:y"], "u:y": ["h:a"]})
     assert ("u:y", "h:a") in {(p.mentor, p.mentee) for p in mixed.proposals}
     assert ("u:x", "h:b") in {(p.mentor, p.mentee) for p in mixed.proposals}
+
+
+def test_availability_is_compared_only_when_both_shared_it() -> None:
+    people = [
+        person("h:senior", 5, seeks={"apps": 5}, time_zone=None, slots=()),
+        person("u:junior", 2, offers={"apps": 4}),
+    ]
+    outcome = run_round(build_pool(people, TOPICS, WEEK), Rules(), PairingMode.ASSIGNED)
+    (proposal,) = outcome.proposals
+    assert "availability: not compared, one of them did not share it" in (
+        proposal.explanation.rules
+    )
+    assert next(t for t in proposal.explanation.terms if t.name == "availability").points == 0

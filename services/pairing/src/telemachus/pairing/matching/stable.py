@@ -48,31 +48,37 @@ class Rankings:
         return len(self.mentor_start) - 1
 
 
-def _rank_of(owner_start: I64, owner_list: I32, other_start: I64, other_list: I32) -> I64:
+@numba.njit(cache=True)
+def _rank_of(owner_start, owner_list, other_start, other_list):
     """For each entry (a -> b) of the owner lists, b's rank of a, or -1 if b does not rank
-    a. One sort of pair codes; no per-pair dictionary."""
-    owners = len(owner_start) - 1
-    others = len(other_start) - 1
-    a = np.repeat(np.arange(owners, dtype=np.int64), np.diff(owner_start))
-    b = owner_list.astype(np.int64)
-    rank_pos = np.arange(other_list.size, dtype=np.int64) - np.repeat(
-        other_start[:-1], np.diff(other_start)
-    )
-    holder = np.repeat(np.arange(others, dtype=np.int64), np.diff(other_start))
-    # Codes (holder, ranked) of the other side's entries, sorted once.
-    codes = holder * owners + other_list.astype(np.int64)
-    order = np.argsort(codes, kind="stable")
-    codes = codes[order]
-    rank_pos = rank_pos[order]
-    wanted = b * owners + a
-    at = np.searchsorted(codes, wanted)
-    at_clipped = np.minimum(at, max(codes.size - 1, 0))
-    hit = (
-        (at < codes.size) & (codes[at_clipped] == wanted)
-        if codes.size
-        else np.zeros(wanted.size, dtype=bool)
-    )
-    return np.where(hit, rank_pos[at_clipped], -1)
+    a. Linear: the other side's entries are grouped by whom they rank, and each owner's
+    group is spread into a scratch array indexed by the other side's id."""
+    owners = owner_start.size - 1
+    others = other_start.size - 1
+    in_start = np.zeros(owners + 1, dtype=np.int64)
+    for k in range(other_list.size):
+        in_start[other_list[k] + 1] += 1
+    for a in range(owners):
+        in_start[a + 1] += in_start[a]
+    fill = in_start[:-1].copy()
+    in_by = np.empty(other_list.size, dtype=np.int64)
+    in_rank = np.empty(other_list.size, dtype=np.int64)
+    for b in range(others):
+        for k in range(other_start[b], other_start[b + 1]):
+            a = other_list[k]
+            in_by[fill[a]] = b
+            in_rank[fill[a]] = k - other_start[b]
+            fill[a] += 1
+    scratch = np.full(others, -1, dtype=np.int64)
+    their = np.full(owner_list.size, -1, dtype=np.int64)
+    for a in range(owners):
+        for k in range(in_start[a], in_start[a + 1]):
+            scratch[in_by[k]] = in_rank[k]
+        for e in range(owner_start[a], owner_start[a + 1]):
+            their[e] = scratch[owner_list[e]]
+        for k in range(in_start[a], in_start[a + 1]):
+            scratch[in_by[k]] = -1
+    return their
 
 
 @numba.njit(cache=True)
