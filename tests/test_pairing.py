@@ -306,9 +306,10 @@ async def test_ranked_round_follows_what_participants_ranked(
             lambda: pairing.events("org.telemachus.pairing.pairing-expired.v1")
         )
         assert {p["id"] for p in published["pairings"]} <= {e["pairing_id"] for e in expired}
+        own = next(p for p in published["pairings"] if p["mentee_ref"] == a["ref"])
         late = await pairing.call(
             "POST",
-            f"/pairings/{published['pairings'][0]['id']}/responses",
+            f"/pairings/{own['id']}/responses",
             pairing.participant(hospital, a),
             json={"decision": "accept"},
         )

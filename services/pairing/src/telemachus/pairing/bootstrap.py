@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 from pymongo import ASCENDING
 
 from telemachus.pairing.domain import commands
 from telemachus.pairing.entrypoints import http, kafka
+from telemachus.pairing.matching import engine
 from telemachus.pairing.service_layer.handlers import PairingHandlers
 from telemachus.pairing.service_layer.publishing import PUBLISHED_EVENTS, to_wire
 from telemachus.pairing.service_layer.unit_of_work import (
@@ -45,10 +48,14 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
             await runtime.db[PAIRINGS].create_index([(field, ASCENDING)])
         await runtime.db[ROUNDS].create_index([("program_id", ASCENDING)])
 
+    async def warm_up() -> None:
+        await asyncio.to_thread(engine.warm_up)
+
     async def expire_overdue() -> None:
         await bus.handle(commands.ExpireOverdue())
 
     runtime.on_startup(indexes)
+    runtime.on_startup(warm_up)
     runtime.periodic.every(settings.sweep_seconds, "expire overdue proposals", expire_overdue)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)

@@ -73,7 +73,7 @@ def _cheapest_two(prices, first, last):
 
 
 @numba.njit(cache=True)
-def _auction(start, mentor, benefit, slot_start, t_start, t_mentee, t_edge):
+def _auction(start, mentor, benefit, slot_start, t_start, t_mentee, t_edge, t_benefit):
     m = start.size - 1
     slots = slot_start[-1]
     price = np.zeros(slots, dtype=np.int64)
@@ -177,10 +177,10 @@ def _auction(start, mentor, benefit, slot_start, t_start, t_mentee, t_edge):
             second_beta = np.int64(-(2**62))
             best_k = -1
             for k in range(t_start[j], t_start[j + 1]):
-                if benefit[t_edge[k]] + epsilon <= second_beta:
+                if t_benefit[k] + epsilon <= second_beta:
                     break  # best first, and no profit is below -epsilon
                 i = t_mentee[k]
-                beta = benefit[t_edge[k]] - profit[i]
+                beta = t_benefit[k] - profit[i]
                 if beta > best_beta:
                     second_beta = best_beta
                     best_beta = beta
@@ -279,7 +279,14 @@ def solve(
     else:
         t_start, t_edge = np.zeros(used.size + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     held, via, slot_mentor = _auction(
-        start, dense, benefit, slot_start, t_start, kept_owner[t_edge], t_edge
+        start,
+        dense.astype(np.int32),
+        benefit,
+        slot_start,
+        t_start,
+        kept_owner[t_edge].astype(np.int32),
+        t_edge,
+        benefit[t_edge],  # in mentor order, so the reverse scans read memory in sequence
     )
     mentor_of = np.full(m, DUMMY, dtype=np.int32)
     edge_of = np.full(m, -1, dtype=np.int64)

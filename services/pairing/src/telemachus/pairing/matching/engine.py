@@ -257,3 +257,17 @@ def _unmatched(
         else:
             reasons[ref] = why_unmatched(pool, rules, r, as_mentee=bool(seeks[r]))
     return reasons
+
+
+def warm_up() -> None:
+    """Load (or compile, the first time) every kernel on a tiny pool, so the first
+    coordinator's round does not wait for numba."""
+    from telemachus.pairing.matching.synthetic import synthetic_pool
+
+    pool = synthetic_pool(12, 6, seed=1)
+    for mode in PairingMode:
+        run_round(pool, Rules(candidates_per_mentee=4, candidates_per_mentor=2), mode)
+    stable.stable_matching(
+        _rankings(pool, candidates.generate(pool, Rules()), pool.capacity, {})[0],
+        stable.Proposers.MENTORS,
+    )
