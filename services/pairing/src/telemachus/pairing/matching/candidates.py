@@ -330,20 +330,15 @@ def _join(mentees, down, down_topic, down_score, mentors, up, up_topic, up_score
                 fill[k] += 1
     width = down.shape[1]
     count = np.zeros(m + 1, dtype=np.int64)
+    keep_in = np.zeros(incoming[-1], dtype=np.bool_)  # a place left, and not listed already
     for k in numba.prange(m):
         c = 0
         for x in range(width):
             if down[k, x] >= 0 and capacity[down[k, x]] > 0:
                 c += 1
         for y in range(incoming[k], incoming[k + 1]):
-            if capacity[in_mentor[y]] > 0:
-                dup = False
-                for x in range(width):
-                    if down[k, x] == in_mentor[y]:
-                        dup = True
-                        break
-                if not dup:
-                    c += 1
+            keep_in[y] = capacity[in_mentor[y]] > 0 and not (down[k] == in_mentor[y]).any()
+            c += keep_in[y]
         count[k + 1] = c
     for k in range(m):
         count[k + 1] += count[k]
@@ -359,17 +354,11 @@ def _join(mentees, down, down_topic, down_score, mentors, up, up_topic, up_score
                 score[at] = down_score[k, x]
                 at += 1
         for y in range(incoming[k], incoming[k + 1]):
-            if capacity[in_mentor[y]] > 0:
-                dup = False
-                for x in range(width):
-                    if down[k, x] == in_mentor[y]:
-                        dup = True
-                        break
-                if not dup:
-                    mentor[at] = in_mentor[y]
-                    topic[at] = in_topic[y]
-                    score[at] = in_score[y]
-                    at += 1
+            if keep_in[y]:
+                mentor[at] = in_mentor[y]
+                topic[at] = in_topic[y]
+                score[at] = in_score[y]
+                at += 1
         lo = count[k]
         order = np.argsort(-score[lo:at], kind="mergesort")
         mentor[lo:at] = mentor[lo:at][order]
