@@ -155,7 +155,10 @@ class Federation:
         if not self.services:
             self.build()
         # Every service creates its own topics first, so no consumer waits for another's.
-        progress("creating each service's topics and indexes")
+        progress(
+            "creating each service's topics and indexes "
+            "(the first run also compiles pairing's matching kernels)"
+        )
         await asyncio.gather(*(s.runtime.prepare() for s in self.services.values()))
         progress(f"starting {len(self.services)} services (consumers join their groups)")
         for running in self.services.values():
