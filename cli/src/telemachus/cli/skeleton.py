@@ -257,7 +257,9 @@ class SkeletonFlow:
             sessions_url = self.f.url(lead, "sessions")
 
             async def relationships() -> Any:
-                found = await self._get(f"{sessions_url}/relationships", program_id=program_id)
+                found = await self._get(
+                    f"{sessions_url}/programs/{program_id}/relationships", coordinator
+                )
                 return found if found and len(found) == len(pairings) else None
 
             opened = await self._until("RelationshipStarted for every pairing", relationships)

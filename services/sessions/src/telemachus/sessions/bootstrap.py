@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from pymongo import ASCENDING
 
+from telemachus.sessions.domain import commands
 from telemachus.sessions.entrypoints import http, kafka
-from telemachus.sessions.service_layer.handlers import HANDLERS
+from telemachus.sessions.service_layer.handlers import SessionsHandlers
 from telemachus.sessions.service_layer.publishing import PUBLISHED_EVENTS, to_wire
-from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.sessions.service_layer.unit_of_work import (
+    EXITS,
+    FEEDS,
+    NOTES,
+    RELATIONSHIPS,
+    SessionsUnitOfWork,
+)
 from telemachus.sessions.service_layer.views import SessionsViews
+from telemachus.shared.runtime.auth import principal_dependency
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
 DESCRIPTION = (
-    "Mentoring relationships of the programs this institution leads: who mentors whom, on "
-    "what, for how long; sessions and exits follow."
+    "Mentoring relationships of the programs this institution leads: learning agreements, "
+    "sessions inside both people's availability, attendance with private notes, progress, "
+    "no-fault exits and per-participant calendar feeds. Participants of every partner act "
+    "with a token from their home issuer that carries their reference."
 )
 
 
@@ -24,10 +35,28 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime = ServiceRuntime(settings, telemetry)
 
     unit_of_work = runtime.unit_of_work_factory(SessionsUnitOfWork, to_wire)
+    bus = MessageBus(
+        unit_of_work, SessionsHandlers(settings.institution).handlers(), runtime.telemetry.tracer
+    )
 
-    bus = MessageBus(unit_of_work, HANDLERS, runtime.telemetry.tracer)
+    async def indexes() -> None:
+        for field in ("program_id", "mentor_ref", "mentee_ref", "status"):
+            await runtime.db[RELATIONSHIPS].create_index([(field, ASCENDING)])
+        await runtime.db[NOTES].create_index([("author_ref", ASCENDING)])
+        await runtime.db[EXITS].create_index([("program_id", ASCENDING)])
+        await runtime.db[FEEDS].create_index([("participant_ref", ASCENDING)])
+
+    async def review() -> None:
+        await bus.handle(commands.ReviewRelationships())
+
+    runtime.on_startup(indexes)
+    runtime.periodic.every(settings.sweep_seconds, "complete and flag relationships", review)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    return runtime.create_app(
-        "Telemachus sessions", DESCRIPTION, [http.sessions_router(SessionsViews(runtime.db))]
+    router = http.sessions_router(
+        bus,
+        SessionsViews(runtime.db),
+        settings.institution,
+        principal_dependency(runtime.token_verifier()),
     )
+    return runtime.create_app("Telemachus sessions", DESCRIPTION, [router])

@@ -1,17 +1,21 @@
-"""What arrives at sessions."""
+"""What arrives at sessions: facts from pairing and identity, requests from people."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from telemachus.sessions.domain.model import AgreementTerms, Attendance, ExitReason, Format
 from telemachus.shared.contracts.vocabulary import PairingMode
+from telemachus.shared.security.tokens import Principal
 
 
-class OpenRelationship(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
+
+class OpenRelationship(Command):
     pairing_id: str
     program_id: str
     mode: PairingMode
@@ -21,3 +25,88 @@ class OpenRelationship(BaseModel):
     starts_on: date
     weeks: int
     planned_sessions: int
+
+
+class RecordProgram(Command):
+    program_id: str
+    partner_institutions: list[str]
+
+
+class RecordAvailability(Command):
+    program_id: str
+    participant_ref: str
+    time_zone: str | None
+    slots: list[dict[str, str]]
+
+
+class ParticipantLeft(Command):
+    program_id: str
+    participant_ref: str
+
+
+class ByParticipant(Command):
+    principal: Principal
+    relationship_id: str
+
+
+class ProposeAgreement(ByParticipant):
+    terms: AgreementTerms
+
+
+class ConfirmAgreement(ByParticipant):
+    revision: int
+
+
+class ProposeSession(ByParticipant):
+    starts_at: datetime
+    minutes: int = Field(default=60)
+    format: Format
+    place: str | None = Field(default=None, max_length=200)
+    link: HttpUrl | None = None
+
+
+class ConfirmSession(ByParticipant):
+    session_id: str
+
+
+class RescheduleSession(ByParticipant):
+    session_id: str
+    starts_at: datetime
+    minutes: int = Field(default=60)
+
+
+class CancelSession(ByParticipant):
+    session_id: str
+
+
+class RecordAttendance(ByParticipant):
+    session_id: str
+    attended: Attendance
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class ExitRelationship(ByParticipant):
+    reason: ExitReason
+    rematch: bool = True
+
+
+class RequestRematch(ByParticipant):
+    pass
+
+
+class SetProgramSettings(Command):
+    principal: Principal
+    program_id: str
+    stall_weeks: int = Field(ge=1, le=26)
+
+
+class ReviewRelationships(Command):
+    """The daily sweep: completion by end date, stalled relationships."""
+
+
+class OpenCalendar(Command):
+    principal: Principal
+
+
+class CloseCalendar(Command):
+    principal: Principal

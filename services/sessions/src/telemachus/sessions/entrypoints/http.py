@@ -1,31 +1,323 @@
-"""HTTP API of sessions."""
+"""HTTP API of sessions: relationships, agreements, sessions, attendance, exits, calendars.
+
+Participants act on their own relationships with a token from their home issuer that
+carries their reference; coordinators see their program's relationships, never private
+notes, and exit reasons only as counts."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
 
-from telemachus.sessions.domain.model import Relationship
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from telemachus.sessions.domain import calendar, commands
+from telemachus.sessions.domain.model import (
+    AgreementTerms,
+    Attendance,
+    ExitReason,
+    Format,
+    PrivateNote,
+    ProgramSettings,
+    Relationship,
+)
+from telemachus.sessions.service_layer.handlers import feed_key, utc_now
 from telemachus.sessions.service_layer.views import SessionsViews
-from telemachus.shared.errors import found
+from telemachus.shared.errors import Forbidden, found
+from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.security.access import coordinator_scope, participant_ref, sees
+from telemachus.shared.security.tokens import Principal
 
 
-def sessions_router(views: SessionsViews) -> APIRouter:
+class Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Confirmation(Body):
+    revision: int = Field(ge=1)
+
+
+class SessionRequest(Body):
+    starts_at: datetime = Field(description="with its UTC offset, e.g. 2026-12-08T09:00:00Z")
+    minutes: int = 60
+    format: Format
+    place: str | None = Field(default=None, max_length=200)
+    link: HttpUrl | None = None
+
+
+class NewTime(Body):
+    starts_at: datetime
+    minutes: int = 60
+
+
+class AttendanceRequest(Body):
+    attended: Attendance
+    note: str | None = Field(default=None, max_length=5000, description="private to you")
+
+
+class ExitRequest(Body):
+    reason: ExitReason = Field(description="confidential: counted, never shown")
+    rematch: bool = True
+
+
+class StallSettings(Body):
+    stall_weeks: int = Field(ge=1, le=26)
+
+
+class CalendarLink(BaseModel):
+    url: str
+
+
+SecretPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{20,64}$")]
+
+
+def sessions_router(
+    bus: MessageBus,
+    views: SessionsViews,
+    institution: str,
+    authenticate: Callable[..., Awaitable[Principal]],
+) -> APIRouter:
     router = APIRouter(tags=["sessions"])
 
+    async def program_of(program_id: str) -> ProgramSettings:
+        return found(
+            await views.program(program_id),
+            f"program {program_id} led by {institution}",
+            field="program_id",
+        )
+
+    async def act(command: commands.ByParticipant) -> Relationship:
+        relationship: Relationship = await bus.handle(command)
+        return relationship
+
     @router.get(
-        "/relationships",
+        "/relationships/me",
         response_model=list[Relationship],
-        summary="Relationships of the programs this institution leads",
+        summary="Your relationships in programs this institution leads",
     )
-    async def list_relationships(program_id: str | None = None) -> list[Relationship]:
-        return await views.relationships(program_id)
+    async def mine(who: Principal = Depends(authenticate)) -> list[Relationship]:
+        return await views.relationships_of(participant_ref(who))
 
     @router.get("/relationships/{relationship_id}", response_model=Relationship)
-    async def get_relationship(relationship_id: str) -> Relationship:
-        return found(
+    async def get_relationship(
+        relationship_id: str, who: Principal = Depends(authenticate)
+    ) -> Relationship:
+        relationship = found(
             await views.relationship(relationship_id),
             f"relationship {relationship_id}",
             field="relationship_id",
         )
+        if who.participant_ref in relationship.parties:
+            return relationship
+        program = await program_of(relationship.program_id)
+        scope = coordinator_scope(who, institution, program.partner_institutions, program.id)
+        if any(sees(scope, ref) for ref in relationship.parties):
+            return relationship
+        raise Forbidden("this relationship involves none of your institution's people")
+
+    @router.put(
+        "/relationships/{relationship_id}/agreement",
+        response_model=Relationship,
+        summary="Propose the learning agreement (a change needs both confirmations again)",
+    )
+    async def propose_agreement(
+        relationship_id: str, body: AgreementTerms, who: Principal = Depends(authenticate)
+    ) -> Relationship:
+        return await act(
+            commands.ProposeAgreement(principal=who, relationship_id=relationship_id, terms=body)
+        )
+
+    @router.post(
+        "/relationships/{relationship_id}/agreement/confirmations", response_model=Relationship
+    )
+    async def confirm_agreement(
+        relationship_id: str, body: Confirmation, who: Principal = Depends(authenticate)
+    ) -> Relationship:
+        return await act(
+            commands.ConfirmAgreement(
+                principal=who, relationship_id=relationship_id, revision=body.revision
+            )
+        )
+
+    @router.post(
+        "/relationships/{relationship_id}/sessions",
+        response_model=Relationship,
+        summary="Propose a session inside both people's availability",
+    )
+    async def propose_session(
+        relationship_id: str, body: SessionRequest, who: Principal = Depends(authenticate)
+    ) -> Relationship:
+        return await act(
+            commands.ProposeSession(
+                principal=who, relationship_id=relationship_id, **body.model_dump()
+            )
+        )
+
+    @router.post(
+        "/relationships/{relationship_id}/sessions/{session_id}/confirmation",
+        response_model=Relationship,
+    )
+    async def confirm_session(
+        relationship_id: str, session_id: str, who: Principal = Depends(authenticate)
+    ) -> Relationship:
+        return await act(
+            commands.ConfirmSession(
+                principal=who, relationship_id=relationship_id, session_id=session_id
+            )
+        )
+
+    @router.post(
+        "/relationships/{relationship_id}/sessions/{session_id}/reschedule",
+        response_model=Relationship,
+        summary="Propose a new time; the other party confirms it",
+    )
+    async def reschedule(
+        relationship_id: str,
+        session_id: str,
+        body: NewTime,
+        who: Principal = Depends(authenticate),
+    ) -> Relationship:
+        return await act(
+            commands.RescheduleSession(
+                principal=who,
+                relationship_id=relationship_id,
+                session_id=session_id,
+                **body.model_dump(),
+            )
+        )
+
+    @router.post(
+        "/relationships/{relationship_id}/sessions/{session_id}/cancel",
+        response_model=Relationship,
+    )
+    async def cancel(
+        relationship_id: str, session_id: str, who: Principal = Depends(authenticate)
+    ) -> Relationship:
+        return await act(
+            commands.CancelSession(
+                principal=who, relationship_id=relationship_id, session_id=session_id
+            )
+        )
+
+    @router.post(
+        "/relationships/{relationship_id}/sessions/{session_id}/attendance",
+        response_model=Relationship,
+        summary="After the session: held or missed, with an optional private note",
+    )
+    async def attendance(
+        relationship_id: str,
+        session_id: str,
+        body: AttendanceRequest,
+        who: Principal = Depends(authenticate),
+    ) -> Relationship:
+        return await act(
+            commands.RecordAttendance(
+                principal=who,
+                relationship_id=relationship_id,
+                session_id=session_id,
+                **body.model_dump(),
+            )
+        )
+
+    @router.get(
+        "/relationships/{relationship_id}/notes/me",
+        response_model=list[PrivateNote],
+        summary="Your own private notes; nobody else can read them",
+    )
+    async def my_notes(
+        relationship_id: str, who: Principal = Depends(authenticate)
+    ) -> list[PrivateNote]:
+        return await views.notes_by(participant_ref(who), relationship_id)
+
+    @router.post(
+        "/relationships/{relationship_id}/exit",
+        response_model=Relationship,
+        summary="End the relationship early, without blame; the reason stays confidential",
+    )
+    async def exit_relationship(
+        relationship_id: str, body: ExitRequest, who: Principal = Depends(authenticate)
+    ) -> Relationship:
+        return await act(
+            commands.ExitRelationship(
+                principal=who, relationship_id=relationship_id, **body.model_dump()
+            )
+        )
+
+    @router.post("/relationships/{relationship_id}/rematch", response_model=Relationship)
+    async def rematch(relationship_id: str, who: Principal = Depends(authenticate)) -> Relationship:
+        return await act(commands.RequestRematch(principal=who, relationship_id=relationship_id))
+
+    @router.post(
+        "/calendar/me",
+        response_model=CalendarLink,
+        summary="A new secret calendar URL for your sessions (the old one stops working)",
+    )
+    async def open_calendar(
+        request: Request, who: Principal = Depends(authenticate)
+    ) -> CalendarLink:
+        secret: str = await bus.handle(commands.OpenCalendar(principal=who))
+        return CalendarLink(url=str(request.url_for("calendar_feed", secret=secret)))
+
+    @router.delete("/calendar/me", status_code=204, summary="Revoke your calendar URL")
+    async def close_calendar(who: Principal = Depends(authenticate)) -> Response:
+        await bus.handle(commands.CloseCalendar(principal=who))
+        return Response(status_code=204)
+
+    @router.get(
+        "/calendar/{secret}.ics",
+        name="calendar_feed",
+        response_class=Response,
+        summary="Your sessions as iCalendar; the secret in the URL is the credential",
+    )
+    async def calendar_feed(secret: SecretPath) -> Response:
+        feed = found(await views.feed(feed_key(secret)), "calendar", field="secret")
+        relationships = await views.relationships_of(feed.participant_ref)
+        return Response(
+            calendar.feed(feed.participant_ref, relationships, utc_now()),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Cache-Control": "private, max-age=300"},
+        )
+
+    @router.get(
+        "/programs/{program_id}/relationships",
+        response_model=list[Relationship],
+        summary="A program's relationships (coordinators; partners see their own people)",
+    )
+    async def program_relationships(
+        program_id: str, stalled: bool = False, who: Principal = Depends(authenticate)
+    ) -> list[Relationship]:
+        program = await program_of(program_id)
+        scope = coordinator_scope(who, institution, program.partner_institutions, program_id)
+        return [
+            r
+            for r in await views.relationships(program_id)
+            if any(sees(scope, ref) for ref in r.parties)
+            and (not stalled or r.stalled_since is not None)
+        ]
+
+    @router.get(
+        "/programs/{program_id}/exits",
+        response_model=dict[str, int],
+        summary="Early exits by reason category: counts only (the lead's coordinators)",
+    )
+    async def exits(program_id: str, who: Principal = Depends(authenticate)) -> dict[str, int]:
+        program = await program_of(program_id)
+        if (
+            coordinator_scope(who, institution, program.partner_institutions, program_id)
+            is not None
+        ):
+            raise Forbidden("exit counts are for the lead's coordinators", field="program_id")
+        return await views.exit_counts(program_id)
+
+    @router.put("/programs/{program_id}/settings", response_model=ProgramSettings)
+    async def settings(
+        program_id: str, body: StallSettings, who: Principal = Depends(authenticate)
+    ) -> ProgramSettings:
+        program: ProgramSettings = await bus.handle(
+            commands.SetProgramSettings(principal=who, program_id=program_id, **body.model_dump())
+        )
+        return program
 
     return router

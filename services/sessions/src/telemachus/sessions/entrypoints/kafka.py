@@ -1,8 +1,18 @@
-"""Events sessions consumes: confirmed pairings of this institution's programs."""
+"""Events sessions consumes: confirmed pairings of this institution's programs, and from
+every institution's identity the programs, availability and withdrawals of their people."""
 
 from __future__ import annotations
 
-from telemachus.sessions.domain.commands import OpenRelationship
+from telemachus.sessions.domain import commands
+from telemachus.shared.contracts.identity import (
+    EnrolmentFactsV1,
+    ParticipantEnrolledV1,
+    ParticipantWithdrawnV1,
+    ProfileUpdatedV1,
+    ProgramPublishedV1,
+    ProgramTermsV1,
+    ProgramUpdatedV1,
+)
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
@@ -11,8 +21,10 @@ from telemachus.shared.runtime.service import ServiceRuntime
 
 
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
+    me = runtime.settings.institution
+
     async def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> None:
-        command = OpenRelationship(
+        command = commands.OpenRelationship(
             pairing_id=event.pairing_id,
             program_id=event.program_id,
             mode=event.mode,
@@ -28,7 +40,62 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     # A program's pairings and relationships are both owned by its lead institution.
     runtime.consumer.subscribe(
         "pairing-events",
-        [event_topic(runtime.settings.institution, "pairing")],
+        [event_topic(me, "pairing")],
         {PairingConfirmedV1: pairing_confirmed},
         "Confirmed pairings of the programs this institution leads; each opens a relationship.",
+    )
+
+    async def program(event: ProgramTermsV1, delivery: Delivery) -> None:
+        # Only a program's lead states its terms, and only our own programs matter here.
+        if event.lead_institution != me or delivery.origin != me:
+            return
+        command = commands.RecordProgram(
+            program_id=event.program_id, partner_institutions=event.partner_institutions
+        )
+        await bus.handle(command, inbox_id=delivery.id)
+
+    def from_home(event: EnrolmentFactsV1 | ParticipantWithdrawnV1, delivery: Delivery) -> bool:
+        """A person's facts count only from their home institution, for our programs."""
+        return (
+            event.lead_institution == me
+            and event.home_institution == delivery.origin
+            and event.participant_ref.startswith(f"{delivery.origin}:")
+        )
+
+    async def availability(event: EnrolmentFactsV1, delivery: Delivery) -> None:
+        if not from_home(event, delivery):
+            return
+        shared = event.profile.availability
+        command = commands.RecordAvailability(
+            program_id=event.program_id,
+            participant_ref=event.participant_ref,
+            time_zone=shared.time_zone if shared else None,
+            slots=[
+                {"day": s.day.value, "start": s.start.isoformat(), "end": s.end.isoformat()}
+                for s in (shared.slots if shared else [])
+            ],
+        )
+        await bus.handle(command, inbox_id=delivery.id)
+
+    async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
+        if not from_home(event, delivery):
+            return
+        command = commands.ParticipantLeft(
+            program_id=event.program_id, participant_ref=event.participant_ref
+        )
+        await bus.handle(command, inbox_id=delivery.id)
+
+    runtime.consumer.subscribe(
+        "identity-events",
+        [event_topic(i, "identity") for i in runtime.settings.institutions],
+        {
+            ProgramPublishedV1: program,
+            ProgramUpdatedV1: program,
+            ParticipantEnrolledV1: availability,
+            ProfileUpdatedV1: availability,
+            ParticipantWithdrawnV1: withdrawn,
+        },
+        "Programs this institution leads, and their participants' shared availability and "
+        "withdrawals: sessions are proposed inside availability, and a withdrawal ends the "
+        "person's relationships and erases their private notes.",
     )

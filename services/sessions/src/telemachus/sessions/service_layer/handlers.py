@@ -1,21 +1,310 @@
-"""Sessions' use cases."""
+"""Sessions' use cases, all listed in `handlers()`."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from telemachus.sessions.domain import commands
-from telemachus.sessions.domain.model import Relationship
+from telemachus.sessions.domain.availability import WeeklyAvailability
+from telemachus.sessions.domain.model import (
+    Availability,
+    CalendarFeed,
+    ExitRecord,
+    PrivateNote,
+    ProgramSettings,
+    Relationship,
+    RelationshipStatus,
+    SessionStatus,
+)
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.security.access import participant_ref, require_lead_coordinator
+
+Clock = Callable[[], datetime]
+LIVE = [SessionStatus.PROPOSED.value, SessionStatus.SCHEDULED.value]
 
 
-async def open_relationship(
-    cmd: commands.OpenRelationship, uow: SessionsUnitOfWork
-) -> Relationship | None:
-    if await uow.relationships.get(Relationship.id_for(cmd.pairing_id)) is not None:
-        return None
-    relationship = Relationship.open(**cmd.model_dump())
-    uow.relationships.add(relationship)
-    return relationship
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
-HANDLERS: Handlers = {commands.OpenRelationship: open_relationship}
+def feed_key(secret: str) -> str:
+    """Feeds are stored by the hash of their secret: a leaked store leaks no URL."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class SessionsHandlers:
+    def __init__(self, institution: str, clock: Clock = utc_now) -> None:
+        self.institution = institution
+        self.clock = clock
+
+    # -- facts from other services ------------------------------------------------------
+
+    async def open_relationship(
+        self, cmd: commands.OpenRelationship, uow: SessionsUnitOfWork
+    ) -> Relationship | None:
+        if await uow.relationships.get(Relationship.id_for(cmd.pairing_id)) is not None:
+            return None  # a redelivered PairingConfirmed opens nothing more
+        relationship = Relationship.open(**cmd.model_dump())
+        uow.relationships.add(relationship)
+        return relationship
+
+    async def record_program(self, cmd: commands.RecordProgram, uow: SessionsUnitOfWork) -> None:
+        program = await uow.programs.get(cmd.program_id)
+        if program is None:
+            uow.programs.add(
+                ProgramSettings(id=cmd.program_id, partner_institutions=cmd.partner_institutions)
+            )
+        else:
+            program.partner_institutions = cmd.partner_institutions
+
+    async def record_availability(
+        self, cmd: commands.RecordAvailability, uow: SessionsUnitOfWork
+    ) -> None:
+        key = Availability.key(cmd.program_id, cmd.participant_ref)
+        existing = await uow.availability.get(key)
+        if existing is None:
+            uow.availability.add(Availability(id=key, **cmd.model_dump()))
+        else:
+            existing.time_zone, existing.slots = cmd.time_zone, cmd.slots
+
+    async def participant_left(
+        self, cmd: commands.ParticipantLeft, uow: SessionsUnitOfWork
+    ) -> None:
+        """Their relationships in the program end; their private notes are erased."""
+        ref = cmd.participant_ref
+        today = self.clock().date()
+        for relationship in await uow.relationships.find(
+            {
+                "program_id": cmd.program_id,
+                "$or": [{"mentor_ref": ref}, {"mentee_ref": ref}],
+            }
+        ):
+            await uow.notes.remove_where({"relationship_id": relationship.id, "author_ref": ref})
+            if relationship.status is RelationshipStatus.ACTIVE:
+                relationship.end(None, today, withdrawn=True)
+        availability = await uow.availability.get(Availability.key(cmd.program_id, ref))
+        if availability is not None:
+            uow.availability.remove(availability)
+        if not await uow.relationships.find(
+            {
+                "$or": [{"mentor_ref": ref}, {"mentee_ref": ref}],
+                "program_id": {"$ne": cmd.program_id},
+            }
+        ):
+            await uow.feeds.remove_where({"participant_ref": ref})
+
+    # -- participants -------------------------------------------------------------------
+
+    async def _mine(
+        self, cmd: commands.ByParticipant, uow: SessionsUnitOfWork
+    ) -> tuple[Relationship, str]:
+        me = participant_ref(cmd.principal)
+        relationship = found(
+            await uow.relationships.get(cmd.relationship_id),
+            f"relationship {cmd.relationship_id}",
+            field="relationship_id",
+        )
+        relationship.require_party(me)
+        return relationship, me
+
+    async def _checks(
+        self, uow: SessionsUnitOfWork, relationship: Relationship, moving: str | None = None
+    ) -> tuple[
+        Callable[[str, datetime, datetime], bool], Callable[[str, datetime, datetime], bool]
+    ]:
+        """Availability (when shared) and other sessions of both people, across all their
+        relationships here."""
+        weekly: dict[str, WeeklyAvailability] = {}
+        for ref in relationship.parties:
+            stored = await uow.availability.get(Availability.key(relationship.program_id, ref))
+            if stored is not None and stored.time_zone and stored.slots:
+                weekly[ref] = WeeklyAvailability.model_validate(
+                    {"time_zone": stored.time_zone, "slots": stored.slots}
+                )
+        others = await uow.relationships.find(
+            {
+                "_id": {"$ne": relationship.id},
+                "status": RelationshipStatus.ACTIVE.value,
+                "$or": [
+                    {"mentor_ref": {"$in": list(relationship.parties)}},
+                    {"mentee_ref": {"$in": list(relationship.parties)}},
+                ],
+            }
+        )
+
+        def available(ref: str, start: datetime, end: datetime) -> bool:
+            return ref not in weekly or weekly[ref].covers(start, end)
+
+        def busy(ref: str, start: datetime, end: datetime) -> bool:
+            return any(
+                ref in other.parties and s.status.value in LIVE and s.overlaps(start, end)
+                for other in others
+                for s in other.sessions
+            )
+
+        return available, busy
+
+    async def propose_agreement(
+        self, cmd: commands.ProposeAgreement, uow: SessionsUnitOfWork
+    ) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        relationship.propose_agreement(me, cmd.terms, self.clock())
+        return relationship
+
+    async def confirm_agreement(
+        self, cmd: commands.ConfirmAgreement, uow: SessionsUnitOfWork
+    ) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        relationship.confirm_agreement(me, cmd.revision, self.clock())
+        return relationship
+
+    async def propose_session(
+        self, cmd: commands.ProposeSession, uow: SessionsUnitOfWork
+    ) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        available, busy = await self._checks(uow, relationship)
+        relationship.propose_session(
+            me,
+            starts_at=cmd.starts_at,
+            minutes=cmd.minutes,
+            format=cmd.format,
+            place=cmd.place,
+            link=cmd.link,
+            now=self.clock(),
+            available=available,
+            busy=busy,
+        )
+        return relationship
+
+    async def confirm_session(
+        self, cmd: commands.ConfirmSession, uow: SessionsUnitOfWork
+    ) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        relationship.confirm_session(me, cmd.session_id)
+        return relationship
+
+    async def reschedule(
+        self, cmd: commands.RescheduleSession, uow: SessionsUnitOfWork
+    ) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        available, busy = await self._checks(uow, relationship)
+        relationship.reschedule(
+            me,
+            cmd.session_id,
+            starts_at=cmd.starts_at,
+            minutes=cmd.minutes,
+            now=self.clock(),
+            available=available,
+            busy=busy,
+        )
+        return relationship
+
+    async def cancel(self, cmd: commands.CancelSession, uow: SessionsUnitOfWork) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        relationship.cancel(me, cmd.session_id)
+        return relationship
+
+    async def record_attendance(
+        self, cmd: commands.RecordAttendance, uow: SessionsUnitOfWork
+    ) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        now = self.clock()
+        relationship.record_attendance(me, cmd.session_id, cmd.attended, now)
+        if cmd.note:
+            uow.notes.add(
+                PrivateNote(
+                    id=PrivateNote.key(relationship.id, cmd.session_id, me),
+                    relationship_id=relationship.id,
+                    session_id=cmd.session_id,
+                    author_ref=me,
+                    text=cmd.note,
+                    written_at=now,
+                )
+            )
+        return relationship
+
+    async def exit(self, cmd: commands.ExitRelationship, uow: SessionsUnitOfWork) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        now = self.clock()
+        relationship.end(me, now.date())
+        uow.exits.add(
+            ExitRecord(
+                id=relationship.id,
+                program_id=relationship.program_id,
+                reason=cmd.reason,
+                on=now.date(),
+            )
+        )
+        if cmd.rematch:
+            relationship.request_rematch(me, now)
+        return relationship
+
+    async def rematch(self, cmd: commands.RequestRematch, uow: SessionsUnitOfWork) -> Relationship:
+        relationship, me = await self._mine(cmd, uow)
+        relationship.request_rematch(me, self.clock())
+        return relationship
+
+    async def open_calendar(self, cmd: commands.OpenCalendar, uow: SessionsUnitOfWork) -> str:
+        """A new secret feed URL; any earlier one stops working."""
+        me = participant_ref(cmd.principal)
+        await uow.feeds.remove_where({"participant_ref": me})
+        secret = secrets.token_urlsafe(24)
+        uow.feeds.add(
+            CalendarFeed(id=feed_key(secret), participant_ref=me, created_at=self.clock())
+        )
+        return secret
+
+    async def close_calendar(self, cmd: commands.CloseCalendar, uow: SessionsUnitOfWork) -> int:
+        return await uow.feeds.remove_where({"participant_ref": participant_ref(cmd.principal)})
+
+    # -- coordinators and the sweep -----------------------------------------------------
+
+    async def set_program_settings(
+        self, cmd: commands.SetProgramSettings, uow: SessionsUnitOfWork
+    ) -> ProgramSettings:
+        require_lead_coordinator(cmd.principal, self.institution, cmd.program_id)
+        program = found(
+            await uow.programs.get(cmd.program_id),
+            f"program {cmd.program_id} led by {self.institution}",
+            field="program_id",
+        )
+        program.stall_weeks = cmd.stall_weeks
+        return program
+
+    async def review(self, cmd: commands.ReviewRelationships, uow: SessionsUnitOfWork) -> int:
+        today = self.clock().date()
+        stall = {p.id: p.stall_weeks for p in await uow.programs.find({})}
+        changed = 0
+        for relationship in await uow.relationships.find(
+            {"status": RelationshipStatus.ACTIVE.value}
+        ):
+            before = (relationship.status, relationship.stalled_since)
+            relationship.review(today, stall.get(relationship.program_id, 3))
+            changed += before != (relationship.status, relationship.stalled_since)
+        return changed
+
+    def handlers(self) -> Handlers:
+        return {
+            commands.OpenRelationship: self.open_relationship,
+            commands.RecordProgram: self.record_program,
+            commands.RecordAvailability: self.record_availability,
+            commands.ParticipantLeft: self.participant_left,
+            commands.ProposeAgreement: self.propose_agreement,
+            commands.ConfirmAgreement: self.confirm_agreement,
+            commands.ProposeSession: self.propose_session,
+            commands.ConfirmSession: self.confirm_session,
+            commands.RescheduleSession: self.reschedule,
+            commands.CancelSession: self.cancel,
+            commands.RecordAttendance: self.record_attendance,
+            commands.ExitRelationship: self.exit,
+            commands.RequestRematch: self.rematch,
+            commands.OpenCalendar: self.open_calendar,
+            commands.CloseCalendar: self.close_calendar,
+            commands.SetProgramSettings: self.set_program_settings,
+            commands.ReviewRelationships: self.review,
+        }

@@ -1,11 +1,26 @@
-"""Read side of sessions."""
+"""Read side of sessions. Private notes are read only by their author; exit reasons only
+as counts."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pymongo.asynchronous.database import AsyncDatabase
 
-from telemachus.sessions.domain.model import Relationship
-from telemachus.sessions.service_layer.unit_of_work import RELATIONSHIPS
+from telemachus.sessions.domain.model import (
+    CalendarFeed,
+    ExitRecord,
+    PrivateNote,
+    ProgramSettings,
+    Relationship,
+)
+from telemachus.sessions.service_layer.unit_of_work import (
+    EXITS,
+    FEEDS,
+    NOTES,
+    PROGRAMS,
+    RELATIONSHIPS,
+)
 from telemachus.shared.runtime.store import Document
 from telemachus.shared.runtime.views import read_many, read_one
 
@@ -14,9 +29,34 @@ class SessionsViews:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._db = db
 
+    async def program(self, program_id: str) -> ProgramSettings | None:
+        return await read_one(self._db, PROGRAMS, ProgramSettings, program_id)
+
     async def relationship(self, relationship_id: str) -> Relationship | None:
         return await read_one(self._db, RELATIONSHIPS, Relationship, relationship_id)
 
-    async def relationships(self, program_id: str | None) -> list[Relationship]:
-        query = {"program_id": program_id} if program_id else {}
-        return await read_many(self._db, RELATIONSHIPS, Relationship, query)
+    async def relationships(self, program_id: str) -> list[Relationship]:
+        return await read_many(self._db, RELATIONSHIPS, Relationship, {"program_id": program_id})
+
+    async def relationships_of(self, ref: str) -> list[Relationship]:
+        return await read_many(
+            self._db,
+            RELATIONSHIPS,
+            Relationship,
+            {"$or": [{"mentor_ref": ref}, {"mentee_ref": ref}]},
+        )
+
+    async def notes_by(self, author_ref: str, relationship_id: str) -> list[PrivateNote]:
+        return await read_many(
+            self._db,
+            NOTES,
+            PrivateNote,
+            {"author_ref": author_ref, "relationship_id": relationship_id},
+        )
+
+    async def exit_counts(self, program_id: str) -> dict[str, int]:
+        records = await read_many(self._db, EXITS, ExitRecord, {"program_id": program_id})
+        return dict(Counter(r.reason.value for r in records))
+
+    async def feed(self, key: str) -> CalendarFeed | None:
+        return await read_one(self._db, FEEDS, CalendarFeed, key)

@@ -1,0 +1,50 @@
+"""Access rules every service of a program's lead institution shares.
+
+The lead's coordinators see all of a program; a partner's coordinators see their own
+institution's people; a participant acts as the person their home issuer vouched for
+(claim `ref`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from telemachus.shared.errors import Forbidden
+from telemachus.shared.security.tokens import Principal, Role
+
+Scope = set[str] | None  # institutions whose people a coordinator may see; None = all
+
+
+def participant_ref(principal: Principal) -> str:
+    """The participant's own reference, as vouched for by their home issuer."""
+    if not principal.has(Role.PARTICIPANT):
+        raise Forbidden("needs the participant role")
+    if principal.participant_ref is None:
+        raise Forbidden(
+            "the token carries no participant reference (claim 'ref'); ask your home "
+            "institution for a token for this program"
+        )
+    return principal.participant_ref
+
+
+def coordinator_scope(
+    principal: Principal, lead: str, partners: Iterable[str], program_id: str
+) -> Scope:
+    if not principal.has(Role.COORDINATOR):
+        raise Forbidden("needs the coordinator role", field="program_id")
+    if principal.institution == lead:
+        return None
+    if principal.institution in set(partners):
+        return {principal.institution}
+    raise Forbidden(f"{principal.institution} is not a partner of {program_id}", field="program_id")
+
+
+def require_lead_coordinator(principal: Principal, lead: str, program_id: str) -> None:
+    if principal.institution != lead or not principal.has(Role.COORDINATOR):
+        raise Forbidden(
+            f"only {lead}'s coordinators manage {program_id}, which {lead} leads",
+            field="program_id",
+        )
+
+
+def sees(scope: Scope, ref: str) -> bool:
+    return scope is None or ref.split(":", 1)[0] in scope
