@@ -97,6 +97,12 @@ class ExpireOverdue(Command):
     """The deadline sweep: proposals past their answer date expire."""
 
 
+class CloseRelationship(Announced):
+    """RelationshipCompleted or RelationshipEnded from sessions: the places are free."""
+
+    pairing_id: str
+
+
 class RequestRematch(Announced):
     """RematchRequested from sessions: the relationship ended early, the person is free."""
 

@@ -14,7 +14,12 @@ from telemachus.shared.contracts.identity import (
     ProgramTermsV1,
     ProgramUpdatedV1,
 )
-from telemachus.shared.contracts.sessions import RematchRequestedV1
+from telemachus.shared.contracts.sessions import (
+    RelationshipCompletedV1,
+    RelationshipEndedV1,
+    RelationshipOutcomeV1,
+    RematchRequestedV1,
+)
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
@@ -103,10 +108,21 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         )
         await bus.handle(command, inbox_id=delivery.id)
 
+    async def closed(event: RelationshipOutcomeV1, delivery: Delivery) -> None:
+        command = commands.CloseRelationship(
+            pairing_id=event.pairing_id, announced_by=delivery.origin
+        )
+        await bus.handle(command, inbox_id=delivery.id)
+
     runtime.consumer.subscribe(
-        "rematch-requests",
+        "relationship-outcomes",
         [event_topic(me, "sessions")],
-        {RematchRequestedV1: rematch},
-        "No-fault exits from this institution's sessions service: the person returns to the "
-        "pool and is not proposed the same partner again.",
+        {
+            RematchRequestedV1: rematch,
+            RelationshipCompletedV1: closed,
+            RelationshipEndedV1: closed,
+        },
+        "Outcomes from this institution's sessions service: a completed or ended "
+        "relationship frees both people's places; a rematch request after a no-fault exit "
+        "returns the person to the pool, never with the same partner.",
     )

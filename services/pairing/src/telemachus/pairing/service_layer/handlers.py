@@ -248,6 +248,12 @@ class PairingHandlers:
             return  # not a pairing of ours: nothing to free
         pairing.end(self.clock())
 
+    async def close(self, cmd: commands.CloseRelationship, uow: PairingUnitOfWork) -> None:
+        self._only_from(cmd, self.institution, "the end of its relationships")
+        pairing = await uow.pairings.get(cmd.pairing_id)
+        if pairing is not None:
+            pairing.end(self.clock())
+
     def handlers(self) -> Handlers:
         return {
             commands.RecordProgram: self.record_program,
@@ -263,4 +269,5 @@ class PairingHandlers:
             commands.RespondToPairing: self.respond,
             commands.ExpireOverdue: self.expire_overdue,
             commands.RequestRematch: self.rematch,
+            commands.CloseRelationship: self.close,
         }

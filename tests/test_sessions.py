@@ -1,0 +1,350 @@
+"""Sessions through its HTTP API and its events, on the real local broker and store.
+
+A hospital leads a program; a university's junior mentors a hospital senior. The pairing
+is confirmed on the hospital's pairing topic; everything after runs in sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import icalendar
+
+from telemachus.cli.federation import Federation
+from telemachus.sessions.domain import commands
+from telemachus.sessions.domain.model import Attendance
+from telemachus.sessions.service_layer.handlers import SessionsHandlers
+from telemachus.sessions.service_layer.publishing import to_wire
+from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.shared.contracts.pairing import PairingConfirmedV1
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.security.tokens import Principal, Role
+from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
+from telemachus.shared.testing.samples import envelope
+from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program
+
+CONSENT = ["profession", "career_stage", "topics_offered", "topics_sought", "availability"]
+LONDON_TUESDAYS = {
+    "time_zone": "Europe/London",
+    "slots": [{"day": "tue", "start": "08:00", "end": "12:00"}],
+}
+NEW_YORK_TUESDAYS = {
+    "time_zone": "America/New_York",
+    "slots": [{"day": "tue", "start": "03:00", "end": "08:00"}],
+}
+
+
+def next_tuesday(weeks: int) -> date:
+    today = datetime.now(UTC).date()
+    return today + timedelta(days=(1 - today.weekday()) % 7 + 7 * weeks)
+
+
+def london(day: date, hour: int) -> str:
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo("Europe/London")).isoformat()
+
+
+class SessionsApi:
+    def __init__(self, federation: Federation, lead: Site, client: httpx.AsyncClient) -> None:
+        self.f = federation
+        self.lead = lead.id
+        self.url = federation.url(lead.id, "sessions")
+        self.client = client
+
+    def token(self, site: Site, person: dict[str, Any]) -> dict[str, str]:
+        return bearer(
+            self.f.token(
+                site.id, person["subject"], Role.PARTICIPANT, audience=self.lead, ref=person["ref"]
+            )
+        )
+
+    def coordinator(self, site: Site) -> dict[str, str]:
+        return bearer(self.f.token(site.id, "coord", Role.COORDINATOR, audience=self.lead))
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str], **kw: Any
+    ) -> httpx.Response:
+        return await self.client.request(method, self.url + path, headers=headers, **kw)
+
+    async def ok(self, method: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
+        response = await self.call(method, path, headers, **kw)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    async def events(self) -> list[tuple[str, dict[str, Any]]]:
+        records = await read_topic(
+            self.f.kafka_bootstrap_servers, event_topic(self.lead, "sessions")
+        )
+        return [(headers_of(r)["ce_type"].split(".")[-2], json.loads(r.value)) for r in records]
+
+
+async def confirm_pairing(
+    federation: Federation,
+    lead: Site,
+    program: dict[str, Any],
+    mentor: dict[str, Any],
+    mentee: dict[str, Any],
+    planned_sessions: int,
+    times: int = 1,
+) -> str:
+    event = PairingConfirmedV1(
+        pairing_id=f"pairing_{secrets.token_hex(4)}",
+        program_id=program["id"],
+        mode="assigned",
+        mentor_ref=mentor["ref"],
+        mentee_ref=mentee["ref"],
+        topic="e-medicine",
+        relationship_weeks=12,
+        planned_sessions=planned_sessions,
+        confirmed_at=datetime.now(UTC),
+    )
+    topic = event_topic(lead.id, "pairing")
+    headers = envelope(event, topic)
+    for _ in range(times):  # a redelivery carries the same CloudEvents id
+        await produce_event(federation.kafka_bootstrap_servers, topic, event, headers)
+    return f"relationship_{event.pairing_id}"
+
+
+async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fault_exit(
+    sites: tuple[Site, Site, Site], federation: Federation
+) -> None:
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [university.id])
+    await known_at(university, program["id"])
+    senior = await hospital.register(
+        profession="medicine",
+        career_stage=5,
+        topics_offered=[],
+        topics_sought=[{"topic": "e-medicine", "priority": 5}],
+        availability=LONDON_TUESDAYS,
+    )
+    junior = await university.register(availability=NEW_YORK_TUESDAYS)
+    other_senior = await hospital.register(
+        profession="pharmacy",
+        career_stage=4,
+        topics_offered=[],
+        topics_sought=[{"topic": "e-medicine", "priority": 3}],
+        availability=LONDON_TUESDAYS,
+    )
+    for site, person in ((hospital, senior), (university, junior), (hospital, other_senior)):
+        await enrol(site, person, program, CONSENT)
+    async with httpx.AsyncClient(timeout=60) as client:
+        api = SessionsApi(federation, hospital, client)
+        mentor, mentee = api.token(university, junior), api.token(hospital, senior)
+        lead = api.coordinator(hospital)
+
+        rid = await confirm_pairing(federation, hospital, program, junior, senior, 2, times=2)
+        exit_rid = await confirm_pairing(federation, hospital, program, junior, other_senior, 4)
+
+        async def both_open() -> list[Any]:
+            found = await api.call("GET", f"/programs/{program['id']}/relationships", lead)
+            return found.json() if found.status_code == 200 and len(found.json()) == 2 else []
+
+        await eventually(both_open)
+        started = [e for k, e in await api.events() if k == "relationship-started"]
+        # The redelivered PairingConfirmed opened one relationship, not two.
+        assert [e["relationship_id"] for e in started].count(rid) == 1
+
+        # The learning agreement: objectives on both sides, confirmed by both.
+        terms = {"mentor_objectives": ["how a ward round runs"], "mentee_objectives": ["apps"]}
+        await api.ok("PUT", f"/relationships/{rid}/agreement", mentor, json=terms)
+        early = await api.call(
+            "POST",
+            f"/relationships/{rid}/sessions",
+            mentor,
+            json={
+                "starts_at": london(next_tuesday(1), 9),
+                "format": "virtual",
+                "link": "https://meet.example/a",
+            },
+        )
+        assert early.status_code == 409 and "agreement" in early.text
+        await api.ok(
+            "POST", f"/relationships/{rid}/agreement/confirmations", mentee, json={"revision": 1}
+        )
+
+        # Sessions inside both availabilities; clear errors outside them.
+        outside = await api.call(
+            "POST",
+            f"/relationships/{rid}/sessions",
+            mentor,
+            json={
+                "starts_at": london(next_tuesday(1), 13),
+                "format": "virtual",
+                "link": "https://meet.example/a",
+            },
+        )
+        assert outside.status_code == 422 and outside.json()["detail"]["field"] == "starts_at"
+        ids = []
+        for week in (1, 2, 3):
+            r = await api.ok(
+                "POST",
+                f"/relationships/{rid}/sessions",
+                mentor,
+                json={
+                    "starts_at": london(next_tuesday(week), 9),
+                    "format": "in-person",
+                    "place": "Library, room 2",
+                },
+            )
+            ids.append(r["sessions"][-1]["id"])
+            await api.ok("POST", f"/relationships/{rid}/sessions/{ids[-1]}/confirmation", mentee)
+        await api.ok(
+            "POST",
+            f"/relationships/{rid}/sessions/{ids[0]}/reschedule",
+            mentee,
+            json={"starts_at": london(next_tuesday(1), 10), "minutes": 45},
+        )
+        await api.ok("POST", f"/relationships/{rid}/sessions/{ids[0]}/confirmation", mentor)
+
+        # The calendar: a secret URL per person, parsed by a standard iCalendar parser.
+        link = (await api.ok("POST", "/calendar/me", mentee))["url"]
+        feed = await client.get(link)
+        assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+        parsed = icalendar.Calendar.from_ical(feed.text)
+        starts = sorted(
+            e.decoded("dtstart").astimezone(ZoneInfo("Europe/London"))
+            for e in parsed.walk("VEVENT")
+        )
+        assert [s.hour for s in starts] == [10, 9, 9]
+        assert (
+            await client.request("DELETE", api.url + "/calendar/me", headers=mentee)
+        ).status_code == 204
+        assert (await client.get(link)).status_code == 404
+
+        # Afterwards (a bus with a clock a month ahead, on the same store and outbox).
+        runtime = federation.runtime(hospital.id, "sessions")
+        later = MessageBus(
+            runtime.unit_of_work_factory(SessionsUnitOfWork, to_wire),
+            SessionsHandlers(
+                hospital.id, clock=lambda: datetime.now(UTC) + timedelta(days=30)
+            ).handlers(),
+            runtime.telemetry.tracer,
+        )
+        who = {
+            "mentor": Principal(
+                university.id, junior["subject"], frozenset({Role.PARTICIPANT}), junior["ref"]
+            ),
+            "mentee": Principal(
+                hospital.id, senior["subject"], frozenset({Role.PARTICIPANT}), senior["ref"]
+            ),
+        }
+        plan = [
+            ("mentor", ids[0], Attendance.HELD, "she learned fast"),
+            ("mentee", ids[0], Attendance.HELD, None),
+            ("mentee", ids[1], Attendance.MISSED, "clinic overran"),
+            ("mentor", ids[2], Attendance.HELD, None),
+            ("mentee", ids[2], Attendance.HELD, None),
+        ]
+        for side, session_id, attended, note in plan:
+            await later.handle(
+                commands.RecordAttendance(
+                    principal=who[side],
+                    relationship_id=rid,
+                    session_id=session_id,
+                    attended=attended,
+                    note=note,
+                )
+            )
+
+        # Private notes: the author reads theirs; the other party and coordinators cannot.
+        assert [
+            n["text"] for n in await api.ok("GET", f"/relationships/{rid}/notes/me", mentor)
+        ] == ["she learned fast"]
+        assert [
+            n["text"] for n in await api.ok("GET", f"/relationships/{rid}/notes/me", mentee)
+        ] == ["clinic overran"]
+        coordinator_notes = await api.call("GET", f"/relationships/{rid}/notes/me", lead)
+        assert coordinator_notes.status_code == 403
+        shown = await api.ok("GET", f"/relationships/{rid}", lead)
+        assert "clinic overran" not in json.dumps(shown) and shown["status"] == "completed"
+
+        # The second relationship ends early, without blame, and the junior asks for a rematch.
+        other_mentee = api.token(hospital, other_senior)
+        await api.ok(
+            "POST", f"/relationships/{exit_rid}/exit", mentor, json={"reason": "discomfort"}
+        )
+        seen_by_other = await api.ok("GET", f"/relationships/{exit_rid}", other_mentee)
+        assert seen_by_other["status"] == "ended" and "discomfort" not in json.dumps(seen_by_other)
+        assert await api.ok("GET", f"/programs/{program['id']}/exits", lead) == {"discomfort": 1}
+        partner_counts = await api.call(
+            "GET", f"/programs/{program['id']}/exits", api.coordinator(university)
+        )
+        assert partner_counts.status_code == 403
+        assert (
+            await api.call("GET", f"/programs/{program['id']}/exits", other_mentee)
+        ).status_code == 403
+        stranger = await api.call("GET", f"/relationships/{rid}", other_mentee)
+        assert stranger.status_code == 403
+        ended_again = await api.call(
+            "POST",
+            f"/relationships/{exit_rid}/sessions",
+            mentor,
+            json={
+                "starts_at": london(next_tuesday(2), 9),
+                "format": "virtual",
+                "link": "https://meet.example/a",
+            },
+        )
+        assert ended_again.status_code == 409
+
+        async def all_published() -> list[str]:
+            kinds = [
+                k for k, e in await api.events() if e.get("relationship_id") in (rid, exit_rid)
+            ]
+            return (
+                kinds if "rematch-requested" in kinds and "relationship-completed" in kinds else []
+            )
+
+        kinds = await eventually(all_published)
+        assert sorted(kinds) == sorted(
+            ["relationship-started"] * 2
+            + [
+                "agreement-confirmed",
+                "session-scheduled",
+                "session-scheduled",
+                "session-scheduled",
+                "session-rescheduled",
+                "session-held",
+                "session-missed",
+                "session-held",
+                "relationship-completed",
+                "relationship-ended",
+                "rematch-requested",
+            ]
+        )
+        published = dict(
+            (k, e) for k, e in await api.events() if e.get("relationship_id") == exit_rid
+        )
+        assert published["rematch-requested"]["participant_ref"] == junior["ref"]
+        assert "reason" not in published["relationship-ended"]
+
+        # The senior leaves the program at home: their open relationship ends and their
+        # private notes are erased.
+        third = await confirm_pairing(federation, hospital, program, junior, senior, 4)
+
+        async def third_open() -> bool:
+            return (await api.call("GET", f"/relationships/{third}", mentee)).status_code == 200
+
+        await eventually(third_open)
+        left = await hospital.call(
+            "DELETE",
+            f"/participants/{senior['id']}/enrolments/{program['id']}",
+            hospital.person(senior["subject"]),
+        )
+        assert left.status_code < 300, left.text
+
+        async def ended_by_withdrawal() -> bool:
+            shown = await api.ok("GET", f"/relationships/{third}", lead)
+            return bool(shown["status"] == "ended")
+
+        await eventually(ended_by_withdrawal)
+        assert await api.ok("GET", f"/relationships/{rid}/notes/me", mentee) == []
+        assert len(await api.ok("GET", f"/relationships/{rid}/notes/me", mentor)) == 1
+        withdrawn = [e for k, e in await api.events() if k == "relationship-ended"]
+        assert {e["relationship_id"]: e["withdrawn"] for e in withdrawn}[third] is True
