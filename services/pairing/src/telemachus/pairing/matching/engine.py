@@ -135,6 +135,12 @@ def _rankings(
     )
 
 
+def _edge(graph: candidates.CandidateGraph, k: int, mentor: int) -> int:
+    """The candidate edge of mentee index k to a mentor row (rankings use only these)."""
+    mentors, _, _ = graph.of(k)
+    return int(graph.start[k]) + int(np.flatnonzero(mentors == mentor)[0])
+
+
 def _offsets(lists: list[list[int]]) -> np.ndarray:
     starts = np.zeros(len(lists) + 1, dtype=np.int64)
     np.cumsum([len(x) for x in lists], out=starts[1:])
@@ -159,16 +165,18 @@ def run_round(
     # Pinned people take no further part beyond their remaining places.
     free_pool = replace(pool, capacity=np.maximum(capacity_left, 0))
     graph = candidates.generate(free_pool, rules)
-    chosen: dict[int, int] = {}  # mentee row -> mentor row
+    chosen: dict[int, int] = {}  # mentee row -> candidate edge (its mentor and best topic)
     if mode is PairingMode.ASSIGNED:
         result = assignment.solve(graph, rules.objective)
-        chosen = {int(graph.mentees[k]): int(j) for k, j in enumerate(result.mentor_of) if j >= 0}
+        chosen = {int(graph.mentees[k]): int(e) for k, e in enumerate(result.edge_of) if e >= 0}
     else:
         ranked, mentor_rows, _ = _rankings(pool, graph, graph.mentor_capacity, rankings or {})
         if mode is PairingMode.RANKED:
             partner = stable.stable_matching(ranked, proposers)
             chosen = {
-                int(graph.mentees[k]): int(mentor_rows[j]) for k, j in enumerate(partner) if j >= 0
+                int(graph.mentees[k]): _edge(graph, k, int(mentor_rows[j]))
+                for k, j in enumerate(partner)
+                if j >= 0
             }
         else:
             chosen = _mixed(graph, ranked, mentor_rows, rules)
@@ -178,8 +186,8 @@ def run_round(
         )
         for mentee, (mentor, t) in pinned.items()
     ]
-    for mentee, mentor in chosen.items():
-        topic, _ = best_topic(pool, rules, mentor, mentee)
+    for mentee, e in chosen.items():
+        mentor, topic = int(graph.mentor[e]), int(graph.topic[e])
         proposals.append(
             Proposal(
                 pool.refs[mentor], pool.refs[mentee], explain(pool, rules, mentor, mentee, topic)
@@ -217,7 +225,7 @@ def _mixed(
             fixed[k] = int(mentor_rows[j])
             load[j] += 1
     result = assignment.solve(graph, rules.objective, pinned=fixed)
-    return {int(graph.mentees[k]): int(j) for k, j in enumerate(result.mentor_of) if j >= 0}
+    return {int(graph.mentees[k]): int(e) for k, e in enumerate(result.edge_of) if e >= 0}
 
 
 OUTCOMPETED = {

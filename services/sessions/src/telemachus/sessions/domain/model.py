@@ -303,7 +303,6 @@ class Relationship(Aggregate):
         else:
             self.record(events.SessionScheduled(self, session))
         session.was_scheduled = True
-        self._touch()
         return session
 
     def reschedule(
@@ -327,7 +326,6 @@ class Relationship(Aggregate):
         session.status = SessionStatus.PROPOSED
         session.proposed_by = ref
         session.sequence += 1
-        self._touch()
         return session
 
     def cancel(self, ref: str, session_id: str) -> MentoringSession:
@@ -342,7 +340,6 @@ class Relationship(Aggregate):
         session.status = SessionStatus.CANCELLED
         if session.was_scheduled:
             self.record(events.SessionCancelled(self, session))
-        self._touch()
 
     def record_attendance(
         self, ref: str, session_id: str, attended: Attendance, now: datetime
@@ -367,12 +364,7 @@ class Relationship(Aggregate):
             self.record(events.SessionHeld(self, session))
             if self.held >= self.planned_sessions and self.status is RelationshipStatus.ACTIVE:
                 self._complete(now.date(), "sessions-held")
-        self._touch()
         return session
-
-    def _touch(self) -> None:
-        """Sessions are nested: mark the list changed for the unit of work."""
-        self.sessions = list(self.sessions)
 
     # -- progress and exits -------------------------------------------------------------
 
