@@ -57,4 +57,4 @@ def weekly_mask(slots: Iterable[tuple[str, time, time]], time_zone: str, week_of
 
 
 def overlap_half_hours(a: Mask, b: Mask) -> int:
-    return sum(int(word).bit_count() for word in np.bitwise_and(a, b))
+    return int(np.bitwise_count(np.bitwise_and(a, b)).sum())

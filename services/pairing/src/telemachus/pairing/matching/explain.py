@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from telemachus.pairing.matching.availability import WORDS
+from telemachus.pairing.matching.availability import overlap_half_hours
 from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.rules import Rules
 
@@ -29,11 +29,6 @@ class Explanation:
     score: int
     terms: list[Term]
     rules: list[str]  # the rules the pair passed
-
-
-def _overlap_half_hours(pool: Pool, a: int, b: int) -> int:
-    both = np.bitwise_and(pool.availability[a], pool.availability[b])
-    return sum(int(w).bit_count() for w in both[:WORDS])
 
 
 def _forbidden(pool: Pool, mentor: int, mentee: int) -> bool:
@@ -69,7 +64,7 @@ def check_pair(pool: Pool, rules: Rules, mentor: int, mentee: int, topic: int) -
         and (pool.department[mentor] == pool.department[mentee])
     ):
         return "both are in the same department"
-    hours = _overlap_half_hours(pool, mentor, mentee) / 2
+    hours = overlap_half_hours(pool.availability[mentor], pool.availability[mentee]) / 2
     if hours < rules.min_overlap_hours and shared_availability(pool, mentor, mentee):
         return (
             f"{hours:g} h of weekly availability in common, below the "
@@ -101,7 +96,7 @@ def explain(pool: Pool, rules: Rules, mentor: int, mentee: int, topic: int) -> E
             f"{name}: priority {priority} x proficiency {proficiency} x weight {w.topic}",
         )
     ]
-    half_hours = _overlap_half_hours(pool, mentor, mentee)
+    half_hours = overlap_half_hours(pool.availability[mentor], pool.availability[mentee])
     counted = min(half_hours // 2, w.availability_cap)
     terms.append(
         Term(
@@ -168,9 +163,7 @@ def why_unmatched(pool: Pool, rules: Rules, person: int, as_mentee: bool) -> str
         side = "a lower" if as_mentee else "a higher"
         return f"nobody at {side} career stage {role} {', '.join(wanted)} (reverse direction)"
     both = np.bitwise_and(pool.availability[others], pool.availability[person])
-    half_hours = np.zeros(others.size, dtype=np.int64)
-    for word in range(WORDS):
-        half_hours += np.array([int(x).bit_count() for x in both[:, word]], dtype=np.int64)
+    half_hours = np.bitwise_count(both).sum(axis=1)
     unknown = ~pool.availability[others].any(axis=1) | (not pool.availability[person].any())
     others = others[(half_hours >= rules.min_overlap_hours * 2) | unknown]
     if others.size == 0:
