@@ -8,7 +8,7 @@ it has not expired. The caller's institution comes from the issuer, never from a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,11 +17,11 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import Unauthenticated
 from telemachus.shared.security.keys import InstitutionKeys, PrivateKey, dev_issuer
 from telemachus.shared.security.registry import TrustRegistry
 
-Clock = Callable[[], datetime]
 LEEWAY = timedelta(seconds=30)  # clocks of different institutions drift a little
 REF = re.compile(r"^[a-z][a-z0-9-]{1,40}:[A-Za-z0-9_-]{6,64}$")  # as ParticipantRef
 
@@ -55,9 +55,7 @@ def _utc(now: datetime) -> datetime:
 
 
 class TokenVerifier:
-    def __init__(
-        self, registry: TrustRegistry, audience: str, clock: Clock = lambda: datetime.now(UTC)
-    ) -> None:
+    def __init__(self, registry: TrustRegistry, audience: str, clock: Clock = utc_now) -> None:
         self._registry = registry
         self._audience = audience
         self._clock = clock
@@ -139,7 +137,7 @@ class DevelopmentIssuer:
         self,
         issuer: str,
         key: PrivateKey,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self.issuer = issuer
         self._key = key

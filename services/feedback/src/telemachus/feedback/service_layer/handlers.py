@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from telemachus.feedback.domain import commands
 from telemachus.feedback.domain.model import FeedbackWindow
 from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
+from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.runtime.bus import Handlers
 
-Clock = Callable[[], datetime]
-
 
 class FeedbackHandlers:
-    def __init__(self, clock: Clock = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
 
     async def open_baseline_window(

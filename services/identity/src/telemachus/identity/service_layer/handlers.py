@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from telemachus.identity.domain import commands, events
@@ -17,6 +15,7 @@ from telemachus.identity.service_layer.import_report import (
     repeated,
 )
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.identity import ContactCardV1, contact_context
 from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
 from telemachus.shared.runtime.bus import Handlers
@@ -24,7 +23,6 @@ from telemachus.shared.security.keys import InstitutionKeys
 from telemachus.shared.security.registry import TrustRegistry
 from telemachus.shared.security.sealing import SealError, open_sealed
 
-Clock = Callable[[], datetime]
 # Profile fields that exist for everyone: a change may replace them, never clear them.
 REQUIRED_PROFILE = frozenset(
     {
@@ -38,10 +36,6 @@ REQUIRED_PROFILE = frozenset(
         "max_relationships",
     }
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def home_of(ref: str) -> str:

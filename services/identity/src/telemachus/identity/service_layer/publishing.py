@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from telemachus.identity.domain import events
 from telemachus.identity.domain.participants import (
@@ -15,6 +13,7 @@ from telemachus.identity.domain.participants import (
     Participant,
     ShareableField,
 )
+from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.identity import (
     ContactCardV1,
@@ -38,15 +37,12 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
     ParticipantWithdrawnV1,
     ContactSharedV1,
 ]
-Clock = Callable[[], datetime]
 
 
 class IdentityPublisher:
     """Maps identity's domain events to the events other institutions may see."""
 
-    def __init__(
-        self, trust: TrustRegistry, pseudonym_key: bytes, clock: Clock = lambda: datetime.now(UTC)
-    ) -> None:
+    def __init__(self, trust: TrustRegistry, pseudonym_key: bytes, clock: Clock = utc_now) -> None:
         self._trust = trust
         self._pseudonym_key = pseudonym_key
         self._clock = clock

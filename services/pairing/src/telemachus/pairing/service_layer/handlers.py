@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from telemachus.pairing.domain import commands
 from telemachus.pairing.domain.model import (
@@ -25,15 +23,11 @@ from telemachus.pairing.matching.stable import Proposers
 from telemachus.pairing.service_layer import access
 from telemachus.pairing.service_layer.pools import engine_rules, round_pool
 from telemachus.pairing.service_layer.unit_of_work import PairingUnitOfWork
+from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
 from telemachus.shared.runtime.bus import Handlers
 
-Clock = Callable[[], datetime]
 OPEN = [RoundStatus.DRAFT.value, RoundStatus.REVIEW.value]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def explanation_of(e: EngineExplanation) -> Explanation:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from telemachus.sessions.domain import commands
 from telemachus.sessions.domain.availability import WeeklyAvailability
@@ -20,16 +20,12 @@ from telemachus.sessions.domain.model import (
     SessionStatus,
 )
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers
 from telemachus.shared.security.access import participant_ref, require_lead_coordinator
 
-Clock = Callable[[], datetime]
 LIVE = [SessionStatus.PROPOSED.value, SessionStatus.SCHEDULED.value]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def feed_key(secret: str) -> str:
