@@ -268,15 +268,11 @@ class SkeletonFlow:
             feedback_url = self.f.url(lead, "feedback")
 
             async def windows() -> Any:
-                found = []
-                for relationship in opened:
-                    for_it = await self._get(
-                        f"{feedback_url}/feedback-windows", relationship_id=relationship["id"]
-                    )
-                    if not for_it:
-                        return None
-                    found.extend(for_it)
-                return found
+                found = await self._get(
+                    f"{feedback_url}/programs/{program_id}/feedback-windows", coordinator
+                )
+                ids = {w["relationship_id"] for w in found or []}
+                return found if ids >= {r["id"] for r in opened} else None
 
             opened_windows = await self._until("a feedback window per relationship", windows)
 

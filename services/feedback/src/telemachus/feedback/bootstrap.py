@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from pymongo import ASCENDING
 
+from telemachus.feedback.domain import commands
 from telemachus.feedback.entrypoints import http, kafka
 from telemachus.feedback.service_layer.handlers import FeedbackHandlers
 from telemachus.feedback.service_layer.publishing import PUBLISHED_EVENTS, to_wire
-from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
+from telemachus.feedback.service_layer.unit_of_work import (
+    CONCERNS,
+    PAIRINGS,
+    PARTICIPANTS,
+    RELATIONSHIPS,
+    RESPONSES,
+    WINDOWS,
+    FeedbackUnitOfWork,
+)
 from telemachus.feedback.service_layer.views import FeedbackViews
+from telemachus.shared.runtime.auth import principal_dependency
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
 DESCRIPTION = (
-    "Two-way feedback, outcome surveys and concerns for the relationships this institution "
-    "owns. Individual answers stay confidential."
+    "Two-way feedback, outcome surveys and confidential concerns for the relationships of "
+    "the programs this institution leads; the program evaluation report and a de-identified "
+    "research export. An answer is read only by the person who gave it; coordinators see "
+    "aggregates, with groups smaller than the program's threshold suppressed."
 )
 
 
@@ -24,10 +37,31 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime = ServiceRuntime(settings, telemetry)
 
     unit_of_work = runtime.unit_of_work_factory(FeedbackUnitOfWork, to_wire)
+    bus = MessageBus(
+        unit_of_work, FeedbackHandlers(settings.institution).handlers(), runtime.telemetry.tracer
+    )
 
-    bus = MessageBus(unit_of_work, FeedbackHandlers().handlers(), runtime.telemetry.tracer)
+    async def indexes() -> None:
+        for collection in (PARTICIPANTS, PAIRINGS, RELATIONSHIPS, RESPONSES, CONCERNS, WINDOWS):
+            await runtime.db[collection].create_index([("program_id", ASCENDING)])
+        for field in ("mentor_ref", "mentee_ref"):
+            await runtime.db[WINDOWS].create_index([(field, ASCENDING)])
+        await runtime.db[WINDOWS].create_index([("closed", ASCENDING)])
+        await runtime.db[RESPONSES].create_index([("respondent_ref", ASCENDING)])
+        await runtime.db[RESPONSES].create_index([("window_id", ASCENDING)])
+        await runtime.db[CONCERNS].create_index([("reporter_ref", ASCENDING)])
+
+    async def sweep() -> None:
+        await bus.handle(commands.Sweep())
+
+    runtime.on_startup(indexes)
+    runtime.periodic.every(settings.sweep_seconds, "remind and close feedback windows", sweep)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    return runtime.create_app(
-        "Telemachus feedback", DESCRIPTION, [http.feedback_router(FeedbackViews(runtime.db))]
+    router = http.feedback_router(
+        bus,
+        FeedbackViews(runtime.db),
+        settings.institution,
+        principal_dependency(runtime.token_verifier()),
     )
+    return runtime.create_app("Telemachus feedback", DESCRIPTION, [router])

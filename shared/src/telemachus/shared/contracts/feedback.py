@@ -1,4 +1,8 @@
-"""Events the feedback service publishes on `telemachus.<institution>.feedback`."""
+"""Events the feedback service publishes on `telemachus.<institution>.feedback`.
+
+None of them carries an answer, a score or a concern's content: feedback is confidential,
+and integrators learn only what they need to remind people and count windows.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.vocabulary import ProgramId
+from telemachus.shared.contracts.vocabulary import ParticipantRef, ProgramId
 
 
 class FeedbackWindowKind(StrEnum):
     BASELINE = "baseline"  # pre-measure of outcomes at the start of a relationship
-    CHECK_IN = "check-in"
-    FINAL = "final"
+    CHECK_IN = "check-in"  # short, after each session held
+    FINAL = "final"  # ratings of the other party and the post-measure of outcomes
 
 
 class FeedbackWindowOpenedV1(IntegrationEvent):
@@ -27,3 +31,47 @@ class FeedbackWindowOpenedV1(IntegrationEvent):
     kind: FeedbackWindowKind
     opens_at: datetime
     closes_at: datetime
+
+
+class FeedbackDueV1(IntegrationEvent):
+    """A reminder: `respondent_ref` has not yet answered a window that closes soon.
+
+    Their home institution's systems turn it into a message; the reference is the only
+    thing that names the person, and only their home can resolve it."""
+
+    event_type = "org.telemachus.feedback.feedback-due.v1"
+    key_field = "relationship_id"
+
+    window_id: str
+    relationship_id: str
+    program_id: ProgramId
+    kind: FeedbackWindowKind
+    respondent_ref: ParticipantRef
+    closes_at: datetime
+
+
+class FeedbackWindowClosedV1(IntegrationEvent):
+    """A window's time ran out; answers are no longer taken for it."""
+
+    event_type = "org.telemachus.feedback.feedback-window-closed.v1"
+    key_field = "relationship_id"
+
+    window_id: str
+    relationship_id: str
+    program_id: ProgramId
+    kind: FeedbackWindowKind
+    closed_at: datetime
+
+
+class ConcernReportedV1(IntegrationEvent):
+    """A participant reported a confidential concern to the program's coordinators.
+
+    Deliberately bare (no relationship, reporter or category): enough for a coordinator's
+    inbox to say "a concern awaits you", nothing the other party could trace."""
+
+    event_type = "org.telemachus.feedback.concern-reported.v1"
+    key_field = "concern_id"
+
+    concern_id: str
+    program_id: ProgramId
+    reported_at: datetime

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from telemachus.shared.errors import Forbidden
+from telemachus.shared.errors import Forbidden, Rejected
 from telemachus.shared.security.tokens import Principal, Role
 
 Scope = set[str] | None  # institutions whose people a coordinator may see; None = all
@@ -48,3 +48,12 @@ def require_lead_coordinator(principal: Principal, lead: str, program_id: str) -
 
 def sees(scope: Scope, ref: str) -> bool:
     return scope is None or ref.split(":", 1)[0] in scope
+
+
+def require_home(home_institution: str, participant_ref: str, origin: str) -> None:
+    """Only a person's home institution states facts about them (`origin`: whose topic
+    carried the event); anything else is refused, and so dead-lettered by a consumer."""
+    if home_institution != origin or not participant_ref.startswith(f"{origin}:"):
+        raise Rejected(
+            f"{origin} may not state facts about {participant_ref}", field="participant_ref"
+        )

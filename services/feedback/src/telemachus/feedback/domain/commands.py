@@ -1,13 +1,110 @@
-"""What arrives at feedback."""
+"""What arrives at feedback: facts from identity, pairing and sessions; requests from people."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict
 
+from telemachus.feedback.domain.model import (
+    ConcernCategory,
+    ConcernStatus,
+    FeedbackSettings,
+    PairingOutcome,
+    RelationshipStatus,
+)
+from telemachus.shared.contracts.vocabulary import PairingMode
+from telemachus.shared.security.tokens import Principal
 
-class OpenBaselineWindow(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+# -- facts from other services ----------------------------------------------------------
+
+
+class RecordProgram(Command):
+    program_id: str
+    title: str
+    partner_institutions: list[str]
+    reporting_threshold: int
+
+
+class RecordEnrolment(Command):
+    program_id: str
+    participant_ref: str
+    institution: str
+    profession: str | None
+
+
+class ParticipantLeft(Command):
+    program_id: str
+    participant_ref: str
+
+
+class RecordPairing(Command):
+    pairing_id: str
+    program_id: str
+    mode: PairingMode
+    mentor_ref: str
+    mentee_ref: str
+    outcome: PairingOutcome
+
+
+class OpenRelationship(Command):
     relationship_id: str
     program_id: str
-    respondents: list[str]
+    mode: PairingMode
+    mentor_ref: str
+    mentee_ref: str
+    topic: str
+    starts_on: date
+
+
+class RecordSessionHeld(Command):
+    relationship_id: str
+    session_id: str
+    held_count: int
+
+
+class FinishRelationship(Command):
+    relationship_id: str
+    status: RelationshipStatus
+    on: date
+    sessions_held: int
+
+
+class Sweep(Command):
+    """Send due reminders and close windows whose time ran out."""
+
+
+# -- requests ---------------------------------------------------------------------------
+
+
+class ByPrincipal(Command):
+    principal: Principal
+
+
+class GiveFeedback(ByPrincipal):
+    window_id: str
+    instrument: str
+    answers: dict[str, int]
+    comment: str | None = None
+
+
+class ReportConcern(ByPrincipal):
+    relationship_id: str
+    category: ConcernCategory
+    text: str | None = None
+
+
+class FollowUpConcern(ByPrincipal):
+    concern_id: str
+    status: ConcernStatus
+    note: str | None = None
+
+
+class SetFeedbackSettings(ByPrincipal):
+    program_id: str
+    settings: FeedbackSettings

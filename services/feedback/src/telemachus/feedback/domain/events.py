@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from telemachus.feedback.domain.model import FeedbackWindow
+    from telemachus.feedback.domain.model import Concern, FeedbackWindow
 
 
 @dataclass(frozen=True)
 class FeedbackWindowOpened:
     window: FeedbackWindow
+
+
+@dataclass(frozen=True)
+class FeedbackDue:
+    window: FeedbackWindow
+    respondent_ref: str
+
+
+@dataclass(frozen=True)
+class FeedbackWindowClosed:
+    window: FeedbackWindow
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConcernReported:
+    concern: Concern

@@ -1,22 +1,326 @@
-"""HTTP API of feedback."""
+"""HTTP API of feedback: windows and answers for participants, concerns, and for
+coordinators the program's evaluation report and research export.
+
+An answer is read only by the person who gave it: not by the other party, not by a
+coordinator. Coordinators see aggregates with small groups suppressed."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from telemachus.feedback.domain.model import FeedbackWindow
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from telemachus.feedback.domain import commands
+from telemachus.feedback.domain.instruments import INSTRUMENTS, Instrument, Purpose
+from telemachus.feedback.domain.instruments import Role as PartyRole
+from telemachus.feedback.domain.model import (
+    Concern,
+    ConcernCategory,
+    ConcernStatus,
+    FeedbackSettings,
+    FeedbackWindow,
+    Program,
+)
+from telemachus.feedback.domain.model import Response as Answer
+from telemachus.feedback.reporting import export, html
+from telemachus.feedback.reporting.evaluation import Evaluation, EvaluationReport
 from telemachus.feedback.service_layer.views import FeedbackViews
+from telemachus.shared.clock import utc_now
+from telemachus.shared.contracts.feedback import FeedbackWindowKind
+from telemachus.shared.errors import Forbidden, found
+from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.security.access import (
+    Scope,
+    coordinator_scope,
+    participant_ref,
+    require_lead_coordinator,
+    sees,
+)
+from telemachus.shared.security.tokens import Principal
+
+NOT_YOURS = "answers are read only by the person who gave them; none of yours has this id"
 
 
-def feedback_router(views: FeedbackViews) -> APIRouter:
+class Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AnswersRequest(Body):
+    answers: dict[str, int] = Field(
+        description="every item of the instrument, 1 strongly disagree - 5 strongly agree",
+        max_length=50,
+    )
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class ConcernRequest(Body):
+    relationship_id: str = Field(max_length=200)
+    category: ConcernCategory
+    text: str | None = Field(default=None, max_length=5000, description="seen by coordinators")
+
+
+class FollowUpRequest(Body):
+    status: ConcernStatus
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ItemView(BaseModel):
+    id: str
+    statement: str
+
+
+class InstrumentView(BaseModel):
+    key: str
+    title: str
+    purpose: Purpose
+    respondent: PartyRole
+    scale: str = "1 strongly disagree - 5 strongly agree"
+    items: list[ItemView]
+
+    @classmethod
+    def of(cls, i: Instrument) -> InstrumentView:
+        return cls(
+            key=i.key,
+            title=i.title,
+            purpose=i.purpose,
+            respondent=i.respondent,
+            items=[ItemView(id=item.id, statement=item.statement) for item in i.items],
+        )
+
+
+class MyWindow(BaseModel):
+    window: FeedbackWindow
+    role: PartyRole
+    open: bool
+    instruments: list[InstrumentView]
+    answered: list[str] = Field(description="instrument keys you have answered here")
+
+
+class WindowSummary(BaseModel):
+    """What coordinators see of a window: not who answered, and never the answers."""
+
+    id: str
+    relationship_id: str
+    program_id: str
+    kind: FeedbackWindowKind
+    session_id: str | None
+    opens_at: str
+    closes_at: str
+    closed: bool
+
+
+def feedback_router(
+    bus: MessageBus,
+    views: FeedbackViews,
+    institution: str,
+    authenticate: Callable[..., Awaitable[Principal]],
+) -> APIRouter:
     router = APIRouter(tags=["feedback"])
 
+    async def program_of(program_id: str) -> Program:
+        return found(
+            await views.program(program_id),
+            f"program {program_id} led by {institution}",
+            field="program_id",
+        )
+
+    async def scope_of(who: Principal, program: Program) -> Scope:
+        return coordinator_scope(who, institution, program.partner_institutions, program.id)
+
     @router.get(
-        "/feedback-windows",
-        response_model=list[FeedbackWindow],
-        summary="Feedback windows of the relationships this institution owns",
+        "/instruments",
+        response_model=list[InstrumentView],
+        summary="The feedback instruments, versioned, with their items",
     )
-    async def list_windows(relationship_id: str | None = None) -> list[FeedbackWindow]:
-        return await views.windows(relationship_id)
+    async def instruments() -> list[InstrumentView]:
+        return [InstrumentView.of(i) for i in INSTRUMENTS]
+
+    # -- participants -------------------------------------------------------------------
+
+    @router.get(
+        "/feedback/me",
+        response_model=list[MyWindow],
+        summary="Your feedback windows, what each asks of you and what you have answered",
+    )
+    async def my_windows(who: Principal = Depends(authenticate)) -> list[MyWindow]:
+        me = participant_ref(who)
+        answered: dict[str, list[str]] = {}
+        for answer in await views.responses_by(me):
+            answered.setdefault(answer.window_id, []).append(answer.instrument)
+        now = utc_now()
+        return [
+            MyWindow(
+                window=w,
+                role=w.party(me, "window_id"),
+                open=not w.closed and now < w.closes_at,
+                instruments=[InstrumentView.of(i) for i in w.instruments_for(me)],
+                answered=sorted(answered.get(w.id, [])),
+            )
+            for w in await views.windows_of(me)
+        ]
+
+    @router.put(
+        "/windows/{window_id}/answers/{instrument}",
+        response_model=Answer,
+        summary="Answer an instrument in an open window (again to amend, until it closes)",
+    )
+    async def give(
+        window_id: str,
+        instrument: str,
+        body: AnswersRequest,
+        who: Principal = Depends(authenticate),
+    ) -> Answer:
+        answer: Answer = await bus.handle(
+            commands.GiveFeedback(
+                principal=who,
+                window_id=window_id,
+                instrument=instrument,
+                answers=body.answers,
+                comment=body.comment,
+            )
+        )
+        return answer
+
+    @router.get(
+        "/answers/{answer_id}",
+        response_model=Answer,
+        summary="One of your own answers (nobody else's: not the other party's, not for "
+        "coordinators)",
+    )
+    async def my_answer(answer_id: str, who: Principal = Depends(authenticate)) -> Answer:
+        answer = await views.response(answer_id)
+        if answer is None or answer.respondent_ref != who.participant_ref:
+            raise Forbidden(NOT_YOURS, field="answer_id")
+        return answer
+
+    @router.post(
+        "/concerns",
+        response_model=Concern,
+        status_code=201,
+        summary="Report a concern to the program's coordinators; the other party never sees it",
+    )
+    async def report_concern(
+        body: ConcernRequest, who: Principal = Depends(authenticate)
+    ) -> Concern:
+        concern: Concern = await bus.handle(
+            commands.ReportConcern(principal=who, **body.model_dump())
+        )
+        return concern
+
+    @router.get("/concerns/me", response_model=list[Concern], summary="Concerns you reported")
+    async def my_concerns(who: Principal = Depends(authenticate)) -> list[Concern]:
+        return await views.concerns_by(participant_ref(who))
+
+    # -- coordinators -------------------------------------------------------------------
+
+    @router.get(
+        "/programs/{program_id}/feedback-windows",
+        response_model=list[WindowSummary],
+        summary="A program's feedback windows (coordinators; partners: their own people's)",
+    )
+    async def program_windows(
+        program_id: str, who: Principal = Depends(authenticate)
+    ) -> list[WindowSummary]:
+        scope = await scope_of(who, await program_of(program_id))
+        return [
+            WindowSummary(
+                **w.model_dump(include=set(WindowSummary.model_fields) - {"opens_at", "closes_at"}),
+                opens_at=w.opens_at.isoformat(),
+                closes_at=w.closes_at.isoformat(),
+            )
+            for w in await views.program_windows(program_id)
+            if any(sees(scope, ref) for ref in w.respondents.values())
+        ]
+
+    @router.get(
+        "/programs/{program_id}/concerns",
+        response_model=list[Concern],
+        summary="Concerns reported in a program (coordinators; partners: their own people's)",
+    )
+    async def program_concerns(
+        program_id: str, who: Principal = Depends(authenticate)
+    ) -> list[Concern]:
+        scope = await scope_of(who, await program_of(program_id))
+        return [c for c in await views.concerns(program_id) if sees(scope, c.reporter_ref)]
+
+    @router.post(
+        "/concerns/{concern_id}/follow-up",
+        response_model=Concern,
+        summary="Record a coordinator's follow-up: acknowledged, in progress or resolved",
+    )
+    async def follow_up(
+        concern_id: str, body: FollowUpRequest, who: Principal = Depends(authenticate)
+    ) -> Concern:
+        concern: Concern = await bus.handle(
+            commands.FollowUpConcern(principal=who, concern_id=concern_id, **body.model_dump())
+        )
+        return concern
+
+    @router.get("/programs/{program_id}/feedback-settings", response_model=FeedbackSettings)
+    async def get_settings(
+        program_id: str, who: Principal = Depends(authenticate)
+    ) -> FeedbackSettings:
+        program = await program_of(program_id)
+        await scope_of(who, program)
+        return program.settings
+
+    @router.put(
+        "/programs/{program_id}/feedback-settings",
+        response_model=FeedbackSettings,
+        summary="Window lengths, reminders, the withdrawal policy and free text in exports "
+        "(the lead's coordinators)",
+    )
+    async def set_settings(
+        program_id: str, body: FeedbackSettings, who: Principal = Depends(authenticate)
+    ) -> FeedbackSettings:
+        program: Program = await bus.handle(
+            commands.SetFeedbackSettings(principal=who, program_id=program_id, settings=body)
+        )
+        return program.settings
+
+    async def evaluation(program_id: str, who: Principal) -> EvaluationReport:
+        program = await program_of(program_id)
+        await scope_of(who, program)  # aggregates only, suppressed: every coordinator
+        return Evaluation(await views.facts(program)).report(utc_now())
+
+    @router.get(
+        "/programs/{program_id}/report",
+        response_model=EvaluationReport,
+        summary="The program evaluation: rates, scores and pre/post change, small groups "
+        "suppressed",
+    )
+    async def report(program_id: str, who: Principal = Depends(authenticate)) -> EvaluationReport:
+        return await evaluation(program_id, who)
+
+    @router.get(
+        "/programs/{program_id}/report.html",
+        response_class=HTMLResponse,
+        summary="The program evaluation as a self-contained page with charts",
+    )
+    async def report_page(program_id: str, who: Principal = Depends(authenticate)) -> HTMLResponse:
+        return HTMLResponse(html.render(await evaluation(program_id, who)))
+
+    @router.get(
+        "/programs/{program_id}/export",
+        response_class=Response,
+        summary="De-identified answers with a codebook, as a zip (the lead's coordinators)",
+        responses={200: {"content": {"application/zip": {}}}},
+    )
+    async def research_export(
+        program_id: str,
+        format: Annotated[export.ExportFormat, Query()] = export.ExportFormat.CSV,
+        who: Principal = Depends(authenticate),
+    ) -> Response:
+        program = await program_of(program_id)
+        require_lead_coordinator(who, institution, program_id)
+        name, blob = export.archive(await views.facts(program), format, utc_now())
+        return Response(
+            blob,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     return router

@@ -1,26 +1,294 @@
-"""Feedback's use cases."""
+"""Feedback's use cases, all listed in `handlers()`."""
 
 from __future__ import annotations
 
 from telemachus.feedback.domain import commands
-from telemachus.feedback.domain.model import FeedbackWindow
+from telemachus.feedback.domain.instruments import instrument
+from telemachus.feedback.domain.model import (
+    UNDISCLOSED,
+    Concern,
+    FeedbackSettings,
+    FeedbackWindow,
+    Pairing,
+    Participant,
+    Program,
+    Relationship,
+    Response,
+    WithdrawalPolicy,
+    anonymous_ref,
+    institution_of,
+)
 from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
+from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.security.access import (
+    coordinator_scope,
+    participant_ref,
+    require_lead_coordinator,
+    sees,
+)
+
+
+def involving(ref: str) -> dict[str, object]:
+    return {"$or": [{"mentor_ref": ref}, {"mentee_ref": ref}]}
 
 
 class FeedbackHandlers:
-    def __init__(self, clock: Clock = utc_now) -> None:
+    def __init__(self, institution: str, clock: Clock = utc_now) -> None:
+        self.institution = institution
         self.clock = clock
 
-    async def open_baseline_window(
-        self, cmd: commands.OpenBaselineWindow, uow: FeedbackUnitOfWork
+    async def _settings(self, uow: FeedbackUnitOfWork, program_id: str) -> FeedbackSettings:
+        program = await uow.programs.get(program_id)
+        return program.settings if program else FeedbackSettings()
+
+    async def _open_window(
+        self,
+        uow: FeedbackUnitOfWork,
+        relationship: Relationship,
+        kind: FeedbackWindowKind,
+        session_id: str | None = None,
     ) -> None:
-        window_id = FeedbackWindow.id_for(cmd.relationship_id, FeedbackWindowKind.BASELINE)
-        if await uow.windows.get(window_id) is not None:
+        if await uow.windows.get(FeedbackWindow.id_for(relationship.id, kind, session_id)):
+            return  # a redelivered fact opens nothing more
+        settings = await self._settings(uow, relationship.program_id)
+        uow.windows.add(
+            FeedbackWindow.open(
+                relationship,
+                kind,
+                now=self.clock(),
+                length=settings.window_length(kind),
+                session_id=session_id,
+            )
+        )
+
+    # -- facts from other services ------------------------------------------------------
+
+    async def record_program(self, cmd: commands.RecordProgram, uow: FeedbackUnitOfWork) -> None:
+        program = await uow.programs.get(cmd.program_id)
+        if program is None:
+            uow.programs.add(
+                Program(
+                    id=cmd.program_id,
+                    title=cmd.title,
+                    partner_institutions=cmd.partner_institutions,
+                    reporting_threshold=cmd.reporting_threshold,
+                )
+            )
             return
-        uow.windows.add(FeedbackWindow.open_baseline(now=self.clock(), **cmd.model_dump()))
+        program.title = cmd.title
+        program.partner_institutions = cmd.partner_institutions
+        program.reporting_threshold = cmd.reporting_threshold
+
+    async def record_enrolment(
+        self, cmd: commands.RecordEnrolment, uow: FeedbackUnitOfWork
+    ) -> None:
+        profession = cmd.profession or UNDISCLOSED
+        key = Participant.key(cmd.program_id, cmd.participant_ref)
+        participant = await uow.participants.get(key)
+        if participant is None:
+            uow.participants.add(
+                Participant(
+                    id=key,
+                    program_id=cmd.program_id,
+                    ref=cmd.participant_ref,
+                    institution=cmd.institution,
+                    profession=profession,
+                    enrolled_at=self.clock(),
+                )
+            )
+        else:
+            participant.profession = profession
+        # Reports split relationships by the professions their people shared.
+        for relationship in await uow.relationships.find(
+            {"program_id": cmd.program_id, **involving(cmd.participant_ref)}
+        ):
+            if relationship.mentor_ref == cmd.participant_ref:
+                relationship.mentor_profession = profession
+            if relationship.mentee_ref == cmd.participant_ref:
+                relationship.mentee_profession = profession
+
+    async def record_pairing(self, cmd: commands.RecordPairing, uow: FeedbackUnitOfWork) -> None:
+        pairing = await uow.pairings.get(cmd.pairing_id)
+        if pairing is None:
+            uow.pairings.add(Pairing(id=cmd.pairing_id, **cmd.model_dump(exclude={"pairing_id"})))
+        else:
+            pairing.outcome = cmd.outcome
+
+    async def open_relationship(
+        self, cmd: commands.OpenRelationship, uow: FeedbackUnitOfWork
+    ) -> None:
+        relationship = await uow.relationships.get(cmd.relationship_id)
+        if relationship is None:
+            professions = {}
+            for role, ref in (("mentor", cmd.mentor_ref), ("mentee", cmd.mentee_ref)):
+                person = await uow.participants.get(Participant.key(cmd.program_id, ref))
+                professions[f"{role}_profession"] = person.profession if person else UNDISCLOSED
+            relationship = Relationship(
+                id=cmd.relationship_id,
+                **cmd.model_dump(exclude={"relationship_id"}),
+                mentor_institution=institution_of(cmd.mentor_ref),
+                mentee_institution=institution_of(cmd.mentee_ref),
+                **professions,
+            )
+            uow.relationships.add(relationship)
+        await self._open_window(uow, relationship, FeedbackWindowKind.BASELINE)
+
+    async def session_held(self, cmd: commands.RecordSessionHeld, uow: FeedbackUnitOfWork) -> None:
+        relationship = found(
+            await uow.relationships.get(cmd.relationship_id),
+            f"relationship {cmd.relationship_id}",
+            field="relationship_id",
+        )
+        relationship.sessions_held = max(relationship.sessions_held, cmd.held_count)
+        await self._open_window(uow, relationship, FeedbackWindowKind.CHECK_IN, cmd.session_id)
+
+    async def finish_relationship(
+        self, cmd: commands.FinishRelationship, uow: FeedbackUnitOfWork
+    ) -> None:
+        relationship = found(
+            await uow.relationships.get(cmd.relationship_id),
+            f"relationship {cmd.relationship_id}",
+            field="relationship_id",
+        )
+        relationship.finish(cmd.status, cmd.on, cmd.sessions_held)
+        await self._open_window(uow, relationship, FeedbackWindowKind.FINAL)
+
+    async def participant_left(
+        self, cmd: commands.ParticipantLeft, uow: FeedbackUnitOfWork
+    ) -> None:
+        """The program's policy decides: erase their answers, or keep them anonymous."""
+        ref, program_id = cmd.participant_ref, cmd.program_id
+        policy = (await self._settings(uow, program_id)).withdrawal
+        anonymous = anonymous_ref(ref)
+        mine = {"program_id": program_id, "respondent_ref": ref}
+        reported = {"program_id": program_id, "reporter_ref": ref}
+        participant = await uow.participants.get(Participant.key(program_id, ref))
+        if participant is not None:
+            uow.participants.remove(participant)
+        if policy is WithdrawalPolicy.ERASE:
+            await uow.responses.remove_where(mine)
+            await uow.concerns.remove_where(reported)
+        else:
+            for response in await uow.responses.find(mine):
+                response.anonymise(anonymous)
+            for concern in await uow.concerns.find(reported):
+                concern.anonymise(anonymous)
+            if participant is not None:
+                uow.participants.add(
+                    participant.model_copy(
+                        update={
+                            "id": Participant.key(program_id, anonymous),
+                            "ref": anonymous,
+                            "withdrawn": True,
+                            "version": 0,
+                        }
+                    )
+                )
+        # Relationships and pairings still count, no longer linked to the person.
+        for repository in (uow.relationships, uow.pairings, uow.windows):
+            for item in await repository.find({"program_id": program_id, **involving(ref)}):
+                item.replace_party(ref, anonymous)
+
+    async def sweep(self, cmd: commands.Sweep, uow: FeedbackUnitOfWork) -> int:
+        now = self.clock()
+        windows = await uow.windows.find({"closed": False})
+        if not windows:
+            return 0
+        answered: dict[str, set[tuple[str, str]]] = {}
+        for response in await uow.responses.find({"window_id": {"$in": [w.id for w in windows]}}):
+            answered.setdefault(response.window_id, set()).add(
+                (response.respondent_ref, response.instrument)
+            )
+        settings: dict[str, FeedbackSettings] = {}
+        for window in windows:
+            if window.program_id not in settings:
+                settings[window.program_id] = await self._settings(uow, window.program_id)
+            done = {
+                ref
+                for ref in window.respondents.values()
+                if all(
+                    (ref, i.key) in answered.get(window.id, set())
+                    for i in window.instruments_for(ref)
+                )
+            }
+            window.remind(now, settings[window.program_id].remind_days_before, done)
+            window.close_if_due(now)
+        return len(windows)
+
+    # -- participants -------------------------------------------------------------------
+
+    async def give_feedback(self, cmd: commands.GiveFeedback, uow: FeedbackUnitOfWork) -> Response:
+        me = participant_ref(cmd.principal)
+        window = found(
+            await uow.windows.get(cmd.window_id), f"window {cmd.window_id}", field="window_id"
+        )
+        asked = instrument(cmd.instrument)
+        now = self.clock()
+        response = Response.give(window, me, asked, cmd.answers, cmd.comment, now)
+        earlier = await uow.responses.get(response.id)
+        if earlier is None:
+            uow.responses.add(response)
+            return response
+        earlier.amend(cmd.answers, cmd.comment, now)  # until the window closes
+        return earlier
+
+    async def report_concern(self, cmd: commands.ReportConcern, uow: FeedbackUnitOfWork) -> Concern:
+        me = participant_ref(cmd.principal)
+        relationship = found(
+            await uow.relationships.get(cmd.relationship_id),
+            f"relationship {cmd.relationship_id}",
+            field="relationship_id",
+        )
+        concern = Concern.report(relationship, me, cmd.category, cmd.text, self.clock())
+        uow.concerns.add(concern)
+        return concern
+
+    # -- coordinators -------------------------------------------------------------------
+
+    async def follow_up(self, cmd: commands.FollowUpConcern, uow: FeedbackUnitOfWork) -> Concern:
+        concern = found(
+            await uow.concerns.get(cmd.concern_id), f"concern {cmd.concern_id}", field="concern_id"
+        )
+        program = found(
+            await uow.programs.get(concern.program_id),
+            f"program {concern.program_id}",
+            field="program_id",
+        )
+        scope = coordinator_scope(
+            cmd.principal, self.institution, program.partner_institutions, program.id
+        )
+        if not sees(scope, concern.reporter_ref):
+            raise Forbidden("this concern was reported by another institution's participant")
+        concern.follow_up(cmd.status, cmd.principal.subject, cmd.note, self.clock())
+        return concern
+
+    async def set_settings(
+        self, cmd: commands.SetFeedbackSettings, uow: FeedbackUnitOfWork
+    ) -> Program:
+        require_lead_coordinator(cmd.principal, self.institution, cmd.program_id)
+        program = found(
+            await uow.programs.get(cmd.program_id),
+            f"program {cmd.program_id} led by {self.institution}",
+            field="program_id",
+        )
+        program.settings = cmd.settings
+        return program
 
     def handlers(self) -> Handlers:
-        return {commands.OpenBaselineWindow: self.open_baseline_window}
+        return {
+            commands.RecordProgram: self.record_program,
+            commands.RecordEnrolment: self.record_enrolment,
+            commands.RecordPairing: self.record_pairing,
+            commands.OpenRelationship: self.open_relationship,
+            commands.RecordSessionHeld: self.session_held,
+            commands.FinishRelationship: self.finish_relationship,
+            commands.ParticipantLeft: self.participant_left,
+            commands.Sweep: self.sweep,
+            commands.GiveFeedback: self.give_feedback,
+            commands.ReportConcern: self.report_concern,
+            commands.FollowUpConcern: self.follow_up,
+            commands.SetFeedbackSettings: self.set_settings,
+        }

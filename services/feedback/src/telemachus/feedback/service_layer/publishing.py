@@ -1,12 +1,22 @@
-"""Domain events -> wire events."""
+"""Domain events -> wire events. No answer, score or concern content ever leaves."""
 
 from __future__ import annotations
 
 from telemachus.feedback.domain import events
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.feedback import FeedbackWindowOpenedV1
+from telemachus.shared.contracts.feedback import (
+    ConcernReportedV1,
+    FeedbackDueV1,
+    FeedbackWindowClosedV1,
+    FeedbackWindowOpenedV1,
+)
 
-PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [FeedbackWindowOpenedV1]
+PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
+    FeedbackWindowOpenedV1,
+    FeedbackDueV1,
+    FeedbackWindowClosedV1,
+    ConcernReportedV1,
+]
 
 
 def to_wire(event: object) -> IntegrationEvent | None:
@@ -20,5 +30,26 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 kind=w.kind,
                 opens_at=w.opens_at,
                 closes_at=w.closes_at,
+            )
+        case events.FeedbackDue(window=w, respondent_ref=ref):
+            return FeedbackDueV1(
+                window_id=w.id,
+                relationship_id=w.relationship_id,
+                program_id=w.program_id,
+                kind=w.kind,
+                respondent_ref=ref,
+                closes_at=w.closes_at,
+            )
+        case events.FeedbackWindowClosed(window=w, at=at):
+            return FeedbackWindowClosedV1(
+                window_id=w.id,
+                relationship_id=w.relationship_id,
+                program_id=w.program_id,
+                kind=w.kind,
+                closed_at=at,
+            )
+        case events.ConcernReported(concern=c):
+            return ConcernReportedV1(
+                concern_id=c.id, program_id=c.program_id, reported_at=c.reported_at
             )
     return None

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
-from telemachus.feedback.domain.model import FeedbackWindow
+from telemachus.feedback.domain.model import (
+    Concern,
+    FeedbackWindow,
+    Pairing,
+    Participant,
+    Program,
+    Relationship,
+    Response,
+)
 from telemachus.shared.runtime.repository import MongoRepository
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 
+PROGRAMS = "programs"
+PARTICIPANTS = "participants"
+PAIRINGS = "pairings"
+RELATIONSHIPS = "relationships"
 WINDOWS = "feedback_windows"
+RESPONSES = "responses"
+CONCERNS = "concerns"
 
 
 class FeedbackUnitOfWork(MongoUnitOfWork):
     async def __aenter__(self) -> FeedbackUnitOfWork:
         await super().__aenter__()
+        self.programs = MongoRepository(self, PROGRAMS, Program)
+        self.participants = MongoRepository(self, PARTICIPANTS, Participant)
+        self.pairings = MongoRepository(self, PAIRINGS, Pairing)
+        self.relationships = MongoRepository(self, RELATIONSHIPS, Relationship)
         self.windows = MongoRepository(self, WINDOWS, FeedbackWindow)
+        self.responses = MongoRepository(self, RESPONSES, Response)
+        self.concerns = MongoRepository(self, CONCERNS, Concern)
         return self

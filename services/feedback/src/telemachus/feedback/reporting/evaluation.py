@@ -1,0 +1,285 @@
+"""The program evaluation: enrolment, pairing, completion, sessions, instrument scores,
+pre/post change in outcomes and concerns, each split where it makes sense and every cell
+suppressed below the program's threshold (see cells.py).
+
+Splits of relationship metrics: how the pair was made (`mode`: assigned, ranked, mixed —
+the open question of assigned versus self-identified pairs), the institutions
+(`institution`: the mentor's → the mentee's) and the professions (`profession`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from pydantic import BaseModel
+
+from telemachus.feedback.domain.instruments import INSTRUMENTS, Instrument, Purpose
+from telemachus.feedback.domain.model import (
+    Concern,
+    Pairing,
+    PairingOutcome,
+    Participant,
+    Program,
+    Relationship,
+    RelationshipStatus,
+    Response,
+)
+from telemachus.feedback.reporting.cells import Cell, Kind, Metric, Observation, cell, metric
+from telemachus.shared.contracts.feedback import FeedbackWindowKind
+
+RELATIONSHIP_SPLITS = ("mode", "institution", "profession")
+PERSON_SPLITS = ("institution", "profession")
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    program: Program
+    participants: Sequence[Participant]
+    pairings: Sequence[Pairing]
+    relationships: Sequence[Relationship]
+    responses: Sequence[Response]
+    concerns: Sequence[Concern]
+
+
+class Section(BaseModel):
+    id: str
+    title: str
+    metrics: list[Metric]
+
+
+class EvaluationReport(BaseModel):
+    program_id: str
+    title: str
+    generated_at: datetime
+    threshold: int
+    sections: list[Section]
+    notes: list[str]
+
+
+def _groups(r: Relationship) -> dict[str, str]:
+    return {
+        "mode": r.mode.value,
+        "institution": r.institution_pairing,
+        "profession": r.profession_pairing,
+    }
+
+
+def scale_score(response: Response) -> float:
+    return sum(response.answers.values()) / len(response.answers)
+
+
+class Evaluation:
+    def __init__(self, facts: ProgramFacts) -> None:
+        self.f = facts
+        self.k = facts.program.reporting_threshold
+        self.relationships = {r.id: r for r in facts.relationships}
+
+    def report(self, now: datetime) -> EvaluationReport:
+        return EvaluationReport(
+            program_id=self.f.program.id,
+            title=self.f.program.title,
+            generated_at=now,
+            threshold=self.k,
+            sections=[
+                Section(id="enrolment", title="Enrolment and pairing", metrics=self.enrolment()),
+                Section(id="relationships", title="Relationships", metrics=self.progress()),
+                Section(id="feedback", title="Two-way feedback", metrics=self.instruments()),
+                Section(id="outcomes", title="Outcomes, before and after", metrics=self.change()),
+                Section(id="concerns", title="Concerns", metrics=self.concerns()),
+            ],
+            notes=[
+                f"Cells describing fewer than {self.k} people or relationships are "
+                "suppressed, and so are further cells of the same split, smallest first, "
+                "until what is hidden could not be recovered by subtraction.",
+                "Intervals are 95%: Wilson for rates, Student's t for means.",
+                "Scores are the mean of an instrument's items (1 strongly disagree - "
+                "5 strongly agree); a person's answers in several windows are averaged first.",
+                "Change is the final minus the baseline score of the same person in the same "
+                "relationship.",
+            ],
+        )
+
+    # -- sections -----------------------------------------------------------------------
+
+    def enrolment(self) -> list[Metric]:
+        people = [p for p in self.f.participants if not p.withdrawn]
+        paired = {
+            ref
+            for p in self.f.pairings
+            if p.outcome is PairingOutcome.CONFIRMED
+            for ref in (p.mentor_ref, p.mentee_ref)
+        }
+
+        def person(p: Participant, value: float) -> Observation:
+            return Observation(
+                p.ref, value, {"institution": p.institution, "profession": p.profession}
+            )
+
+        decided = [p for p in self.f.pairings if p.outcome is not PairingOutcome.PROPOSED]
+        return [
+            metric(
+                "enrolled",
+                "People enrolled",
+                Kind.COUNT,
+                "participants",
+                [person(p, 1) for p in people],
+                self.k,
+                PERSON_SPLITS,
+            ),
+            metric(
+                "paired",
+                "Share of enrolled people in a confirmed pairing",
+                Kind.RATE,
+                "participants",
+                [person(p, p.ref in paired) for p in people],
+                self.k,
+                PERSON_SPLITS,
+            ),
+            metric(
+                "accepted",
+                "Share of answered proposals both sides accepted",
+                Kind.RATE,
+                "proposals",
+                [
+                    Observation(p.id, p.outcome is PairingOutcome.CONFIRMED, {"mode": p.mode.value})
+                    for p in decided
+                ],
+                self.k,
+                ("mode",),
+            ),
+        ]
+
+    def progress(self) -> list[Metric]:
+        rs = self.f.relationships
+
+        def per_relationship(id: str, label: str, kind: Kind, values: list[float]) -> Metric:
+            observations = [
+                Observation(r.id, v, _groups(r)) for r, v in zip(rs, values, strict=True)
+            ]
+            return metric(
+                id, label, kind, "relationships", observations, self.k, RELATIONSHIP_SPLITS
+            )
+
+        return [
+            per_relationship("started", "Relationships started", Kind.COUNT, [1] * len(rs)),
+            per_relationship(
+                "completed",
+                "Share of relationships completed",
+                Kind.RATE,
+                [r.status is RelationshipStatus.COMPLETED for r in rs],
+            ),
+            per_relationship(
+                "ended-early",
+                "Share of relationships ended early (no-fault exit or withdrawal)",
+                Kind.RATE,
+                [r.status is RelationshipStatus.ENDED for r in rs],
+            ),
+            per_relationship(
+                "sessions-held",
+                "Sessions held per relationship",
+                Kind.MEAN,
+                [r.sessions_held for r in rs],
+            ),
+        ]
+
+    def _scores(self, instrument: Instrument, kind: FeedbackWindowKind | None) -> list[Response]:
+        return [
+            r
+            for r in self.f.responses
+            if r.instrument == instrument.key
+            and (kind is None or r.kind is kind)
+            and r.relationship_id in self.relationships
+        ]
+
+    def _item_cells(self, instrument: Instrument, responses: list[Response]) -> list[Cell]:
+        return [
+            cell(
+                item.id,
+                Kind.MEAN,
+                [Observation(r.respondent_ref, r.answers[item.id]) for r in responses],
+            )
+            for item in instrument.items
+        ]
+
+    def instruments(self) -> list[Metric]:
+        metrics = []
+        for instrument in INSTRUMENTS:
+            if instrument.purpose not in (Purpose.CHECK_IN, Purpose.RATING):
+                continue
+            responses = self._scores(instrument, None)
+            observations = [
+                Observation(
+                    r.respondent_ref, scale_score(r), _groups(self.relationships[r.relationship_id])
+                )
+                for r in responses
+            ]
+            metrics.append(
+                metric(
+                    instrument.key,
+                    f"{instrument.title}: {instrument.id} (mean score)",
+                    Kind.MEAN,
+                    "respondents",
+                    observations,
+                    self.k,
+                    RELATIONSHIP_SPLITS,
+                    items=partial(self._item_cells, instrument, responses),
+                )
+            )
+        return metrics
+
+    def change(self) -> list[Metric]:
+        metrics = []
+        for instrument in INSTRUMENTS:
+            if instrument.purpose is not Purpose.OUTCOME:
+                continue
+            before = {
+                (r.respondent_ref, r.relationship_id): scale_score(r)
+                for r in self._scores(instrument, FeedbackWindowKind.BASELINE)
+            }
+            observations = [
+                Observation(
+                    r.respondent_ref,
+                    scale_score(r) - before[(r.respondent_ref, r.relationship_id)],
+                    _groups(self.relationships[r.relationship_id]),
+                )
+                for r in self._scores(instrument, FeedbackWindowKind.FINAL)
+                if (r.respondent_ref, r.relationship_id) in before
+            ]
+            metrics.append(
+                metric(
+                    f"{instrument.key}.change",
+                    f"Change in {instrument.respondent.value}s' outcomes: {instrument.id}",
+                    Kind.MEAN,
+                    "respondents",
+                    observations,
+                    self.k,
+                    RELATIONSHIP_SPLITS,
+                )
+            )
+        return metrics
+
+    def concerns(self) -> list[Metric]:
+        with_concern = {c.relationship_id for c in self.f.concerns}
+        return [
+            metric(
+                "concern-rate",
+                "Share of relationships with a concern reported",
+                Kind.RATE,
+                "relationships",
+                [Observation(r.id, r.id in with_concern, _groups(r)) for r in self.f.relationships],
+                self.k,
+                RELATIONSHIP_SPLITS,
+            ),
+            metric(
+                "concerns",
+                "Concerns reported, by category",
+                Kind.COUNT,
+                "concerns",
+                [Observation(c.id, 1, {"category": c.category.value}) for c in self.f.concerns],
+                self.k,
+                ("category",),
+            ),
+        ]
