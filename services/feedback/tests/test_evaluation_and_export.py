@@ -1,0 +1,297 @@
+"""The evaluation's numbers, the HTML page and the research export on facts built by hand."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from telemachus.feedback.domain.instruments import BY_KEY, Role, due
+from telemachus.feedback.domain.model import (
+    Concern,
+    ConcernCategory,
+    FeedbackSettings,
+    FeedbackWindow,
+    Pairing,
+    PairingOutcome,
+    Participant,
+    Program,
+    Relationship,
+    RelationshipStatus,
+    Response,
+)
+from telemachus.feedback.reporting import export, html
+from telemachus.feedback.reporting.evaluation import Evaluation, EvaluationReport, ProgramFacts
+from telemachus.shared.contracts.feedback import FeedbackWindowKind
+from telemachus.shared.contracts.vocabulary import PairingMode
+from telemachus.shared.errors import Conflict, Forbidden, Rejected
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+START = date(2026, 9, 1)
+
+
+def relationship(i: int, mode: str, mentor: str, mentee: str, **kw: object) -> Relationship:
+    m_inst, m_prof = mentor.split("/")
+    e_inst, e_prof = mentee.split("/")
+    return Relationship(
+        id=f"rel-{i}",
+        program_id="hosp:prog01",
+        mode=PairingMode(mode),
+        mentor_ref=f"{m_inst}:mentor{i:03}",
+        mentee_ref=f"{e_inst}:mentee{i:03}",
+        mentor_institution=m_inst,
+        mentee_institution=e_inst,
+        mentor_profession=m_prof,
+        mentee_profession=e_prof,
+        topic="apps",
+        starts_on=START,
+        **kw,
+    )
+
+
+def answer(r: Relationship, role: Role, kind: FeedbackWindowKind, key: str, value: int) -> Response:
+    instrument = BY_KEY[key]
+    return Response(
+        id=f"{r.id}|{role}|{kind}|{key}",
+        window_id=FeedbackWindow.id_for(r.id, kind),
+        relationship_id=r.id,
+        program_id=r.program_id,
+        kind=kind,
+        respondent_ref=r.respondents[role],
+        role=role,
+        instrument=key,
+        answers=dict.fromkeys(instrument.item_ids(), value),
+        comment=f"comment by {r.respondents[role]}",
+        submitted_at=NOW,
+    )
+
+
+@pytest.fixture
+def facts() -> ProgramFacts:
+    """8 relationships, threshold 3: assigned 4, ranked 3, mixed 1."""
+    completed, ended = RelationshipStatus.COMPLETED, RelationshipStatus.ENDED
+    rs = [
+        relationship(
+            1, "assigned", "uni/nursing", "hosp/medicine", sessions_held=3, status=completed
+        ),
+        relationship(
+            2, "assigned", "uni/nursing", "hosp/medicine", sessions_held=3, status=completed
+        ),
+        relationship(
+            3, "assigned", "uni/nursing", "hosp/medicine", sessions_held=3, status=completed
+        ),
+        relationship(4, "assigned", "uni/nursing", "hosp/medicine", sessions_held=1, status=ended),
+        relationship(
+            5, "ranked", "hosp/pharmacy", "hosp/medicine", sessions_held=3, status=completed
+        ),
+        relationship(6, "ranked", "hosp/pharmacy", "hosp/medicine", sessions_held=0, status=ended),
+        relationship(
+            7, "ranked", "hosp/physiotherapy", "hosp/medicine", sessions_held=3, status=completed
+        ),
+        relationship(8, "mixed", "uni/nursing", "hosp/medicine", sessions_held=3, status=completed),
+    ]
+    responses = []
+    for i, r in enumerate(rs):
+        base, final = FeedbackWindowKind.BASELINE, FeedbackWindowKind.FINAL
+        responses.append(answer(r, Role.MENTEE, base, "mentee-outcomes.v1", 2))
+        responses.append(answer(r, Role.MENTEE, final, "mentee-outcomes.v1", 3 + i % 2))
+        responses.append(answer(r, Role.MENTEE, final, "mentor-attributes.v1", 4 + i % 2))
+    participants = [
+        Participant(
+            id=f"p{i}",
+            program_id="hosp:prog01",
+            ref=ref,
+            institution=ref.split(":")[0],
+            enrolled_at=NOW,
+        )
+        for i, ref in enumerate(x for r in rs for x in (r.mentor_ref, r.mentee_ref))
+    ]
+    pairings = [
+        Pairing(
+            id=f"pair-{r.id}",
+            program_id="hosp:prog01",
+            mode=r.mode,
+            mentor_ref=r.mentor_ref,
+            mentee_ref=r.mentee_ref,
+            outcome=PairingOutcome.CONFIRMED,
+        )
+        for r in rs
+    ]
+    concern = Concern.report(rs[0], rs[0].mentor_ref, ConcernCategory.POWER_IMBALANCE, "x", NOW)
+    return ProgramFacts(
+        program=Program(
+            id="hosp:prog01", title="Apps", partner_institutions=["uni"], reporting_threshold=3
+        ),
+        participants=participants,
+        pairings=pairings,
+        relationships=rs,
+        responses=responses,
+        concerns=[concern],
+    )
+
+
+def by_id(report: EvaluationReport, metric_id: str) -> dict[str, Any]:
+    data = json.loads(report.model_dump_json())
+    return next(m for s in data["sections"] for m in s["metrics"] if m["id"] == metric_id)
+
+
+def split(metric: dict[str, Any], name: str) -> dict[str, Any]:
+    return {c["group"]: c for c in metric["splits"][name]}
+
+
+def test_completion_and_sessions_by_hand(facts: ProgramFacts) -> None:
+    report = Evaluation(facts).report(NOW)
+    completed = by_id(report, "completed")
+    assert completed["total"]["n"] == 8 and completed["total"]["value"] == 6 / 8
+    modes = split(completed, "mode")
+    # mixed (1) is below 3; ranked (3), the smallest shown, goes with it so that
+    # total minus assigned reveals only the 4 relationships of both together.
+    assert modes["mixed"]["suppressed"] and modes["ranked"]["suppressed"]
+    assert modes["assigned"]["n"] == 4 and modes["assigned"]["value"] == 3 / 4
+    professions = split(completed, "profession")
+    # pharmacy (2) and physiotherapy (1) together hold 3: enough, nothing more hidden.
+    assert professions["pharmacy → medicine"]["suppressed"]
+    assert professions["physiotherapy → medicine"]["suppressed"]
+    assert professions["nursing → medicine"]["n"] == 5
+    assert professions["nursing → medicine"]["value"] == 4 / 5
+    institutions = split(completed, "institution")
+    assert institutions["uni → hosp"]["n"] == 5 and institutions["hosp → hosp"]["n"] == 3
+    sessions = by_id(report, "sessions-held")
+    assert sessions["total"]["value"] == (3 + 3 + 3 + 1 + 3 + 0 + 3 + 3) / 8
+    assert split(sessions, "institution")["hosp → hosp"]["value"] == 2.0
+
+
+def test_pre_post_change_with_its_interval(facts: ProgramFacts) -> None:
+    change = by_id(Evaluation(facts).report(NOW), "mentee-outcomes.v1.change")
+    # baseline 2 for all; final 3, 4, 3, 4, ...: changes 1, 2, 1, 2, 1, 2, 1, 2
+    half = 2.364624252 * (2 / 7) ** 0.5 / 8**0.5
+    assert change["total"]["n"] == 8 and change["total"]["value"] == 1.5
+    assert change["total"]["low"] == pytest.approx(1.5 - half, abs=1e-6)
+    # assigned: relationships 1-4, i = 0..3: changes 1, 2, 1, 2
+    assert split(change, "mode")["assigned"]["value"] == 1.5
+    # no mentor answered outcomes twice: nothing to show, nothing invented
+    assert by_id(Evaluation(facts).report(NOW), "mentor-outcomes.v1.change")["total"]["n"] == 0
+
+
+def test_small_totals_are_hidden_whole(facts: ProgramFacts) -> None:
+    report = Evaluation(facts).report(NOW)
+    concerns = by_id(report, "concerns")
+    assert concerns["total"]["suppressed"] and concerns["splits"]["category"] == []
+    rate = by_id(report, "concern-rate")
+    assert rate["total"]["value"] == 1 / 8
+    assert by_id(report, "mentor-attributes.v1")["items"][0]["value"] == pytest.approx(4.5)
+
+
+def test_the_page_is_self_contained_and_shows_no_hidden_value(facts: ProgramFacts) -> None:
+    page = html.render(Evaluation(facts).report(NOW))
+    assert page.startswith("<!doctype html>") and page.count("<svg") >= 10
+    assert not re.search(r"""(src|href)=["']?https?:""", page)
+    assert "<script" not in page
+    assert "suppressed (small group)" in page
+    assert "hosp:mentee" not in page and "uni:mentor" not in page
+
+
+def read_zip(blob: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.mark.parametrize("fmt", list(export.ExportFormat))
+def test_the_export_reloads_matches_its_codebook_and_names_nobody(
+    facts: ProgramFacts, fmt: export.ExportFormat
+) -> None:
+    name, blob = export.archive(facts, fmt, NOW)
+    files = read_zip(blob)
+    codebook = json.loads(files["codebook.json"])
+    data = files[f"answers.{fmt.value}"]
+    frame = (
+        pd.read_csv(io.BytesIO(data))
+        if fmt is export.ExportFormat.CSV
+        else pq.read_table(io.BytesIO(data)).to_pandas()
+    )
+    assert list(frame.columns) == [c["name"] for c in codebook["columns"]]
+    assert len(frame) == codebook["rows"] == 24 and name.endswith(".zip")
+    assert "comment" not in frame.columns  # the program did not opt in
+    for column in codebook["columns"]:
+        if "values" in column:
+            present = {
+                str(int(v)) if isinstance(v, float) else str(v)
+                for v in frame[column["name"]].dropna()
+            }
+            assert present <= set(column["values"]), column["name"]
+    text = frame.to_csv()
+    refs = {ref for r in facts.relationships for ref in r.respondents.values()}
+    assert not any(ref in text or ref.split(":")[1] in text for ref in refs)
+    assert "rel-" not in text and "@" not in text
+    # one person keeps one pseudonym within the export: baseline and final pair up
+    per_person = frame.groupby("person")["window"].nunique()
+    assert (per_person == 2).all() and len(per_person) == 8
+
+
+def test_pseudonyms_do_not_link_across_exports(facts: ProgramFacts) -> None:
+    first = pd.read_csv(
+        io.BytesIO(read_zip(export.archive(facts, export.ExportFormat.CSV, NOW)[1])["answers.csv"])
+    )
+    second = pd.read_csv(
+        io.BytesIO(read_zip(export.archive(facts, export.ExportFormat.CSV, NOW)[1])["answers.csv"])
+    )
+    assert not set(first["person"]) & set(second["person"])
+
+
+def test_free_text_only_when_the_program_opted_in(facts: ProgramFacts) -> None:
+    program = facts.program.model_copy(update={"settings": FeedbackSettings(export_free_text=True)})
+    opted = ProgramFacts(
+        program,
+        facts.participants,
+        facts.pairings,
+        facts.relationships,
+        facts.responses,
+        facts.concerns,
+    )
+    frame = pd.read_csv(
+        io.BytesIO(read_zip(export.archive(opted, export.ExportFormat.CSV, NOW)[1])["answers.csv"])
+    )
+    assert frame["comment"].notna().all()
+
+
+def test_answers_are_checked_item_by_item() -> None:
+    r = relationship(1, "assigned", "uni/nursing", "hosp/medicine")
+    window = FeedbackWindow.open(r, FeedbackWindowKind.FINAL, now=NOW, length=timedelta(days=7))
+    rating = BY_KEY["mentor-attributes.v1"]
+    full = dict.fromkeys(rating.item_ids(), 4)
+    assert due(FeedbackWindowKind.FINAL, Role.MENTEE) == [rating, BY_KEY["mentee-outcomes.v1"]]
+    with pytest.raises(Rejected) as missing:
+        Response.give(window, r.mentee_ref, rating, {**full, "listens": 0} | {}, None, NOW)
+    assert missing.value.field == "answers.listens"
+    with pytest.raises(Rejected) as unknown:
+        Response.give(window, r.mentee_ref, rating, {**full, "charm": 5}, None, NOW)
+    assert unknown.value.field == "answers.charm"
+    with pytest.raises(Rejected) as wrong:  # the mentor does not rate themselves
+        Response.give(window, r.mentor_ref, rating, full, None, NOW)
+    assert wrong.value.field == "instrument"
+    with pytest.raises(Forbidden):
+        Response.give(window, "uni:stranger01", rating, full, None, NOW)
+    with pytest.raises(Conflict):
+        Response.give(window, r.mentee_ref, rating, full, None, NOW + timedelta(days=8))
+    assert Response.give(window, r.mentee_ref, rating, full, None, NOW).answers == full
+
+
+def test_reminders_once_per_person_then_the_window_closes() -> None:
+    r = relationship(1, "assigned", "uni/nursing", "hosp/medicine")
+    window = FeedbackWindow.open(r, FeedbackWindowKind.BASELINE, now=NOW, length=timedelta(days=14))
+    window.pop_events()
+    window.remind(NOW + timedelta(days=5), 3, answered=set())
+    assert window.pop_events() == []  # not yet 3 days before the close
+    window.remind(NOW + timedelta(days=11), 3, answered={r.mentor_ref})
+    window.remind(NOW + timedelta(days=12), 3, answered={r.mentor_ref})
+    due_events = window.pop_events()
+    assert [e.respondent_ref for e in due_events] == [r.mentee_ref]  # type: ignore[attr-defined]
+    window.close_if_due(NOW + timedelta(days=14))
+    assert window.closed and len(window.pop_events()) == 1
