@@ -293,5 +293,9 @@ def test_reminders_once_per_person_then_the_window_closes() -> None:
     window.remind(NOW + timedelta(days=12), 3, answered={r.mentor_ref})
     due_events = window.pop_events()
     assert [e.respondent_ref for e in due_events] == [r.mentee_ref]  # type: ignore[attr-defined]
+    late = FeedbackWindow.open(r, FeedbackWindowKind.FINAL, now=NOW, length=timedelta(days=7))
+    late.pop_events()
+    late.remind(NOW + timedelta(days=7), 3, answered=set())
+    assert late.pop_events() == []  # a sweep after the close reminds no one
     window.close_if_due(NOW + timedelta(days=14))
     assert window.closed and len(window.pop_events()) == 1

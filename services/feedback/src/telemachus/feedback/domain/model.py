@@ -168,6 +168,9 @@ class Relationship(TwoParties):
         return f"{self.mentor_institution} → {self.mentee_institution}"
 
     def finish(self, status: RelationshipStatus, on: date, sessions_held: int) -> None:
+        """A relationship finishes once: a later end (a withdrawal) does not undo completion."""
+        if self.status is not RelationshipStatus.ACTIVE:
+            return
         self.status, self.finished_on = status, on
         self.sessions_held = max(self.sessions_held, sessions_held)
 
@@ -222,8 +225,8 @@ class FeedbackWindow(TwoParties):
 
     def remind(self, now: datetime, days_before: int, answered: set[str]) -> None:
         """Once per respondent who has not answered everything, `days_before` the close."""
-        if self.closed or now < self.closes_at - timedelta(days=days_before):
-            return
+        if self.closed or not self.closes_at - timedelta(days=days_before) <= now < self.closes_at:
+            return  # too early, or too late: a reminder for a closed window helps no one
         for ref in self.respondents.values():
             if ref not in answered and ref not in self.reminded and not is_anonymous(ref):
                 self.reminded.append(ref)
