@@ -367,13 +367,13 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         # mixed has 1: hidden; ranked (3), the smallest shown, is hidden with it
         assert by_mode["mixed"]["suppressed"] and by_mode["ranked"]["suppressed"]
         assert by_mode["assigned"]["n"] == 4 and by_mode["assigned"]["value"] == 3 / 4
-        by_institution = groups(completion, "institution")
+        by_institution = groups(completion, "institutions")
         assert by_institution[f"{university.id} → {hospital.id}"]["value"] == 4 / 5
         assert by_institution[f"{hospital.id} → {hospital.id}"]["value"] == 2 / 3
         assert metric(body, "ended-early")["total"]["value"] == 2 / 8
         sessions = metric(body, "sessions-held")
         assert sessions["total"]["value"] == pytest.approx((3 + 3 + 3 + 1 + 3 + 0 + 3 + 3) / 8)
-        assert groups(sessions, "institution")[f"{hospital.id} → {hospital.id}"]["value"] == 2.0
+        assert groups(sessions, "institutions")[f"{hospital.id} → {hospital.id}"]["value"] == 2.0
 
         rating = metric(body, "mentor-attributes.v1")
         assert rating["total"]["n"] == 8 and rating["total"]["value"] == 4.5

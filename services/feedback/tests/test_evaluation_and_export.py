@@ -155,17 +155,17 @@ def test_completion_and_sessions_by_hand(facts: ProgramFacts) -> None:
     # total minus assigned reveals only the 4 relationships of both together.
     assert modes["mixed"]["suppressed"] and modes["ranked"]["suppressed"]
     assert modes["assigned"]["n"] == 4 and modes["assigned"]["value"] == 3 / 4
-    professions = split(completed, "profession")
+    professions = split(completed, "professions")
     # pharmacy (2) and physiotherapy (1) together hold 3: enough, nothing more hidden.
     assert professions["pharmacy → medicine"]["suppressed"]
     assert professions["physiotherapy → medicine"]["suppressed"]
     assert professions["nursing → medicine"]["n"] == 5
     assert professions["nursing → medicine"]["value"] == 4 / 5
-    institutions = split(completed, "institution")
+    institutions = split(completed, "institutions")
     assert institutions["uni → hosp"]["n"] == 5 and institutions["hosp → hosp"]["n"] == 3
     sessions = by_id(report, "sessions-held")
     assert sessions["total"]["value"] == (3 + 3 + 3 + 1 + 3 + 0 + 3 + 3) / 8
-    assert split(sessions, "institution")["hosp → hosp"]["value"] == 2.0
+    assert split(sessions, "institutions")["hosp → hosp"]["value"] == 2.0
 
 
 def test_pre_post_change_with_its_interval(facts: ProgramFacts) -> None:

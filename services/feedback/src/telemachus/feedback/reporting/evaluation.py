@@ -4,7 +4,8 @@ suppressed below the program's threshold (see cells.py).
 
 Splits of relationship metrics: how the pair was made (`mode`: assigned, ranked, mixed —
 the open question of assigned versus self-identified pairs), the institutions
-(`institution`: the mentor's → the mentee's) and the professions (`profession`).
+(`institutions`: the mentor's → the mentee's) and the professions (`professions`). Metrics
+about enrolled people split by their own `institution` and `profession`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from telemachus.feedback.domain.model import (
 from telemachus.feedback.reporting.cells import Cell, Kind, Metric, Observation, cell, metric
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
 
-RELATIONSHIP_SPLITS = ("mode", "institution", "profession")
+RELATIONSHIP_SPLITS = ("mode", "institutions", "professions")
 PERSON_SPLITS = ("institution", "profession")
 
 
@@ -62,8 +63,8 @@ class EvaluationReport(BaseModel):
 def _groups(r: Relationship) -> dict[str, str]:
     return {
         "mode": r.mode.value,
-        "institution": r.institution_pairing,
-        "profession": r.profession_pairing,
+        "institutions": r.institution_pairing,
+        "professions": r.profession_pairing,
     }
 
 

@@ -10,23 +10,25 @@ from telemachus.feedback.reporting.evaluation import EvaluationReport
 
 SPLIT_TITLES = {
     "mode": "by pairing mode",
-    "institution": "by institution (mentor → mentee)",
-    "profession": "by profession (mentor → mentee)",
+    "institution": "by home institution",
+    "profession": "by profession",
+    "institutions": "by institutions (mentor's → mentee's)",
+    "professions": "by professions (mentor's → mentee's)",
     "category": "by category",
 }
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2733;margin:2rem auto;
-max-width:60rem;padding:0 1rem}
+max-width:70rem;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #2d6a8e;padding-bottom:.2rem;
 margin-top:2.2rem}h3{font-size:1.05rem;margin:1.4rem 0 .4rem}
 .meta{color:#5b6775}.metric{break-inside:avoid;margin-bottom:1.2rem}
 table{border-collapse:collapse;margin:.3rem 0;font-size:.9rem}
-td,th{padding:.2rem .7rem;border-bottom:1px solid #dde3ea;text-align:left}
+td,th{padding:.2rem .6rem;border-bottom:1px solid #dde3ea;text-align:left;white-space:nowrap}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.hidden{color:#8a96a3;font-style:italic}
-.split{display:flex;flex-wrap:wrap;gap:1.5rem}.split>div{flex:1 1 17rem}
+.split{display:grid;grid-template-columns:repeat(auto-fill,minmax(26rem,1fr));gap:.5rem 2rem}
 .notes li{color:#3c4a59;font-size:.9rem}svg{display:block}
 """
-BAR, GAP, LABEL, WIDTH = 18, 6, 170, 300
+BAR, GAP, LABEL, WIDTH = 16, 5, 160, 200
 
 
 def _number(kind: Kind, value: float | None) -> str:
@@ -100,20 +102,26 @@ def chart(metric: Metric, cells: list[Cell]) -> str:
 
 
 def table(metric: Metric, cells: list[Cell]) -> str:
+    """n, and for rates and means the value and its interval (a count's value is n)."""
+    counted = metric.kind is Kind.COUNT
     rows = []
     for c in cells:
         if c.suppressed:
             rows.append(
                 f"<tr><td>{escape(c.group)}</td>"
-                '<td class="hidden" colspan="3">suppressed (small group)</td></tr>'
+                f'<td class="hidden" colspan="{1 if counted else 3}">'
+                "suppressed (small group)</td></tr>"
             )
             continue
-        rows.append(
-            f"<tr><td>{escape(c.group)}</td><td class='num'>{c.n}</td>"
-            f"<td class='num'>{_number(metric.kind, c.value)}</td>"
-            f"<td class='num'>{_interval(metric.kind, c)}</td></tr>"
+        value = (
+            ""
+            if counted
+            else f"<td class='num'>{_number(metric.kind, c.value)}</td>"
+            f"<td class='num'>{_interval(metric.kind, c)}</td>"
         )
-    head = f"<tr><th></th><th>n ({escape(metric.unit)})</th><th>value</th><th>95% CI</th></tr>"
+        rows.append(f"<tr><td>{escape(c.group)}</td><td class='num'>{c.n}</td>{value}</tr>")
+    head = f"<tr><th></th><th>n ({escape(metric.unit)})</th>"
+    head += "</tr>" if counted else "<th>value</th><th>95% CI</th></tr>"
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -139,6 +147,33 @@ def _metric(metric: Metric) -> str:
     return "".join(parts)
 
 
+def glance(report: EvaluationReport) -> str:
+    """Every metric split by pairing mode, one row each: the question the paper leaves
+    open (assigned or self-identified pairs?) on one screen. Cells as already suppressed."""
+    metrics = [m for s in report.sections for m in s.metrics if "mode" in m.splits]
+    modes = sorted({c.group for m in metrics for c in m.splits["mode"]})
+
+    def shown(m: Metric, c: Cell | None) -> str:
+        if c is None:
+            return "<td></td>"
+        if c.suppressed:
+            return '<td class="hidden">suppressed</td>'
+        return (
+            f"<td class='num'>{_number(m.kind, c.value if m.kind is not Kind.COUNT else c.n)}</td>"
+        )
+
+    rows = []
+    for m in metrics:
+        by_mode = {c.group: c for c in m.splits["mode"]}
+        cells = "".join(shown(m, by_mode.get(mode)) for mode in modes)
+        rows.append(f"<tr><td>{escape(m.label)}</td>{shown(m, m.total)}{cells}</tr>")
+    head = "".join(f"<th>{escape(mode)}</th>" for mode in modes)
+    return (
+        "<h2>At a glance: by pairing mode</h2>"
+        f"<table><tr><th></th><th>all</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
 def render(report: EvaluationReport) -> str:
     body = [
         f"<h1>{escape(report.title)}</h1>",
@@ -146,6 +181,7 @@ def render(report: EvaluationReport) -> str:
         f"{report.generated_at:%d %b %Y %H:%M} UTC · groups smaller than "
         f"{report.threshold} are suppressed</p>",
     ]
+    body.append(glance(report))
     for section in report.sections:
         body.append(f"<h2>{escape(section.title)}</h2>")
         body.extend(_metric(m) for m in section.metrics)
