@@ -22,6 +22,7 @@ import io
 import json
 import secrets
 import zipfile
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -96,6 +97,14 @@ class FeedbackApi:
         assert response.status_code < 300, response.text
         return response.json()
 
+    async def windows(self, pid: str, kind: str, count: int) -> list[dict[str, Any]]:
+        """The program's windows of a kind, once there are `count` of them."""
+        found = await self.ok(
+            "GET", f"/programs/{pid}/feedback-windows", self.coordinator(self.lead)
+        )
+        of_kind = [w for w in found if w["kind"] == kind]
+        return of_kind if len(of_kind) == count else []
+
     async def answer(
         self, person: dict[str, Any], window_id: str, key: str, value: int
     ) -> dict[str, Any]:
@@ -112,6 +121,84 @@ async def produce(
         await produce_event(
             federation.kafka_bootstrap_servers, topic, event, envelope(event, topic)
         )
+
+
+Pair = tuple[str, dict[str, Any], dict[str, Any], int, bool]  # mode, mentor, mentee, held, done
+
+
+async def enrol_pairs(
+    sites: tuple[Site, Site, Site], program: dict[str, Any], plan: list[Any]
+) -> list[Pair]:
+    """Each line of the plan: a mentor at their home, a senior mentee at the hospital."""
+    hospital = sites[0]
+    pairs: list[Pair] = []
+    for mode, site_index, profession, held, completed in plan:
+        home = sites[site_index]
+        mentor = await home.register(profession=profession, career_stage=2)
+        mentee = await hospital.register(
+            profession="medicine",
+            career_stage=5,
+            topics_offered=[],
+            topics_sought=[{"topic": "e-medicine", "priority": 5}],
+        )
+        await enrol(home, mentor, program, CONSENT)
+        await enrol(hospital, mentee, program, CONSENT)
+        pairs.append((mode, mentor, mentee, held, completed))
+    return pairs
+
+
+async def confirm_pairings(
+    federation: Federation, lead: str, pid: str, pairs: list[Pair]
+) -> list[str]:
+    """Proposed and confirmed on the lead's pairing topic; the relationships' ids."""
+    rids = []
+    now = datetime.now(UTC)
+    for mode, mentor, mentee, _, _ in pairs:
+        pairing_id = f"pairing_{secrets.token_hex(5)}"
+        common = {
+            "pairing_id": pairing_id,
+            "program_id": pid,
+            "mode": mode,
+            "mentor_ref": mentor["ref"],
+            "mentee_ref": mentee["ref"],
+            "topic": "e-medicine",
+        }
+        await produce(
+            federation,
+            lead,
+            "pairing",
+            PairingProposedV1(
+                **common, round_id="round_1", score=10, respond_by=now + timedelta(days=7)
+            ),
+            PairingConfirmedV1(
+                **common, relationship_weeks=12, planned_sessions=3, confirmed_at=now
+            ),
+        )
+        rids.append(f"relationship_{pairing_id}")
+    return rids
+
+
+async def finish_relationships(
+    federation: Federation, lead: str, pid: str, pairs: list[Pair], rids: list[str]
+) -> None:
+    """Completed or ended early, on the lead's sessions topic, as sessions publishes it."""
+    today = date.today()
+    for i, (mode, mentor, mentee, held, completed) in enumerate(pairs):
+        common = {
+            "relationship_id": rids[i],
+            "pairing_id": rids[i].removeprefix("relationship_"),
+            "program_id": pid,
+            "mode": mode,
+            "mentor_ref": mentor["ref"],
+            "mentee_ref": mentee["ref"],
+            "sessions_held": held,
+        }
+        outcome: IntegrationEvent = (
+            RelationshipCompletedV1(**common, completed_on=today, reason="sessions-held")
+            if completed
+            else RelationshipEndedV1(**common, ended_on=today, withdrawn=False)
+        )
+        await produce(federation, lead, "sessions", outcome)
 
 
 def metric(report: dict[str, Any], metric_id: str) -> dict[str, Any]:
@@ -143,19 +230,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
     program = await publish_program(hospital, [university.id], reporting_threshold=3)
     pid = program["id"]
     await known_at(university, pid)
-    pairs = []
-    for mode, site_index, profession, held, completed in PLAN:
-        home = sites[site_index]
-        mentor = await home.register(profession=profession, career_stage=2)
-        mentee = await hospital.register(
-            profession="medicine",
-            career_stage=5,
-            topics_offered=[],
-            topics_sought=[{"topic": "e-medicine", "priority": 5}],
-        )
-        await enrol(home, mentor, program, CONSENT)
-        await enrol(hospital, mentee, program, CONSENT)
-        pairs.append((mode, mentor, mentee, held, completed))
+    pairs = await enrol_pairs(sites, program, PLAN)
 
     async with httpx.AsyncClient(timeout=60) as client:
         api = FeedbackApi(federation, hospital, client)
@@ -172,35 +247,11 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         await eventually(everyone_known, within=60)
 
         # Pairings confirmed on the lead's pairing topic; sessions opens the relationships.
-        rids = []
+        rids = await confirm_pairings(federation, hospital.id, pid, pairs)
         now = datetime.now(UTC)
-        for mode, mentor, mentee, _, _ in pairs:
-            pairing_id = f"pairing_{secrets.token_hex(5)}"
-            common = {
-                "pairing_id": pairing_id,
-                "program_id": pid,
-                "mode": mode,
-                "mentor_ref": mentor["ref"],
-                "mentee_ref": mentee["ref"],
-                "topic": "e-medicine",
-            }
-            await produce(
-                federation,
-                hospital.id,
-                "pairing",
-                PairingProposedV1(
-                    **common, round_id="round_1", score=10, respond_by=now + timedelta(days=7)
-                ),
-                PairingConfirmedV1(
-                    **common, relationship_weeks=12, planned_sessions=3, confirmed_at=now
-                ),
-            )
-            rids.append(f"relationship_{pairing_id}")
 
-        async def windows(kind: str, count: int) -> list[dict[str, Any]]:
-            found = await api.ok("GET", f"/programs/{pid}/feedback-windows", lead)
-            of_kind = [w for w in found if w["kind"] == kind]
-            return of_kind if len(of_kind) == count else []
+        def windows(kind: str, count: int) -> Awaitable[list[dict[str, Any]]]:
+            return api.windows(pid, kind, count)
 
         baseline = {
             w["relationship_id"]: w["id"]
@@ -236,23 +287,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         check_in = (await eventually(lambda: windows("check-in", 1), within=60))[0]["id"]
         await api.answer(first_mentor, check_in, "mentor-check-in.v1", 4)
 
-        today = date.today()
-        for i, (mode, mentor, mentee, held, completed) in enumerate(pairs):
-            common = {
-                "relationship_id": rids[i],
-                "pairing_id": rids[i].removeprefix("relationship_"),
-                "program_id": pid,
-                "mode": mode,
-                "mentor_ref": mentor["ref"],
-                "mentee_ref": mentee["ref"],
-                "sessions_held": held,
-            }
-            outcome: IntegrationEvent = (
-                RelationshipCompletedV1(**common, completed_on=today, reason="sessions-held")
-                if completed
-                else RelationshipEndedV1(**common, ended_on=today, withdrawn=False)
-            )
-            await produce(federation, hospital.id, "sessions", outcome)
+        await finish_relationships(federation, hospital.id, pid, pairs, rids)
         final = {
             w["relationship_id"]: w["id"]
             for w in await eventually(lambda: windows("final", 8), within=60)
@@ -505,3 +540,73 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             "GET", f"/answers/{answers['mentee1']['id']}", api.participant(leaver)
         )
         assert gone.status_code == 403
+
+
+async def test_under_the_anonymise_policy_a_leavers_answers_stay_in_aggregates_only(
+    sites: tuple[Site, Site, Site], federation: Federation
+) -> None:
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [university.id], reporting_threshold=2)
+    pid = program["id"]
+    await known_at(university, pid)
+    pairs = await enrol_pairs(sites, program, [("assigned", 1, "nursing", 3, True)] * 2)
+    async with httpx.AsyncClient(timeout=60) as client:
+        api = FeedbackApi(federation, hospital, client)
+        lead = api.coordinator(hospital.id)
+
+        async def settled() -> Any:
+            # the program must be known before its settings can be set
+            answer = await api.call(
+                "PUT",
+                f"/programs/{pid}/feedback-settings",
+                lead,
+                json={"withdrawal": "anonymise", "export_free_text": True},
+            )
+            return answer.status_code == 200
+
+        await eventually(settled, within=60)
+        partner = await api.call(
+            "PUT",
+            f"/programs/{pid}/feedback-settings",
+            api.coordinator(university.id),
+            json={"withdrawal": "erase"},
+        )
+        assert partner.status_code == 403  # only the lead sets the policy
+
+        rids = await confirm_pairings(federation, hospital.id, pid, pairs)
+        await eventually(lambda: api.windows(pid, "baseline", 2), within=60)
+        await finish_relationships(federation, hospital.id, pid, pairs, rids)
+        final = {
+            w["relationship_id"]: w["id"]
+            for w in await eventually(lambda: api.windows(pid, "final", 2), within=60)
+        }
+        given = []
+        for i, (_, _, mentee, _, _) in enumerate(pairs):
+            given.append(await api.answer(mentee, final[rids[i]], "mentor-attributes.v1", 4 + i))
+
+        leaver = pairs[0][2]
+        response = await hospital.call(
+            "DELETE",
+            f"/participants/{leaver['id']}/enrolments/{pid}",
+            hospital.person(leaver["subject"]),
+        )
+        assert response.status_code == 200, response.text
+
+        async def unlinked() -> bool:
+            mine = await api.call("GET", f"/answers/{given[0]['id']}", api.participant(leaver))
+            return mine.status_code == 403
+
+        await eventually(unlinked, within=60)
+        report = await api.ok("GET", f"/programs/{pid}/report", lead)
+        rating = metric(report, "mentor-attributes.v1")
+        assert rating["total"]["n"] == 2 and rating["total"]["value"] == 4.5  # still counted
+        assert metric(report, "enrolled")["total"]["n"] == 4
+        assert metric(report, "withdrew")["total"]["value"] == 1 / 4
+
+        got = await api.call("GET", f"/programs/{pid}/export", lead, params={"format": "csv"})
+        with zipfile.ZipFile(io.BytesIO(got.content)) as z:
+            frame = pd.read_csv(io.BytesIO(z.read("answers.csv")))
+        # the leaver's answers are in no export; the other's, with their comment (opted in)
+        assert len(frame) == 1
+        assert list(frame["comment"]) == ["free text mentor-attributes.v1"]
+        assert int(frame["mentor-attributes.listens"].iloc[0]) == 5

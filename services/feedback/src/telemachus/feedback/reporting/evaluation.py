@@ -106,7 +106,8 @@ class Evaluation:
     # -- sections -----------------------------------------------------------------------
 
     def enrolment(self) -> list[Metric]:
-        people = [p for p in self.f.participants if not p.withdrawn]
+        # Everyone who enrolled; under the erase policy leavers are gone from the facts.
+        people = list(self.f.participants)
         paired = {
             ref
             for p in self.f.pairings
@@ -127,6 +128,16 @@ class Evaluation:
                 Kind.COUNT,
                 "participants",
                 [person(p, 1) for p in people],
+                self.k,
+                PERSON_SPLITS,
+            ),
+            metric(
+                "withdrew",
+                "Share of enrolled people who withdrew (anonymise policy; erased people "
+                "are not counted)",
+                Kind.RATE,
+                "participants",
+                [person(p, p.withdrawn) for p in people],
                 self.k,
                 PERSON_SPLITS,
             ),
