@@ -293,6 +293,31 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         )
         assert ended_again.status_code == 409
 
+        # Feedback follows the real sessions: a check-in window per session held, and a
+        # final window for the completed relationship and for the one ended early.
+        feedback = federation.url(hospital.id, "feedback")
+
+        async def feedback_windows() -> list[tuple[str, str]]:
+            found = await client.get(
+                f"{feedback}/programs/{program['id']}/feedback-windows", headers=lead
+            )
+            windows = sorted(
+                (w["relationship_id"], w["kind"])
+                for w in (found.json() if found.status_code == 200 else [])
+            )
+            return windows if len(windows) == 6 else []
+
+        assert await eventually(feedback_windows) == sorted(
+            [
+                (rid, "baseline"),
+                (rid, "check-in"),
+                (rid, "check-in"),
+                (rid, "final"),
+                (exit_rid, "baseline"),
+                (exit_rid, "final"),
+            ]
+        )
+
         async def all_published() -> list[str]:
             kinds = [
                 k for k, e in await api.events() if e.get("relationship_id") in (rid, exit_rid)
