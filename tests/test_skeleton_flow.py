@@ -50,6 +50,11 @@ async def test_flow_opens_relationships_and_feedback_windows(
     assert all(r["mentor_ref"] == mentor and r["status"] == "active" for r in flow.relationships)
     assert {w["relationship_id"] for w in flow.windows} == {r["id"] for r in flow.relationships}
     assert all(w["kind"] == "baseline" for w in flow.windows)
+    # Two relationships and three people are below the default threshold of 5: the page
+    # shows that, and no one's reference.
+    assert "Relationships started" in flow.report_html
+    assert "suppressed (small group)" in flow.report_html
+    assert not [ref for ref in flow.participants.values() if ref in flow.report_html]
 
 
 async def test_all_spans_of_the_flow_share_one_trace_across_services_and_institutions(

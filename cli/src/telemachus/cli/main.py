@@ -90,10 +90,13 @@ async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
         await federation.stop()
     clock(
         "done: program -> enrolments -> pool -> round -> acceptance -> relationship -> "
-        "feedback window"
+        "feedback window -> evaluation report"
     )
     say(f"relationships: {', '.join(r['id'] for r in result.relationships)}")
     say(f"feedback windows: {', '.join(w['id'] for w in result.windows)}")
+    report = traces.with_name("report.html")
+    report.write_text(result.report_html)
+    say(f"evaluation report (small groups suppressed) written to {report}")
     say(f"spans written to {traces}")
     say(f"trace id: {result.trace_id}")
     return 0

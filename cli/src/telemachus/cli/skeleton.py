@@ -48,6 +48,7 @@ class SkeletonResult:
     pairings: list[dict[str, Any]]
     relationships: list[dict[str, Any]]
     windows: list[dict[str, Any]]
+    report_html: str  # the program's evaluation page, as the lead's coordinators see it
 
 
 PEOPLE = [
@@ -276,8 +277,23 @@ class SkeletonFlow:
 
             opened_windows = await self._until("a feedback window per relationship", windows)
 
+            self.report(f"8. {lead}'s coordinator reads the program's evaluation report")
+            page = await self.client.get(
+                f"{feedback_url}/programs/{program_id}/report.html",
+                headers={"Authorization": f"Bearer {coordinator}"},
+            )
+            if page.status_code != 200:
+                raise FlowError(f"evaluation report: {page.status_code} {page.text[:200]}")
+
         return SkeletonResult(
-            trace_id, program_id, refs, round_view["round"], pairings, opened, opened_windows
+            trace_id,
+            program_id,
+            refs,
+            round_view["round"],
+            pairings,
+            opened,
+            opened_windows,
+            page.text,
         )
 
 
