@@ -46,10 +46,10 @@ from telemachus.shared.contracts.sessions import (
 )
 from telemachus.shared.contracts.topics import ServiceName, event_topic
 from telemachus.shared.runtime.bus import MessageBus
-from telemachus.shared.security.tokens import Role
-from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
+from telemachus.shared.testing.kafka import eventually, produce_event
 from telemachus.shared.testing.samples import envelope
-from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program
+from tests.helpers.lead_api import LeadApi
+from tests.helpers.sites import Site, enrol, known_at, publish_program
 
 CONSENT = ["profession", "career_stage", "topics_offered", "topics_sought"]
 PLAN = [  # (mode, mentor's site index, mentor's profession, sessions held, completed)
@@ -69,33 +69,9 @@ def all_items(key: str, value: int) -> dict[str, int]:
     return dict.fromkeys(BY_KEY[key].item_ids(), value)
 
 
-class FeedbackApi:
+class FeedbackApi(LeadApi):
     def __init__(self, federation: Federation, lead: Site, client: httpx.AsyncClient) -> None:
-        self.f = federation
-        self.lead = lead.id
-        self.url = federation.url(lead.id, "feedback")
-        self.client = client
-
-    def participant(self, person: dict[str, Any]) -> dict[str, str]:
-        home = person["ref"].split(":")[0]
-        return bearer(
-            self.f.token(
-                home, person["subject"], Role.PARTICIPANT, audience=self.lead, ref=person["ref"]
-            )
-        )
-
-    def coordinator(self, institution: str) -> dict[str, str]:
-        return bearer(self.f.token(institution, "coord", Role.COORDINATOR, audience=self.lead))
-
-    async def call(
-        self, method: str, path: str, headers: dict[str, str], **kw: Any
-    ) -> httpx.Response:
-        return await self.client.request(method, self.url + path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
-        response = await self.call(method, path, headers, **kw)
-        assert response.status_code < 300, response.text
-        return response.json()
+        super().__init__(federation, lead, client, "feedback")
 
     async def windows(self, pid: str, kind: str, count: int) -> list[dict[str, Any]]:
         """The program's windows of a kind, once there are `count` of them."""
@@ -486,14 +462,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         await later(12).handle(commands.Sweep())
 
         async def feedback_events() -> list[tuple[str, dict[str, Any]]]:
-            records = await read_topic(
-                federation.kafka_bootstrap_servers, event_topic(hospital.id, "feedback")
-            )
-            return [
-                (headers_of(r)["ce_type"].split(".")[-2], json.loads(r.value))
-                for r in records
-                if json.loads(r.value).get("program_id") == pid
-            ]
+            return [(kind, e) for kind, e in await api.events() if e.get("program_id") == pid]
 
         async def reminded() -> list[dict[str, Any]]:
             due = [e for kind, e in await feedback_events() if kind == "feedback-due"]
@@ -522,11 +491,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
 
         # A withdrawal under the default policy (erase) removes the person's answers.
         leaver = pairs[1][2]
-        response = await hospital.call(
-            "DELETE",
-            f"/participants/{leaver['id']}/enrolments/{pid}",
-            hospital.person(leaver["subject"]),
-        )
+        response = await hospital.withdraw(leaver, pid)
         assert response.status_code == 200, response.text
 
         async def erased() -> dict[str, Any]:
@@ -585,11 +550,7 @@ async def test_under_the_anonymise_policy_a_leavers_answers_stay_in_aggregates_o
             given.append(await api.answer(mentee, final[rids[i]], "mentor-attributes.v1", 4 + i))
 
         leaver = pairs[0][2]
-        response = await hospital.call(
-            "DELETE",
-            f"/participants/{leaver['id']}/enrolments/{pid}",
-            hospital.person(leaver["subject"]),
-        )
+        response = await hospital.withdraw(leaver, pid)
         assert response.status_code == 200, response.text
 
         async def unlinked() -> bool:

@@ -472,11 +472,7 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
     )
 
     # The mentor withdraws: the lab erases the card it received.
-    withdrawn = await university.call(
-        "DELETE",
-        f"/participants/{mentor['id']}/enrolments/{program['id']}",
-        university.person(mentor["subject"]),
-    )
+    withdrawn = await university.withdraw(mentor, program["id"])
     assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_at"]
 
     async def erased() -> bool:

@@ -339,11 +339,7 @@ async def test_withdrawals_profile_changes_rematches_and_deadlines(
         by_mentee = {p["mentee_ref"]: p for p in published["pairings"]}
 
         # s2 withdraws at home: gone from the pool, its open proposal withdrawn.
-        withdrawn = await hospital.call(
-            "DELETE",
-            f"/participants/{s2['id']}/enrolments/{program['id']}",
-            hospital.person(s2["subject"]),
-        )
+        withdrawn = await hospital.withdraw(s2, program["id"])
         assert withdrawn.status_code < 300, withdrawn.text
         await pairing.pool_of(program["id"], 2)
         declined = await eventually(

@@ -25,9 +25,10 @@ from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.tokens import Principal, Role
-from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
+from telemachus.shared.testing.kafka import eventually, produce_event
 from telemachus.shared.testing.samples import envelope
-from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program
+from tests.helpers.lead_api import LeadApi
+from tests.helpers.sites import Site, enrol, known_at, publish_program
 
 CONSENT = ["profession", "career_stage", "topics_offered", "topics_sought", "availability"]
 LONDON_TUESDAYS = {
@@ -47,40 +48,6 @@ def next_tuesday(weeks: int) -> date:
 
 def london(day: date, hour: int) -> str:
     return datetime.combine(day, time(hour), tzinfo=ZoneInfo("Europe/London")).isoformat()
-
-
-class SessionsApi:
-    def __init__(self, federation: Federation, lead: Site, client: httpx.AsyncClient) -> None:
-        self.f = federation
-        self.lead = lead.id
-        self.url = federation.url(lead.id, "sessions")
-        self.client = client
-
-    def token(self, site: Site, person: dict[str, Any]) -> dict[str, str]:
-        return bearer(
-            self.f.token(
-                site.id, person["subject"], Role.PARTICIPANT, audience=self.lead, ref=person["ref"]
-            )
-        )
-
-    def coordinator(self, site: Site) -> dict[str, str]:
-        return bearer(self.f.token(site.id, "coord", Role.COORDINATOR, audience=self.lead))
-
-    async def call(
-        self, method: str, path: str, headers: dict[str, str], **kw: Any
-    ) -> httpx.Response:
-        return await self.client.request(method, self.url + path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
-        response = await self.call(method, path, headers, **kw)
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    async def events(self) -> list[tuple[str, dict[str, Any]]]:
-        records = await read_topic(
-            self.f.kafka_bootstrap_servers, event_topic(self.lead, "sessions")
-        )
-        return [(headers_of(r)["ce_type"].split(".")[-2], json.loads(r.value)) for r in records]
 
 
 async def confirm_pairing(
@@ -134,9 +101,9 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
     for site, person in ((hospital, senior), (university, junior), (hospital, other_senior)):
         await enrol(site, person, program, CONSENT)
     async with httpx.AsyncClient(timeout=60) as client:
-        api = SessionsApi(federation, hospital, client)
-        mentor, mentee = api.token(university, junior), api.token(hospital, senior)
-        lead = api.coordinator(hospital)
+        api = LeadApi(federation, hospital, client, "sessions")
+        mentor, mentee = api.participant(junior), api.participant(senior)
+        lead = api.coordinator(hospital.id)
 
         rid = await confirm_pairing(federation, hospital, program, junior, senior, 2, times=2)
         exit_rid = await confirm_pairing(federation, hospital, program, junior, other_senior, 4)
@@ -265,7 +232,7 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         assert "clinic overran" not in json.dumps(shown) and shown["status"] == "completed"
 
         # The second relationship ends early, without blame, and the junior asks for a rematch.
-        other_mentee = api.token(hospital, other_senior)
+        other_mentee = api.participant(other_senior)
         await api.ok(
             "POST", f"/relationships/{exit_rid}/exit", mentor, json={"reason": "discomfort"}
         )
@@ -273,7 +240,7 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         assert seen_by_other["status"] == "ended" and "discomfort" not in json.dumps(seen_by_other)
         assert await api.ok("GET", f"/programs/{program['id']}/exits", lead) == {"discomfort": 1}
         partner_counts = await api.call(
-            "GET", f"/programs/{program['id']}/exits", api.coordinator(university)
+            "GET", f"/programs/{program['id']}/exits", api.coordinator(university.id)
         )
         assert partner_counts.status_code == 403
         assert (
@@ -357,11 +324,7 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
             return (await api.call("GET", f"/relationships/{third}", mentee)).status_code == 200
 
         await eventually(third_open)
-        left = await hospital.call(
-            "DELETE",
-            f"/participants/{senior['id']}/enrolments/{program['id']}",
-            hospital.person(senior["subject"]),
-        )
+        left = await hospital.withdraw(senior, program["id"])
         assert left.status_code < 300, left.text
 
         async def ended_by_withdrawal() -> bool:

@@ -68,6 +68,14 @@ class Site:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
+    async def withdraw(self, person: dict[str, Any], program_id: str) -> httpx.Response:
+        """The person withdraws from a program at home (their profile stays)."""
+        return await self.call(
+            "DELETE",
+            f"/participants/{person['id']}/enrolments/{program_id}",
+            self.person(person["subject"]),
+        )
+
     async def events(self, event_type: str | None = None) -> list[tuple[dict[str, str], Any]]:
         records = await read_topic(self.f.kafka_bootstrap_servers, event_topic(self.id, "identity"))
         return [

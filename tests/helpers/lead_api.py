@@ -1,0 +1,55 @@
+"""One service of a program's lead institution, as its participants and coordinators call
+it: participants with a token from their home issuer (audience the lead, with `ref`),
+coordinators of the lead or a partner with their own issuer's token."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from telemachus.cli.federation import Federation
+from telemachus.shared.contracts.topics import ServiceName, event_topic
+from telemachus.shared.security.tokens import Role
+from telemachus.shared.testing.kafka import headers_of, read_topic
+from tests.helpers.sites import Site, bearer
+
+
+class LeadApi:
+    def __init__(
+        self, federation: Federation, lead: Site, client: httpx.AsyncClient, service: ServiceName
+    ) -> None:
+        self.f = federation
+        self.lead = lead.id
+        self.service: ServiceName = service
+        self.url = federation.url(lead.id, service)
+        self.client = client
+
+    def participant(self, person: dict[str, Any]) -> dict[str, str]:
+        home = person["ref"].split(":")[0]
+        return bearer(
+            self.f.token(
+                home, person["subject"], Role.PARTICIPANT, audience=self.lead, ref=person["ref"]
+            )
+        )
+
+    def coordinator(self, institution: str) -> dict[str, str]:
+        return bearer(self.f.token(institution, "coord", Role.COORDINATOR, audience=self.lead))
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str], **kw: Any
+    ) -> httpx.Response:
+        return await self.client.request(method, self.url + path, headers=headers, **kw)
+
+    async def ok(self, method: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
+        response = await self.call(method, path, headers, **kw)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    async def events(self) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, body) of everything on the service's topic, e.g. ("session-held", {...})."""
+        records = await read_topic(
+            self.f.kafka_bootstrap_servers, event_topic(self.lead, self.service)
+        )
+        return [(headers_of(r)["ce_type"].split(".")[-2], json.loads(r.value)) for r in records]
