@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from telemachus.feedback.domain import commands
 from telemachus.feedback.domain.instruments import INSTRUMENTS, Instrument, Purpose
@@ -41,6 +41,7 @@ from telemachus.shared.security.access import (
 )
 from telemachus.shared.security.tokens import Principal
 
+ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
 NOT_YOURS = "answers are read only by the person who gave them; none of yours has this id"
 
 
@@ -49,7 +50,7 @@ class Body(BaseModel):
 
 
 class AnswersRequest(Body):
-    answers: dict[str, int] = Field(
+    answers: dict[ItemId, int] = Field(
         description="every item of the instrument, 1 strongly disagree - 5 strongly agree",
         max_length=50,
     )
