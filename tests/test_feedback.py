@@ -47,9 +47,8 @@ from telemachus.shared.contracts.sessions import (
 from telemachus.shared.contracts.topics import ServiceName, event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.testing.kafka import eventually, produce_event
-from telemachus.shared.testing.samples import envelope
 from tests.helpers.lead_api import LeadApi
-from tests.helpers.sites import Site, enrol, known_at, publish_program
+from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
 
 CONSENT = ["profession", "career_stage", "topics_offered", "topics_sought"]
 PLAN = [  # (mode, mentor's site index, mentor's profession, sessions held, completed)
@@ -95,7 +94,7 @@ async def produce(
     topic = event_topic(lead, service)
     for event in events:
         await produce_event(
-            federation.kafka_bootstrap_servers, topic, event, envelope(event, topic)
+            federation.kafka_bootstrap_servers, topic, event, signed(federation, event, topic)
         )
 
 

@@ -13,7 +13,6 @@ from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
 from telemachus.shared.runtime import dead_letter
 from telemachus.shared.security.tokens import Role, audience_of
 from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
-from telemachus.shared.testing.samples import envelope
 from tests.helpers.sites import (
     CONSENT,
     Site,
@@ -21,6 +20,7 @@ from tests.helpers.sites import (
     enrol,
     known_at,
     publish_program,
+    signed,
 )
 
 
@@ -431,9 +431,11 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
     # The same fact announced by the university's pairing service, which does not lead the
     # program, is refused: only the lead speaks for its pairings.
     forged_topic = event_topic(university.id, "pairing")
-    await produce_event(bootstrap, forged_topic, confirmed, envelope(confirmed, forged_topic))
+    await produce_event(
+        bootstrap, forged_topic, confirmed, signed(federation, confirmed, forged_topic)
+    )
     lead_topic = event_topic(hospital.id, "pairing")
-    await produce_event(bootstrap, lead_topic, confirmed, envelope(confirmed, lead_topic))
+    await produce_event(bootstrap, lead_topic, confirmed, signed(federation, confirmed, lead_topic))
 
     async def card(site: Site, person: dict[str, Any]) -> list[Any]:
         response = await site.call(
@@ -562,7 +564,7 @@ async def test_colleagues_paired_at_one_institution_get_each_others_card_until_o
     confirmed = confirmed_pairing(program, mentor, mentee)
     topic = event_topic(hospital.id, "pairing")
     await produce_event(
-        federation.kafka_bootstrap_servers, topic, confirmed, envelope(confirmed, topic)
+        federation.kafka_bootstrap_servers, topic, confirmed, signed(federation, confirmed, topic)
     )
 
     async def cards(person: dict[str, Any]) -> list[Any]:

@@ -25,8 +25,7 @@ from telemachus.shared.runtime import dead_letter
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.tokens import Role
 from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
-from telemachus.shared.testing.samples import envelope
-from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program
+from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program, signed
 
 CONSENT = [
     "profession",
@@ -387,7 +386,9 @@ async def test_withdrawals_profile_changes_rematches_and_deadlines(
             requested_at=datetime.now(UTC),
         )
         sessions_topic = event_topic(hospital.id, "sessions")
-        await produce_event(bootstrap, sessions_topic, rematch, envelope(rematch, sessions_topic))
+        await produce_event(
+            bootstrap, sessions_topic, rematch, signed(federation, rematch, sessions_topic)
+        )
 
         async def ended() -> bool:
             return (await pairing.ok("GET", f"/pairings/{pairing_id}"))["status"] == "ended"
@@ -407,7 +408,7 @@ async def test_withdrawals_profile_changes_rematches_and_deadlines(
             profile=SharedProfileV1(career_stage=2),
         )
         topic = event_topic(university.id, "identity")
-        await produce_event(bootstrap, topic, forged, envelope(forged, topic))
+        await produce_event(bootstrap, topic, forged, signed(federation, forged, topic))
 
         async def letter() -> dict[str, str]:
             letters = await read_topic(bootstrap, dead_letter_topic(hospital.id, "pairing"))

@@ -26,9 +26,8 @@ from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.tokens import Principal, Role
 from telemachus.shared.testing.kafka import eventually, produce_event
-from telemachus.shared.testing.samples import envelope
 from tests.helpers.lead_api import LeadApi
-from tests.helpers.sites import Site, enrol, known_at, publish_program
+from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
 
 CONSENT = ["profession", "career_stage", "topics_offered", "topics_sought", "availability"]
 LONDON_TUESDAYS = {
@@ -71,7 +70,7 @@ async def confirm_pairing(
         confirmed_at=datetime.now(UTC),
     )
     topic = event_topic(lead.id, "pairing")
-    headers = envelope(event, topic)
+    headers = signed(federation, event, topic)
     for _ in range(times):  # a redelivery carries the same CloudEvents id
         await produce_event(federation.kafka_bootstrap_servers, topic, event, headers)
     return f"relationship_{event.pairing_id}"

@@ -11,11 +11,20 @@ from typing import Any
 import httpx
 
 from telemachus.cli.federation import Federation
+from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.security.tokens import Role
 from telemachus.shared.testing.kafka import eventually, headers_of, read_topic
+from telemachus.shared.testing.samples import envelope
 
 CONSENT = ["career_stage", "topics_offered", "topics_sought", "languages", "availability"]
+
+
+def signed(
+    federation: Federation, event: IntegrationEvent, topic: str, event_id: str | None = None
+) -> dict[str, str]:
+    """Headers as the institution owning `topic` publishes them: signed with its key."""
+    return envelope(event, topic, event_id, federation.signer(topic.split(".")[1]))
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -30,6 +30,7 @@ from telemachus.shared.security.keys import (
     InstitutionKeys,
     load_or_create_development_trust,
 )
+from telemachus.shared.security.signing import EventSigner
 from telemachus.shared.security.tokens import (
     DevelopmentIssuer,
     Role,
@@ -186,6 +187,13 @@ class Federation:
             keys = InstitutionKeys.load(self.key_files[institution])
             self._issuers[institution] = development_issuer(keys)
         return self._issuers[institution]
+
+    def signer(self, institution: str) -> EventSigner:
+        """The institution's event signing key (development keys; tests sign with it)."""
+        key = InstitutionKeys.load(self.key_files[institution]).signing_key
+        if key is None:
+            raise RuntimeError(f"{institution} has no event signing key")
+        return EventSigner(key)
 
     def token(
         self,

@@ -1,10 +1,13 @@
 """Consuming events: envelope and schema checks, retries, dead letters, offset commits.
 
 A subscription maps wire event types to handlers. For each record, in order:
-oversized or no valid CloudEvents envelope -> dead letter; a type this subscription does
-not handle -> skipped (other consumers read the same topic); data that fails its schema
--> dead letter; the handler raises a DomainError -> dead letter (retrying cannot help);
-any other error -> retried with backoff, then dead letter. Only then is the offset
+oversized or no valid CloudEvents envelope -> dead letter; not signed by the institution
+whose topic carried it with a key valid now, or altered since -> dead letter (the reason
+says which, see security/signing.py); a type this subscription does not handle ->
+skipped (other consumers read the same topic); data that fails its schema -> dead
+letter; the same source and id read before at another position -> dead letter
+(replayed); the handler raises a DomainError -> dead letter (retrying cannot help); any
+other error -> retried with backoff, then dead letter. Only then is the offset
 marked for commit. Handlers dedupe through the inbox (see bus.py).
 """
 
@@ -24,12 +27,18 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.envelope import CloudEventAttributes, EnvelopeError
+from telemachus.shared.contracts.envelope import (
+    CloudEventAttributes,
+    EnvelopeError,
+    decode_headers,
+)
 from telemachus.shared.contracts.topics import publisher_of
 from telemachus.shared.errors import DomainError
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.inbox import inbox_id
 from telemachus.shared.runtime.offsets import OffsetCommitter
+from telemachus.shared.runtime.replays import FirstSeen, Position
+from telemachus.shared.security.signing import MATERIAL_HEADER, EventVerifier, SignatureRefused
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +125,17 @@ class EventConsumer:
         group_prefix: str,
         dead_letters: DeadLetterPublisher,
         policy: DeliveryPolicy,
+        *,
+        verifier: EventVerifier | None = None,
+        first_seen: FirstSeen | None = None,
     ) -> None:
         self._broker = broker
         self._group_prefix = group_prefix
         self._dead_letters = dead_letters
         self._policy = policy
+        # Without a trust registry nothing can be verified (tests of delivery alone).
+        self._verifier = verifier
+        self._first_seen = first_seen
         self.subscriptions: list[Subscription] = []
 
     def subscribe(
@@ -251,6 +266,15 @@ class EventConsumer:
             await self._dead_letters.send(record, "invalid-envelope", str(error))
             return None
         origin, source = publisher_of(record.topic)
+        if self._verifier is not None:
+            # Before anything else reads the event: who signed it, and is it as signed?
+            try:
+                self._verifier.verify(
+                    attributes, decode_headers(record.headers).get(MATERIAL_HEADER), value, origin
+                )
+            except SignatureRefused as refused:
+                await self._dead_letters.send(record, refused.reason, refused.detail)
+                return None
         if attributes.source != source:
             await self._dead_letters.send(
                 record,
@@ -269,7 +293,19 @@ class EventConsumer:
                 record, "invalid-data", f"{attributes.type}: {summarize_validation_error(error)}"
             )
             return None
-        return handler, event, Delivery(inbox_id(attributes), origin)
+        delivery = Delivery(inbox_id(attributes), origin)
+        if self._first_seen is not None:
+            here = Position(record.topic, record.partition, record.offset)
+            first = await self._first_seen.replayed_from(delivery.id, here)
+            if first is not None:
+                await self._dead_letters.send(
+                    record,
+                    "replayed",
+                    f"{delivery.id} was first read at {first.topic}[{first.partition}]"
+                    f"@{first.offset}",
+                )
+                return None
+        return handler, event, delivery
 
     async def _run(
         self,

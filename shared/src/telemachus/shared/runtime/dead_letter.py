@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +29,14 @@ ORIGINAL_OFFSET = "dlq_original_offset"
 CONSUMER_GROUP = "dlq_consumer_group"
 FAILED_AT = "dlq_failed_at"
 
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def _trace_id(traceparent: str) -> str | None:
+    match = TRACEPARENT.match(traceparent)
+    return match.group(1) if match else None
+
+
 PublishFn = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[Any]]
 
 
@@ -36,6 +46,7 @@ class DeadLetterPublisher:
         self._group = consumer_group
         self._publish = publish
         self.count = 0
+        self.by_reason: Counter[str] = Counter()
 
     async def send(self, record: ConsumerRecord[Any, Any], reason: str, detail: str) -> None:
         try:
@@ -63,6 +74,7 @@ class DeadLetterPublisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
         self.count += 1
+        self.by_reason[reason] += 1
         log.warning(
             "event dead-lettered",
             extra={
@@ -71,5 +83,7 @@ class DeadLetterPublisher:
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
+                # The producer's trace: where the refused event came from.
+                "event_trace_id": _trace_id(headers.get("traceparent", "")),
             },
         )

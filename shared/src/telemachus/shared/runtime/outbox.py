@@ -27,6 +27,7 @@ from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import CloudEventAttributes
 from telemachus.shared.runtime.lease import Lease
 from telemachus.shared.runtime.store import Document
+from telemachus.shared.security.signing import MATERIAL_HEADER, EventSigner
 
 OUTBOX_COLLECTION = "outbox"
 log = logging.getLogger(__name__)
@@ -34,10 +35,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Publication:
-    """Where and as whom a service publishes."""
+    """Where and as whom a service publishes, and the key it signs with."""
 
     topic: str
     source: str
+    signer: EventSigner | None = None
 
 
 def outbox_row(event: IntegrationEvent, publication: Publication) -> Document:
@@ -51,13 +53,18 @@ def outbox_row(event: IntegrationEvent, publication: Publication) -> Document:
     )
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    payload = event.model_dump_json().encode()
+    headers = attributes.to_headers()
+    if publication.signer is not None:
+        # Signed at commit: the row is published as it is, however often the relay retries.
+        headers[MATERIAL_HEADER] = publication.signer.material(attributes, payload)
     return {
         # ObjectIds made in one process increase, so `_id` order is commit-call order.
         "_id": ObjectId(),
         "topic": publication.topic,
         "key": event.key,
-        "headers": attributes.to_headers(),
-        "payload": event.model_dump_json().encode(),
+        "headers": headers,
+        "payload": payload,
         "trace_carrier": carrier,
         "created_at": attributes.time,
         "sent_at": None,

@@ -40,12 +40,14 @@ from telemachus.shared.runtime.outbox import (
     ensure_outbox_indexes,
 )
 from telemachus.shared.runtime.periodic import PeriodicJobs
+from telemachus.shared.runtime.replays import POSITIONS_COLLECTION, FirstSeen
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.store import create_mongo_client, ping
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 from telemachus.shared.runtime.unit_of_work import EventMapper, MongoUnitOfWork
 from telemachus.shared.security.keys import InstitutionKeys
 from telemachus.shared.security.registry import TrustRegistry
+from telemachus.shared.security.signing import EventSigner, EventVerifier
 from telemachus.shared.security.tokens import TokenVerifier, audience_of
 
 log = logging.getLogger(__name__)
@@ -64,9 +66,17 @@ class ServiceRuntime:
         self.client = create_mongo_client(settings.mongodb_uri, app_name=name)
         self.db = self.client[settings.database_name]
         self.broker = create_broker(settings, self.telemetry)
+        self.trust = (
+            TrustRegistry.load(settings.trust_registry_file)
+            if settings.trust_registry_file
+            else None
+        )
+        self.keys = InstitutionKeys.load(settings.keys_file) if settings.keys_file else None
+        signing_key = self.keys.signing_key if self.keys else None
         self.publication = Publication(
             topic=event_topic(settings.institution, settings.service),
             source=event_source(settings.institution, settings.service),
+            signer=EventSigner(signing_key) if signing_key else None,
         )
         self.relay = OutboxRelay(
             self.db[OUTBOX_COLLECTION],
@@ -96,18 +106,16 @@ class ServiceRuntime:
                 commit_every=settings.offset_commit_every,
                 fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             ),
+            verifier=EventVerifier(self.trust) if self.trust else None,
+            first_seen=FirstSeen(self.db[POSITIONS_COLLECTION]),
         )
+        if self.trust is None:
+            log.warning("no trust registry: events are consumed without checking signatures")
         self._startup_hooks: list[StartupHook] = [
             lambda: ensure_outbox_indexes(
                 self.db[OUTBOX_COLLECTION], settings.outbox_retention_seconds
             )
         ]
-        self.trust = (
-            TrustRegistry.load(settings.trust_registry_file)
-            if settings.trust_registry_file
-            else None
-        )
-        self.keys = InstitutionKeys.load(settings.keys_file) if settings.keys_file else None
         self.periodic = PeriodicJobs()
         self.started = False
 

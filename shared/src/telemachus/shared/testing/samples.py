@@ -9,6 +9,7 @@ from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import CloudEventAttributes
 from telemachus.shared.contracts.identity import ProgramPublishedV1
 from telemachus.shared.contracts.vocabulary import PairingMode
+from telemachus.shared.security.signing import MATERIAL_HEADER, EventSigner
 
 
 def program_published(program_id: str) -> ProgramPublishedV1:
@@ -28,13 +29,23 @@ def program_published(program_id: str) -> ProgramPublishedV1:
     )
 
 
-def envelope(event: IntegrationEvent, topic: str, event_id: str | None = None) -> dict[str, str]:
-    """Headers as the publisher of `topic` (telemachus.<institution>.<service>) sets them."""
+def envelope(
+    event: IntegrationEvent,
+    topic: str,
+    event_id: str | None = None,
+    signer: EventSigner | None = None,
+) -> dict[str, str]:
+    """Headers as the publisher of `topic` (telemachus.<institution>.<service>) sets them,
+    signed when a signer is given (as the relay signs what a service publishes)."""
     _, institution, service = topic.split(".")[:3]
-    return CloudEventAttributes(
+    attributes = CloudEventAttributes(
         id=event_id or secrets.token_hex(8),
         source=f"/telemachus/{institution}/{service}",
         type=event.event_type,
         time=datetime.now(UTC),
         subject=event.key,
-    ).to_headers()
+    )
+    headers = attributes.to_headers()
+    if signer is not None:
+        headers[MATERIAL_HEADER] = signer.material(attributes, event.model_dump_json().encode())
+    return headers
