@@ -16,6 +16,7 @@ from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
+from telemachus.shared.testing.backends import Backend
 
 
 class Count(BaseModel):
@@ -74,3 +75,16 @@ class CountingService:
 
     def committed(self) -> int:
         return sum(self.subscription.committer.committed.values())
+
+
+def settings_for(backend: Backend, institution: str, **overrides: object) -> ServiceSettings:
+    values: dict[str, object] = {
+        "institution": institution,
+        "service": "pairing",
+        "kafka_bootstrap_servers": backend.kafka_bootstrap_servers,
+        "mongodb_uri": backend.mongodb_uri,
+        "mongodb_database": f"test-{institution}",
+        "handler_backoff_seconds": 0.01,
+        **overrides,
+    }
+    return ServiceSettings.model_validate(values)

@@ -60,7 +60,7 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime.document_publications(PUBLISHED_EVENTS)
     router = http.feedback_router(
         bus,
-        FeedbackViews(runtime.db),
+        FeedbackViews(runtime.client, runtime.db),
         settings.institution,
         principal_dependency(runtime.token_verifier()),
     )

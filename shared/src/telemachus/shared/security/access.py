@@ -57,3 +57,10 @@ def require_home(home_institution: str, participant_ref: str, origin: str) -> No
         raise Rejected(
             f"{origin} may not state facts about {participant_ref}", field="participant_ref"
         )
+
+
+def require_lead(program_id: str, origin: str) -> None:
+    """Only a program's lead (the institution its id begins with) states its pairing,
+    relationship and feedback facts."""
+    if not program_id.startswith(f"{origin}:"):
+        raise Rejected(f"{origin} does not lead {program_id}", field="program_id")

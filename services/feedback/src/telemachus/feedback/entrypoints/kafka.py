@@ -30,7 +30,7 @@ from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
-from telemachus.shared.security.access import require_home
+from telemachus.shared.security.access import require_home, require_lead
 
 PairingFact = PairingProposedV1 | PairingConfirmedV1 | PairingDeclinedV1 | PairingExpiredV1
 OUTCOMES: dict[type[PairingFact], PairingOutcome] = {
@@ -93,6 +93,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     )
 
     async def pairing(event: PairingFact, delivery: Delivery) -> None:
+        require_lead(event.program_id, delivery.origin)
         command = commands.RecordPairing(
             pairing_id=event.pairing_id,
             program_id=event.program_id,
@@ -113,6 +114,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     )
 
     async def started(event: RelationshipStartedV1, delivery: Delivery) -> None:
+        require_lead(event.program_id, delivery.origin)
         command = commands.OpenRelationship(
             relationship_id=event.relationship_id,
             program_id=event.program_id,
@@ -125,6 +127,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         await bus.handle(command, inbox_id=delivery.id)
 
     async def held(event: SessionHeldV1, delivery: Delivery) -> None:
+        require_lead(event.program_id, delivery.origin)
         command = commands.RecordSessionHeld(
             relationship_id=event.relationship_id,
             session_id=event.session_id,
@@ -133,6 +136,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         await bus.handle(command, inbox_id=delivery.id)
 
     async def completed(event: RelationshipCompletedV1, delivery: Delivery) -> None:
+        require_lead(event.program_id, delivery.origin)
         command = commands.FinishRelationship(
             relationship_id=event.relationship_id,
             status=RelationshipStatus.COMPLETED,
@@ -142,6 +146,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         await bus.handle(command, inbox_id=delivery.id)
 
     async def ended(event: RelationshipEndedV1, delivery: Delivery) -> None:
+        require_lead(event.program_id, delivery.origin)
         command = commands.FinishRelationship(
             relationship_id=event.relationship_id,
             status=RelationshipStatus.ENDED,

@@ -3,7 +3,9 @@ aggregates, concerns and windows, never an individual answer."""
 
 from __future__ import annotations
 
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.read_concern import ReadConcern
 
 from telemachus.feedback.domain.model import (
     Concern,
@@ -31,7 +33,8 @@ from telemachus.shared.runtime.views import A, read_many, read_one
 
 
 class FeedbackViews:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document]) -> None:
+        self._client = client
         self._db = db
 
     async def program(self, program_id: str) -> Program | None:
@@ -61,17 +64,25 @@ class FeedbackViews:
     async def concerns_by(self, ref: str) -> list[Concern]:
         return await read_many(self._db, CONCERNS, Concern, {"reporter_ref": ref})
 
-    async def _all(self, collection: str, model: type[A], program_id: str) -> list[A]:
-        # Reports need every row, not the first page that listings return.
-        cursor = self._db[collection].find({"program_id": program_id}).sort("_id")
-        return [from_document(model, d) for d in await cursor.to_list(None)]
-
     async def facts(self, program: Program) -> ProgramFacts:
-        return ProgramFacts(
-            program=program,
-            participants=await self._all(PARTICIPANTS, Participant, program.id),
-            pairings=await self._all(PAIRINGS, Pairing, program.id),
-            relationships=await self._all(RELATIONSHIPS, Relationship, program.id),
-            responses=await self._all(RESPONSES, Response, program.id),
-            concerns=await self._all(CONCERNS, Concern, program.id),
-        )
+        """Everything a report counts, read from one snapshot: an erasure committing
+        between two reads would otherwise drop a person's answers but not their enrolment."""
+        async with self._client.start_session() as session:
+            await session.start_transaction(read_concern=ReadConcern("snapshot"))
+            try:
+
+                async def every(collection: str, model: type[A]) -> list[A]:
+                    # Reports need every row, not the first page that listings return.
+                    cursor = self._db[collection].find({"program_id": program.id}, session=session)
+                    return [from_document(model, d) for d in await cursor.sort("_id").to_list()]
+
+                return ProgramFacts(
+                    program=program,
+                    participants=await every(PARTICIPANTS, Participant),
+                    pairings=await every(PAIRINGS, Pairing),
+                    relationships=await every(RELATIONSHIPS, Relationship),
+                    responses=await every(RESPONSES, Response),
+                    concerns=await every(CONCERNS, Concern),
+                )
+            finally:
+                await session.abort_transaction()  # read only: nothing to commit

@@ -18,12 +18,14 @@ from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
+from telemachus.shared.security.access import require_home, require_lead
 
 
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     me = runtime.settings.institution
 
     async def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> None:
+        require_lead(event.program_id, delivery.origin)
         command = commands.OpenRelationship(
             pairing_id=event.pairing_id,
             program_id=event.program_id,
@@ -55,12 +57,11 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         await bus.handle(command, inbox_id=delivery.id)
 
     def from_home(event: EnrolmentFactsV1 | ParticipantWithdrawnV1, delivery: Delivery) -> bool:
-        """A person's facts count only from their home institution, for our programs."""
-        return (
-            event.lead_institution == me
-            and event.home_institution == delivery.origin
-            and event.participant_ref.startswith(f"{delivery.origin}:")
-        )
+        """Whether this is about our programs; refused unless from the person's home."""
+        if event.lead_institution != me:
+            return False
+        require_home(event.home_institution, event.participant_ref, delivery.origin)
+        return True
 
     async def availability(event: EnrolmentFactsV1, delivery: Delivery) -> None:
         if not from_home(event, delivery):
