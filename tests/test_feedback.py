@@ -46,9 +46,11 @@ from telemachus.shared.contracts.sessions import (
 )
 from telemachus.shared.contracts.topics import ServiceName, event_topic
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.security.keys import new_ed25519
+from telemachus.shared.security.tokens import DevelopmentIssuer, Role, audience_of
 from telemachus.shared.testing.kafka import eventually, produce_event
 from tests.helpers.lead_api import LeadApi
-from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
+from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program, signed
 
 CONSENT = ["profession", "career_stage", "topics_offered", "topics_sought"]
 PLAN = [  # (mode, mentor's site index, mentor's profession, sessions held, completed)
@@ -306,6 +308,24 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             denied = await api.call("GET", f"/answers/{mentor_answer}", who)
             assert denied.status_code == 403, who
             assert "mentee-attributes" not in denied.text
+        # Tokens: a partner's participant answered above with a home-issued token; a token
+        # from an issuer outside the registry, or for another audience, is refused.
+        rogue = DevelopmentIssuer("https://idp.rogue.invalid/dev", new_ed25519("rogue-1")[0])
+        wrong_audience = bearer(
+            federation.token(
+                university.id, first_mentor["subject"], Role.PARTICIPANT, ref=first_mentor["ref"]
+            )
+        )
+        foreign_issuer = bearer(
+            rogue.mint(
+                first_mentor["subject"],
+                [Role.PARTICIPANT],
+                audience_of(hospital.id),
+                participant_ref=first_mentor["ref"],
+            )
+        )
+        for token in (wrong_audience, foreign_issuer):
+            assert (await api.call("GET", "/feedback/me", token)).status_code == 401
         # and a participant cannot read the program's report either.
         assert (
             await api.call("GET", f"/programs/{pid}/report", api.participant(first_mentor))

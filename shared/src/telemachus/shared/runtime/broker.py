@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -13,6 +13,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
+from telemachus.shared.runtime.kafka_security import broker_security
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
@@ -31,6 +32,7 @@ def create_broker(settings: ServiceSettings, telemetry: ServiceTelemetry) -> Kaf
     logger.addFilter(_OwnTopicsOnly())
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=broker_security(settings),
         client_id=f"telemachus-{settings.institution}-{settings.service}",
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=telemetry.provider)],
         # A service creates only its own topics (ensure_topics); never someone else's.
@@ -47,8 +49,13 @@ def create_broker(settings: ServiceSettings, telemetry: ServiceTelemetry) -> Kaf
     )
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Sequence[str], partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Sequence[str],
+    partitions: int,
+    client_options: Mapping[str, Any] | None = None,
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(client_options or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -64,14 +71,17 @@ async def ensure_topics(bootstrap_servers: str, topics: Sequence[str], partition
 
 
 async def wait_for_topics(
-    bootstrap_servers: str, topics: Sequence[str], within: float
+    bootstrap_servers: str,
+    topics: Sequence[str],
+    within: float,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Wait until the topics exist; returns those still missing when time runs out.
 
     A consumer subscribed to a topic that does not exist yet only notices it at the next
     metadata refresh; waiting a little at start-up avoids that gap.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(client_options or {}))
     await admin.start()
     try:
         deadline = asyncio.get_running_loop().time() + within

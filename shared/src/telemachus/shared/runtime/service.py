@@ -32,6 +32,7 @@ from telemachus.shared.runtime.http import (
     health_router,
     install_error_handlers,
 )
+from telemachus.shared.runtime.kafka_security import client_options
 from telemachus.shared.runtime.lease import LEASES_COLLECTION, Lease, replica_id
 from telemachus.shared.runtime.outbox import (
     OUTBOX_COLLECTION,
@@ -158,6 +159,7 @@ class ServiceRuntime:
             self.settings.kafka_bootstrap_servers,
             [self.publication.topic, self.dead_letters.topic],
             self.settings.topic_partitions,
+            client_options(self.settings),
         )
         for hook in self._startup_hooks:
             await hook()
@@ -169,6 +171,7 @@ class ServiceRuntime:
             self.settings.kafka_bootstrap_servers,
             self.consumed_topics,
             self.settings.wait_for_topics_seconds,
+            client_options(self.settings),
         )
         await self.broker.start()
         self.relay.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from telemachus.shared.contracts.topics import ServiceName, check_institution_id
@@ -29,6 +29,15 @@ class ServiceSettings(BaseSettings):
     # includes the service's own institution.
     federation: Annotated[list[str], NoDecode] = Field(default_factory=list)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Production: each institution its own Kafka principal (SASL/SCRAM) over TLS, with ACLs
+    # on its topic prefix (docs/security.md). The local broker needs neither.
+    kafka_tls: bool = False
+    kafka_ca_file: Path | None = None  # trust this CA instead of the system's
+    kafka_cert_file: Path | None = None  # a client certificate, if the cluster wants one
+    kafka_key_file: Path | None = None
+    kafka_sasl: Literal["none", "scram-sha-256", "scram-sha-512"] = "none"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     # Defaults to telemachus-<institution>-<service>: each service owns its database.
     mongodb_database: str | None = None
@@ -62,6 +71,14 @@ class ServiceSettings(BaseSettings):
     telemetry_file: Path = Path(".telemachus/traces.jsonl")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _sasl_credentials(self) -> ServiceSettings:
+        if self.kafka_sasl != "none":
+            for name in ("kafka_username", "kafka_password"):
+                if not getattr(self, name):
+                    raise ValueError(f"{ENV_PREFIX}{name.upper()} is required with SASL")
+        return self
 
     @field_validator("institution")
     @classmethod
