@@ -91,6 +91,13 @@ async def test_forged_foreign_replayed_and_malformed_events_are_refused_and_vali
         envelope(impostor, pairing_topic, signer=federation.signer(university.id)),
         "wrong-topic-prefix",
     )
+    # Signed with a key nobody registered, under the hospital's name.
+    stranger = confirmed(program["id"], hospital.id, university.id)
+    await send(
+        stranger,
+        envelope(stranger, pairing_topic, signer=EventSigner(new_ed25519("not-registered")[0])),
+        "unknown-key",
+    )
     # Signed by the hospital, then altered on the way: another mentor.
     honest = confirmed(program["id"], hospital.id, university.id)
     headers = signed(federation, honest, pairing_topic)
