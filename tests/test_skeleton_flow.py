@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,9 +13,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from telemachus.cli.federation import Federation
+from telemachus.cli.main import main
 from telemachus.cli.skeleton import SkeletonFlow, SkeletonResult
 from telemachus.shared.contracts.identity import ParticipantEnrolledV1
 from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter
 from telemachus.shared.testing.kafka import headers_of, read_topic
 
 
@@ -118,3 +121,35 @@ async def test_enrolment_events_carry_only_consented_fields_under_a_pseudonym(
         assert "@" not in text and "Dr " not in text and "Prof " not in text
         assert headers_of(record)["ce_source"] == f"/telemachus/{institution.id}/identity"
         assert "traceparent" in headers_of(record)
+
+
+async def test_telemachus_traces_shows_the_flow_as_one_tree_across_institutions(
+    flow: SkeletonResult,
+    federation: Federation,
+    spans: InMemorySpanExporter,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What `telemachus demo` then `telemachus traces` shows an ops newcomer."""
+    traces = tmp_path / "traces.jsonl"
+    JsonLinesSpanExporter(traces).export(spans.get_finished_spans())
+    assert main(["traces", "--file", str(traces)]) == 0
+    listing = capsys.readouterr().out
+    line = next(x for x in listing.splitlines() if x.startswith(flow.trace_id))
+    assert all(i.id in line for i in federation.institutions)
+    assert main(["traces", flow.trace_id[:10], "--file", str(traces)]) == 0
+    tree = capsys.readouterr().out.splitlines()
+
+    width = max(len(x.split()[0]) for x in tree)  # the institution/service column
+
+    def depth(line: str) -> int:
+        rest = line[width:]
+        return len(rest) - len(rest.lstrip()) - 2
+
+    lead, *partners = [i.id for i in federation.institutions]
+    # Partners' consumers hang beneath the lead's request that caused them: one tree.
+    assert tree[0].startswith(f"{lead}/identity") and depth(tree[0]) == 0
+    for partner in partners:
+        nested = [x for x in tree if x.startswith(f"{partner}/")]
+        assert nested and max(map(depth, nested)) > depth(tree[0])
+    assert main(["traces", "ffffffffffff", "--file", str(traces)]) == 2

@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ import uvicorn
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from telemachus.cli import traces as traces_file
 from telemachus.cli.federation import BOOTSTRAPS, Federation
 from telemachus.cli.skeleton import FlowError, SkeletonFlow
 from telemachus.shared.contracts.catalog import write_schemas
@@ -166,6 +167,33 @@ def schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def traces(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.exists():
+        print(
+            f"no traces at {path}: run `telemachus demo` or `telemachus up` first", file=sys.stderr
+        )
+        return 2
+    spans = traces_file.read_spans(path)
+    if args.trace_id is None:
+        for t in traces_file.summaries(spans)[: args.limit]:
+            moment = datetime.fromtimestamp(t.start / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            errors = f"  {t.errors} error(s)" if t.errors else ""
+            say(
+                f"{t.trace_id}  {moment}  {t.millis:9.1f} ms  {t.spans:4d} spans  "
+                f"{', '.join(t.institutions)}  {t.root}{errors}"
+            )
+        return 0
+    found = traces_file.matching(spans, args.trace_id)
+    if len(found) != 1:
+        what = "no trace" if not found else f"{len(found)} traces"
+        print(f"{what} with an id starting {args.trace_id!r} in {path}", file=sys.stderr)
+        return 2
+    for line in traces_file.tree(spans, found[0], database=args.db):
+        say(line)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="telemachus", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -211,6 +239,14 @@ def parser() -> argparse.ArgumentParser:
     run_trust.add_argument("--dir", default=str(STATE_DIR / "trust"))
     run_trust.add_argument("institutions", nargs="+", help="institution ids")
     run_trust.set_defaults(func=dev_trust)
+    run_traces = commands.add_parser(
+        "traces", help="list recent traces of local runs, or print one as a tree"
+    )
+    run_traces.add_argument("trace_id", nargs="?", help="a trace id, or its first characters")
+    run_traces.add_argument("--file", default=str(STATE_DIR / "traces.jsonl"))
+    run_traces.add_argument("--limit", type=int, default=20)
+    run_traces.add_argument("--db", action="store_true", help="also show MongoDB calls")
+    run_traces.set_defaults(func=traces)
     run_schemas = commands.add_parser("schemas", help="write each event's JSON Schema")
     run_schemas.add_argument("--out", default="docs/events")
     run_schemas.set_defaults(func=schemas)
@@ -258,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `telemachus traces | head`: the reader had enough
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
