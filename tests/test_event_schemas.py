@@ -1,24 +1,75 @@
-"""The JSON Schemas integrators read are the ones the code publishes."""
+"""The JSON Schemas integrators read are the ones the code publishes, and no published
+event version ever changes incompatibly."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
 from telemachus.shared.contracts.catalog import all_schemas
+from telemachus.shared.contracts.compatibility import (
+    catalog_incompatibilities,
+    incompatibilities,
+)
 
 PUBLISHED = Path(__file__).parent.parent / "docs" / "events"
 
 
-def test_published_schemas_match_the_contracts() -> None:
-    generated = all_schemas()
-    on_disk = {
+def published() -> dict[str, dict[str, Any]]:
+    return {
         p.name.removesuffix(".schema.json"): json.loads(p.read_text())
         for p in PUBLISHED.glob("*.schema.json")
     }
-    assert set(on_disk) == set(generated), "run `make schemas` and commit docs/events"
-    for name, schema in generated.items():
-        assert on_disk[name] == json.loads(json.dumps(schema)), (
-            f"{name} changed: a published version must not change incompatibly; "
-            "add a new version, or run `make schemas` for a compatible change"
-        )
+
+
+def test_no_published_event_version_changed_incompatibly() -> None:
+    broken = catalog_incompatibilities(published(), json.loads(json.dumps(all_schemas())))
+    assert broken == {}, (
+        "a published version must not change incompatibly; publish a new version (.v2) "
+        f"alongside instead: {json.dumps(broken, indent=1)}"
+    )
+
+
+def test_published_schemas_are_current() -> None:
+    generated = json.loads(json.dumps(all_schemas()))
+    on_disk = published()
+    assert set(generated) >= set(on_disk)
+    changed = sorted(n for n in generated if on_disk.get(n) != generated[n])
+    assert not changed, f"compatible changes not yet published: run `make schemas` ({changed})"
+
+
+def test_the_check_refuses_each_kind_of_breaking_change() -> None:
+    name = "org.telemachus.identity.participant-enrolled.v1"
+    original = published()[name]
+
+    def changed(edit: Any) -> list[str]:
+        schema = copy.deepcopy(original)
+        edit(schema)
+        return incompatibilities(original, schema)
+
+    assert changed(lambda s: None) == []
+    # An optional field added, and documentation changed: compatible.
+    assert changed(lambda s: s["properties"].update(note={"type": "string"})) == []
+    assert changed(lambda s: s.update(description="reworded")) == []
+    # A field removed.
+    assert changed(lambda s: s["properties"].pop("program_id")) == ["data.program_id: removed"]
+    # A type changed.
+    assert changed(lambda s: s["properties"]["program_id"].update(type="integer")) == [
+        "data.program_id: type ['string'] became ['integer']"
+    ]
+    # A field made required (inside a definition, too).
+    assert changed(lambda s: s["required"].append("note") or s["properties"].update(note={}))
+    profile = original["$defs"]["SharedProfileV1"]
+    assert "career_stage" not in profile.get("required", [])
+    assert changed(
+        lambda s: s["$defs"]["SharedProfileV1"].setdefault("required", []).append("career_stage")
+    ) == ["SharedProfileV1.career_stage: made required"]
+    # An enum given a value its readers do not know.
+    profession = profile["properties"]["profession"]
+    assert changed(lambda s: s["$defs"]["Profession"]["enum"].append("astrology")) == [
+        "Profession: new values 'astrology'"
+    ], profession
+    # A published version removed from the catalogue.
+    assert catalog_incompatibilities({name: original}, {}) == {name: ["published version removed"]}
