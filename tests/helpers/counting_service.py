@@ -15,6 +15,7 @@ from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
+from telemachus.shared.runtime.telemetry import ServiceTelemetry
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 from telemachus.shared.testing.backends import Backend
 
@@ -30,9 +31,10 @@ class CountingService:
     poison: str = "poison"  # events with this key always fail
     batch: bool = False  # one transaction per polled batch instead of per event
     attempts: list[str] = field(default_factory=list)
+    telemetry: ServiceTelemetry | None = None
 
     def __post_init__(self) -> None:
-        self.runtime = ServiceRuntime(self.settings)
+        self.runtime = ServiceRuntime(self.settings, self.telemetry)
         runtime = self.runtime
 
         async def count(cmd: Count, uow: MongoUnitOfWork) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from telemachus.shared.contracts.topics import publisher_of
 from telemachus.shared.errors import DomainError
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.inbox import inbox_id
+from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.offsets import OffsetCommitter
 from telemachus.shared.runtime.replays import FirstSeen, Position
 from telemachus.shared.security.signing import MATERIAL_HEADER, EventVerifier, SignatureRefused
@@ -128,6 +130,7 @@ class EventConsumer:
         *,
         verifier: EventVerifier | None = None,
         first_seen: FirstSeen | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._broker = broker
         self._group_prefix = group_prefix
@@ -136,6 +139,7 @@ class EventConsumer:
         # Without a trust registry nothing can be verified (tests of delivery alone).
         self._verifier = verifier
         self._first_seen = first_seen
+        self._metrics = metrics
         self.subscriptions: list[Subscription] = []
 
     def subscribe(
@@ -196,7 +200,14 @@ class EventConsumer:
             admitted = [(r, a) for r in records if (a := await self._admit(r, by_type))]
             try:
                 if admitted:
+                    started = time.perf_counter()
                     await batch_handler([(event, delivery) for _, (_, event, delivery) in admitted])
+                    if self._metrics is not None:
+                        each = (time.perf_counter() - started) / len(admitted)
+                        for record, (_, event, _) in admitted:
+                            kind = {"type": type(event).event_type, "topic": record.topic}
+                            self._metrics.handler_duration.record(each, kind)
+                            self._metrics.events_handled.add(1, {**kind, "outcome": "handled"})
             except Exception:
                 log.warning(
                     "batch of %d failed; handling its events one by one",
@@ -221,6 +232,8 @@ class EventConsumer:
         subscription.committer = OffsetCommitter(
             interval=self._policy.commit_seconds, every=self._policy.commit_every
         )
+        if self._metrics is not None:
+            self._metrics.watch_lag(f"{self._group_prefix}.{name}", subscription.committer.lag)
         if subscription.topics:
             self.subscriptions.append(subscription)
         else:
@@ -315,23 +328,38 @@ class EventConsumer:
         delivery: Delivery,
     ) -> None:
         """Run the handler with retries; a refusal or persistent failure is dead-lettered."""
+        started = time.perf_counter()
+        outcome = await self._attempts(record, handler, event, delivery)
+        if self._metrics is not None:
+            kind = {"type": type(event).event_type, "topic": record.topic}
+            self._metrics.handler_duration.record(time.perf_counter() - started, kind)
+            self._metrics.events_handled.add(1, {**kind, "outcome": outcome})
+
+    async def _attempts(
+        self,
+        record: ConsumerRecord[Any, Any],
+        handler: EventHandler,
+        event: Any,
+        delivery: Delivery,
+    ) -> str:
         for attempt in range(1, self._policy.attempts + 1):
             try:
                 await handler(event, delivery)
-                return
+                return "handled"
             except DomainError as error:
                 await self._dead_letters.send(
                     record, "rejected", f"{type(error).__name__}: {error}"
                 )
-                return
+                return "refused"
             except Exception as error:
                 if attempt == self._policy.attempts:
                     log.exception("handler failed %d times; dead-lettering", attempt)
                     await self._dead_letters.send(
                         record, "handler-failed", f"{type(error).__name__}: {error}"
                     )
-                    return
+                    return "failed"
                 await asyncio.sleep(self._policy.backoff_seconds * 2 ** (attempt - 1))
+        raise AssertionError("unreachable: attempts >= 1")
 
     def start(self) -> None:
         for subscription in self.subscriptions:

@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 
 from telemachus.shared.contracts.envelope import decode_headers
+from telemachus.shared.runtime.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,17 @@ PublishFn = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[Any]]
 
 
 class DeadLetterPublisher:
-    def __init__(self, topic: str, consumer_group: str, publish: PublishFn) -> None:
+    def __init__(
+        self,
+        topic: str,
+        consumer_group: str,
+        publish: PublishFn,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
         self.topic = topic
         self._group = consumer_group
         self._publish = publish
+        self._metrics = metrics
         self.count = 0
         self.by_reason: Counter[str] = Counter()
 
@@ -75,6 +83,8 @@ class DeadLetterPublisher:
                 delay = min(delay * 2, 30.0)
         self.count += 1
         self.by_reason[reason] += 1
+        if self._metrics is not None:
+            self._metrics.dead_lettered.add(1, {"reason": reason, "topic": record.topic})
         log.warning(
             "event dead-lettered",
             extra={

@@ -42,6 +42,20 @@ class OffsetCommitter(ConsumerRebalanceListener):
         if self._since_commit >= self._every:
             self._due.set()
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Per assigned partition this process has handled from: records still ahead of
+        what it handled (the broker's high watermark from the last fetch, minus that)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        found = {}
+        for partition in consumer.assignment():
+            high = consumer.highwater(partition)
+            done = max(self.committed.get(partition, 0), self._pending.get(partition, 0))
+            if high is not None and done:
+                found[(partition.topic, partition.partition)] = max(0, high - done)
+        return found
+
     async def flush(self) -> None:
         async with self._lock:
             offsets, self._pending = self._pending, {}

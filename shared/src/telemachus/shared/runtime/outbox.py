@@ -26,6 +26,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import CloudEventAttributes
 from telemachus.shared.runtime.lease import Lease
+from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.store import Document
 from telemachus.shared.security.signing import MATERIAL_HEADER, EventSigner
 
@@ -99,6 +100,7 @@ class OutboxRelay:
         batch_size: int,
         max_backoff_seconds: float = 10.0,
         lease: Lease | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._collection = collection
         self._send = send
@@ -108,6 +110,7 @@ class OutboxRelay:
         # Among replicas of a service only the lease holder publishes, so rows of one key
         # go out in order from one place.
         self._lease = lease
+        self._metrics = metrics
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -164,9 +167,17 @@ class OutboxRelay:
                 .sort("_id", ASCENDING)
                 .to_list(self._batch_size)
             )
+            await self._report_backlog(rows)
             if not rows:
                 return total
             total += await self._publish_batch(rows)
+
+    async def _report_backlog(self, rows: list[Document]) -> None:
+        """Exact without a count per cycle: a batch not full is all there is."""
+        if self._metrics is None:
+            return
+        full = len(rows) == self._batch_size
+        self._metrics.outbox_backlog = await self.backlog() if full else len(rows)
 
     async def _publish_batch(self, rows: list[Document]) -> int:
         pending: list[asyncio.Future[Any]] = []

@@ -90,11 +90,13 @@ class ServiceRuntime:
                 replica_id(),
                 settings.outbox_lease_seconds,
             ),
+            metrics=self.telemetry.metrics,
         )
         self.dead_letters = DeadLetterPublisher(
             dead_letter_topic(settings.institution, settings.service),
             settings.consumer_group,
             self._publish_raw,
+            self.telemetry.metrics,
         )
         self.consumer = EventConsumer(
             self.broker,
@@ -109,6 +111,7 @@ class ServiceRuntime:
             ),
             verifier=EventVerifier(self.trust) if self.trust else None,
             first_seen=FirstSeen(self.db[POSITIONS_COLLECTION]),
+            metrics=self.telemetry.metrics,
         )
         if self.trust is None:
             log.warning("no trust registry: events are consumed without checking signatures")

@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -27,6 +33,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.settings import ServiceSettings
 
 _current: ContextVar[TracerProvider | None] = ContextVar("telemachus_tracer_provider", default=None)
@@ -46,26 +53,32 @@ def service_resource(institution: str, service: str) -> Resource:
 
 
 class ServiceTelemetry:
-    """One service's tracer provider; `active()` makes it the one process-wide spans use."""
+    """One service's tracer and meter providers; `active()` makes its tracer provider the
+    one process-wide spans use."""
 
-    def __init__(self, provider: TracerProvider) -> None:
+    def __init__(self, provider: TracerProvider, meters: MeterProvider | None = None) -> None:
         self.provider = provider
         self.tracer = provider.get_tracer("telemachus")
+        self.meters = meters or MeterProvider(resource=provider.resource)
+        self.metrics = ServiceMetrics(self.meters.get_meter("telemachus"))
 
     @classmethod
     def create(
         cls,
         settings: ServiceSettings,
         extra_exporters: Sequence[SpanExporter] = (),
+        metric_readers: Sequence[MetricReader] = (),
     ) -> ServiceTelemetry:
-        provider = TracerProvider(resource=service_resource(settings.institution, settings.service))
+        resource = service_resource(settings.institution, settings.service)
+        provider = TracerProvider(resource=resource)
         exporter = _configured_exporter(settings)
         if exporter is not None:
             provider.add_span_processor(BatchSpanProcessor(exporter))
         for extra in extra_exporters:
             # Tests read spans synchronously, so no batching delay there.
             provider.add_span_processor(SimpleSpanProcessor(extra))
-        return cls(provider)
+        readers = [*_configured_metric_readers(settings), *metric_readers]
+        return cls(provider, MeterProvider(resource=resource, metric_readers=readers))
 
     @contextmanager
     def active(self) -> Iterator[None]:
@@ -82,6 +95,22 @@ class ServiceTelemetry:
     def shutdown(self) -> None:
         self.provider.force_flush()
         self.provider.shutdown()
+        self.meters.shutdown()
+
+
+def _configured_metric_readers(settings: ServiceSettings) -> list[MetricReader]:
+    """Metrics go where spans go: OTLP in deployment, the console when asked."""
+    match settings.telemetry_exporter:
+        case "console":
+            return [PeriodicExportingMetricReader(ConsoleMetricExporter())]
+        case "otlp":
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                OTLPMetricExporter,
+            )
+
+            return [PeriodicExportingMetricReader(OTLPMetricExporter())]
+        case _:
+            return []
 
 
 def _configured_exporter(settings: ServiceSettings) -> SpanExporter | None:

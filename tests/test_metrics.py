@@ -1,0 +1,60 @@
+"""The metrics ops teams watch, from a consumer on the real broker and store."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.runtime.broker import ensure_topics
+from telemachus.shared.runtime.telemetry import ServiceTelemetry
+from telemachus.shared.testing.backends import Backend
+from telemachus.shared.testing.kafka import eventually, produce_event
+from telemachus.shared.testing.samples import envelope, program_published
+from tests.helpers.counting_service import CountingService, settings_for
+
+
+def points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
+    data = reader.get_metrics_data()
+    found: dict[str, list[Any]] = {}
+    for resource in data.resource_metrics if data else []:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                found.setdefault(metric.name, []).extend(metric.data.data_points)
+    return found
+
+
+async def test_handled_latency_dead_letters_and_lag_are_measured(backend: Backend) -> None:
+    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
+    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
+    settings = settings_for(backend, f"metrics-{secrets.token_hex(3)}")
+    reader = InMemoryMetricReader()
+    service = CountingService(
+        settings, topic, telemetry=ServiceTelemetry.create(settings, metric_readers=[reader])
+    )
+    events = [program_published(f"inst-a:program-{i}") for i in range(3)]
+    poison = program_published("inst-a:poison")
+    for event in [*events, poison]:
+        await produce_event(backend.kafka_bootstrap_servers, topic, event, envelope(event, topic))
+    await service.runtime.start()
+    try:
+        await eventually(lambda: service.count("inst-a:program-2"))
+        await eventually(lambda: _ready(service.runtime.dead_letters.count == 1))
+        found = points(reader)
+        handled = {p.attributes["outcome"]: p.value for p in found["telemachus.events.handled"]}
+        assert handled == {"handled": 3, "failed": 1}
+        assert sum(p.count for p in found["telemachus.handler.duration"]) == 4
+        assert [
+            (p.attributes["reason"], p.value) for p in found["telemachus.events.dead_lettered"]
+        ] == [("handler-failed", 1)]
+        lag = {p.attributes["topic"]: p.value for p in found["telemachus.consumer.lag"]}
+        assert lag == {topic: 0}  # all four handled (or dead-lettered)
+        assert [p.value for p in found["telemachus.outbox.backlog"]] == [0]
+    finally:
+        await service.runtime.stop()
+
+
+async def _ready(value: bool) -> bool:
+    return value
