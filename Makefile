@@ -25,7 +25,7 @@ test-all: .venv/.synced  ## including tests marked slow
 lint: .venv/.synced  ## ruff (lint and format) and mypy
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy shared/src services/*/src cli/src benchmarks tests $(wildcard shared/tests services/*/tests)
+	.venv/bin/mypy shared/src services/*/src cli/src benchmarks tests docs/integrators $(wildcard shared/tests services/*/tests)
 
 bench: .venv/.synced  ## pipeline and CSV import benchmarks, each against a baseline in the same run
 	.venv/bin/python benchmarks/pipeline.py
