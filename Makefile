@@ -22,9 +22,10 @@ test: .venv/.synced  ## the test suite (real local broker and store; prints whic
 test-all: .venv/.synced  ## including tests marked slow
 	.venv/bin/pytest -m ""
 
-lint: .venv/.synced  ## ruff (lint and format) and mypy
+lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser  ## ruff, mypy, the catalog's AsyncAPI
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	NODE_PATH=.tools/node/node_modules node deploy/validate/asyncapi.cjs docs/asyncapi.json
 	.venv/bin/mypy shared/src services/*/src cli/src benchmarks tests docs/integrators $(wildcard shared/tests services/*/tests)
 
 bench: .venv/.synced  ## pipeline and CSV import benchmarks, each against a baseline in the same run
@@ -32,8 +33,12 @@ bench: .venv/.synced  ## pipeline and CSV import benchmarks, each against a base
 	.venv/bin/python benchmarks/csv_import.py
 	.venv/bin/python benchmarks/pairing_engines.py
 
-schemas: .venv/.synced  ## regenerate docs/events/*.schema.json from the contracts
+schemas: .venv/.synced  ## regenerate docs/events/*.schema.json and docs/asyncapi.json from the code
 	.venv/bin/telemachus schemas --out docs/events
+
+# The AsyncAPI project's own parser checks the catalog (an implementation independent of ours).
+.tools/node/node_modules/@asyncapi/parser:
+	npm install --prefix .tools/node --no-audit --no-fund --loglevel=error @asyncapi/parser@3.6.3
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools

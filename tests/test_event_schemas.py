@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from telemachus.cli.catalog import merged, service_documents
+from telemachus.shared.contracts.base import registered_events
 from telemachus.shared.contracts.catalog import all_schemas
 from telemachus.shared.contracts.compatibility import (
     catalog_incompatibilities,
@@ -73,3 +75,11 @@ def test_the_check_refuses_each_kind_of_breaking_change() -> None:
     ], profession
     # A published version removed from the catalogue.
     assert catalog_incompatibilities({name: original}, {}) == {name: ["published version removed"]}
+
+
+def test_the_event_catalog_is_current_and_lists_every_event() -> None:
+    catalog = json.loads(json.dumps(merged(service_documents())))
+    on_disk = json.loads((PUBLISHED.parent / "asyncapi.json").read_text())
+    assert on_disk == catalog, "run `make schemas` and commit docs/asyncapi.json"
+    text = json.dumps(catalog)
+    assert [e for e in registered_events() if e not in text] == []

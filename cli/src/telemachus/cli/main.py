@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from telemachus.cli import traces as traces_file
+from telemachus.cli.catalog import write_catalog
 from telemachus.cli.federation import BOOTSTRAPS, Federation
 from telemachus.cli.skeleton import FlowError, SkeletonFlow
 from telemachus.shared.contracts.catalog import write_schemas
@@ -164,6 +165,7 @@ def service(args: argparse.Namespace) -> int:
 def schemas(args: argparse.Namespace) -> int:
     for path in write_schemas(Path(args.out)):
         say(str(path))
+    say(str(write_catalog(Path(args.catalog))))
     return 0
 
 
@@ -247,8 +249,11 @@ def parser() -> argparse.ArgumentParser:
     run_traces.add_argument("--limit", type=int, default=20)
     run_traces.add_argument("--db", action="store_true", help="also show MongoDB calls")
     run_traces.set_defaults(func=traces)
-    run_schemas = commands.add_parser("schemas", help="write each event's JSON Schema")
+    run_schemas = commands.add_parser(
+        "schemas", help="write each event's JSON Schema and the merged AsyncAPI catalog"
+    )
     run_schemas.add_argument("--out", default="docs/events")
+    run_schemas.add_argument("--catalog", default="docs/asyncapi.json")
     run_schemas.set_defaults(func=schemas)
     return top
 
