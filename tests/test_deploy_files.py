@@ -1,0 +1,147 @@
+"""The deployment files, checked offline (no Docker engine here): the compose file against
+the compose specification and against the code's settings, the Kubernetes manifests against
+the Kubernetes schemas, the collector's pipelines, and the dashboard's metric names."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from opentelemetry.sdk.metrics import MeterProvider
+
+from telemachus.cli.federation import DEFAULT_INSTITUTIONS
+from telemachus.shared.contracts.topics import SERVICES
+from telemachus.shared.runtime.metrics import ServiceMetrics
+from telemachus.shared.runtime.settings import ServiceSettings
+
+ROOT = Path(__file__).parent.parent
+BIN = Path(sys.executable).parent
+COMPOSE = ROOT / "docker-compose.yml"
+OBSERVABILITY = ROOT / "deploy" / "observability"
+
+
+def run(*command: str) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load(COMPOSE.read_text()))
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE))
+
+
+def test_compose_runs_every_service_of_every_institution_as_its_own_principal() -> None:
+    services = compose()["services"]
+    ports: list[str] = []
+    for institution in (i.id for i in DEFAULT_INSTITUTIONS):
+        for service in SERVICES:
+            spec = services[f"{institution}-{service}"]
+            env = {k: str(v) for k, v in spec["environment"].items()}
+            assert spec["command"] == [service]
+            assert env["TELEMACHUS_INSTITUTION"] == env["TELEMACHUS_KAFKA_USERNAME"] == institution
+            assert env["TELEMACHUS_KEYS_FILE"] == f"/trust/{institution}.keys.json"
+            assert f"mongo-{institution}:" in env["TELEMACHUS_MONGODB_URI"]
+            # The settings the service would start with are valid.
+            settings = ServiceSettings.model_validate(
+                {k.removeprefix("TELEMACHUS_").lower(): v for k, v in env.items()}
+                | {"service": service}
+            )
+            assert settings.kafka_sasl == "scram-sha-512"
+            for dependency in spec["depends_on"]:
+                assert dependency in services, dependency
+            ports.extend(spec["ports"])
+    assert len(ports) == len(set(ports)) == len(DEFAULT_INSTITUTIONS) * len(SERVICES)
+
+
+def test_the_kafka_setup_gives_each_institution_a_principal_acls_and_topics() -> None:
+    setup = compose()["services"]["kafka-setup"]["environment"]
+    ids = setup["INSTITUTIONS"].split()
+    assert ids == [i.id for i in DEFAULT_INSTITUTIONS]
+    services = compose()["services"]
+    for institution in ids:
+        password = setup[f"PASSWORD_{institution.replace('-', '_')}"]
+        for service in SERVICES:
+            env = services[f"{institution}-{service}"]["environment"]
+            assert env["TELEMACHUS_KAFKA_PASSWORD"] == password
+    script = (ROOT / "deploy" / "kafka" / "setup.sh").read_text()
+    assert '--topic "telemachus.$id." --resource-pattern-type prefixed' in script
+    assert '--group "telemachus.$id." --resource-pattern-type prefixed' in script
+    assert re.search(r"--topic \"telemachus\.\$id\.\$service\.dead-letter\"", script)
+    run("bash", "-n", "deploy/kafka/setup.sh")
+
+
+def test_kubernetes_manifests_validate_and_keep_secrets_out() -> None:
+    run(str(BIN / "kubernetes-validate"), "--strict", "deploy/k8s/telemachus.yaml")
+    documents = list(yaml.safe_load_all((ROOT / "deploy/k8s/telemachus.yaml").read_text()))
+    assert not [d for d in documents if d["kind"] == "Secret"]
+    deployments = [d for d in documents if d["kind"] == "Deployment"]
+    assert sorted(
+        d["spec"]["template"]["spec"]["containers"][0]["args"][0] for d in deployments
+    ) == sorted(SERVICES)
+    for deployment in deployments:
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert not container["image"].endswith(":latest")
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    settings = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
+    ServiceSettings.model_validate(
+        {k.removeprefix("TELEMACHUS_").lower(): v for k, v in settings.items()}
+        | {"service": "identity", "kafka_password": "from-the-secret"}
+    )
+
+
+def test_the_collector_pipelines_use_only_what_it_defines() -> None:
+    config = yaml.safe_load((OBSERVABILITY / "otel-collector.yaml").read_text())
+    pipelines = config["service"]["pipelines"]
+    assert {"traces", "metrics"} <= set(pipelines)
+    for pipeline in pipelines.values():
+        for kind in ("receivers", "processors", "exporters"):
+            assert set(pipeline.get(kind, [])) <= set(config.get(kind, {})), kind
+    services = compose()["services"]
+    endpoint = services["st-marys-hospital-identity"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert endpoint.endswith(
+        config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].split(":")[-1]
+    )
+
+
+def test_the_dashboard_shows_the_metrics_the_services_export() -> None:
+    exported: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            meter = MeterProvider().get_meter("x")
+            method = getattr(meter, name)
+
+            def record(metric: str, *args: Any, **kwargs: Any) -> Any:
+                exported.append(metric)
+                return method(metric, *args, **kwargs)
+
+            return record
+
+    ServiceMetrics(Recording())  # type: ignore[arg-type]
+    prometheus = {m.replace(".", "_") for m in exported}
+    dashboard = json.loads((OBSERVABILITY / "grafana/dashboards/telemachus.json").read_text())
+    expressions = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    # Labels from the resource (which institution, which service) are not metrics.
+    labels = {"telemachus_institution", "telemachus_service"}
+    used = set(re.findall(r"telemachus_[a-z_]+", expressions)) - labels
+    known = (
+        prometheus
+        | {f"{m}_total" for m in prometheus}
+        | {f"{m}_seconds_bucket" for m in prometheus}
+    )
+    assert used <= known, used - known
+    assert {m.split("_total")[0] for m in used} >= {
+        "telemachus_events_handled",
+        "telemachus_events_dead_lettered",
+        "telemachus_outbox_backlog",
+        "telemachus_consumer_lag",
+    }
