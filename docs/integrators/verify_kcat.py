@@ -1,0 +1,29 @@
+"""Verify what kcat reads: `kcat -C -J ...` JSON lines on stdin, one result line per record.
+
+usage: kcat -C -b BOOTSTRAP -t TOPIC -o beginning -e -J -q | python verify_kcat.py REGISTRY SCHEMAS
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from telemachus_verify import check
+
+
+def main() -> int:
+    registry, schemas = Path(sys.argv[1]), Path(sys.argv[2])
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        flat = record.get("headers") or []  # kcat: [name, value, name, value, ...]
+        headers = {str(flat[i]): str(flat[i + 1] or "") for i in range(0, len(flat) - 1, 2)}
+        data = (record.get("payload") or "").encode()
+        print(check(headers, data, record["topic"], registry, schemas), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
