@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from telemachus.cli.catalog import merged, service_documents
 from telemachus.shared.contracts.base import registered_events
-from telemachus.shared.contracts.catalog import all_schemas
+from telemachus.shared.contracts.catalog import all_examples, all_schemas
 from telemachus.shared.contracts.compatibility import (
     catalog_incompatibilities,
     incompatibilities,
@@ -83,3 +85,12 @@ def test_the_event_catalog_is_current_and_lists_every_event() -> None:
     assert on_disk == catalog, "run `make schemas` and commit docs/asyncapi.json"
     text = json.dumps(catalog)
     assert [e for e in registered_events() if e not in text] == []
+
+
+def test_every_event_has_a_published_example_valid_against_its_schema() -> None:
+    schemas = published()
+    for name, example in all_examples().items():
+        path = PUBLISHED / f"{name}.example.json"
+        assert path.exists(), f"run `make schemas`: no example for {name}"
+        assert json.loads(path.read_text()) == example, f"run `make schemas`: {name}"
+        jsonschema.validate(example, schemas[name])  # an independent validator
