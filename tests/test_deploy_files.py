@@ -63,15 +63,20 @@ def test_compose_runs_every_service_of_every_institution_as_its_own_principal() 
 
 
 def test_the_kafka_setup_gives_each_institution_a_principal_acls_and_topics() -> None:
-    setup = compose()["services"]["kafka-setup"]["environment"]
+    services = compose()["services"]
+    setup = services["kafka-setup"]["environment"]
     ids = setup["INSTITUTIONS"].split()
     assert ids == [i.id for i in DEFAULT_INSTITUTIONS]
-    services = compose()["services"]
+    # Passwords: made by the trust job, read from files by the setup job and the services.
+    assert "--kafka-passwords" in services["trust"]["entrypoint"]
+    assert not [k for k in setup if k.startswith("PASSWORD_") and k != "PASSWORD_DIR"]
     for institution in ids:
-        password = setup[f"PASSWORD_{institution.replace('-', '_')}"]
         for service in SERVICES:
             env = services[f"{institution}-{service}"]["environment"]
-            assert env["TELEMACHUS_KAFKA_PASSWORD"] == password
+            assert "TELEMACHUS_KAFKA_PASSWORD" not in env
+            assert env["TELEMACHUS_KAFKA_PASSWORD_FILE"] == (
+                f"{setup['PASSWORD_DIR']}/{institution}.kafka-password"
+            )
     script = (ROOT / "deploy" / "kafka" / "setup.sh").read_text()
     assert '--topic "telemachus.$id." --resource-pattern-type prefixed' in script
     assert '--group "telemachus.$id." --resource-pattern-type prefixed' in script

@@ -5,9 +5,9 @@
 # Topics are made here with their settings (services would otherwise create them with
 # defaults): event topics keep everything, since every read model can be rebuilt by
 # replaying them; dead-letter topics keep 30 days. None is a changelog, so none is compacted.
-# env: BOOTSTRAP (the setup listener), PARTITIONS (default 3), INSTITUTIONS (space-separated ids), and
-#      PASSWORD_<ID with - as _> for each (compose sets development values; production
-#      passes secrets).
+# env: BOOTSTRAP (the setup listener), PARTITIONS (default 3), INSTITUTIONS (space-separated
+#      ids), and each institution's password in PASSWORD_<ID with - as _> or in the file
+#      $PASSWORD_DIR/<id>.kafka-password (compose: made by the development trust job).
 set -euo pipefail
 bin=/opt/kafka/bin
 for _ in $(seq 60); do
@@ -16,7 +16,11 @@ for _ in $(seq 60); do
 done
 for id in $INSTITUTIONS; do
   var="PASSWORD_${id//-/_}"
-  password="${!var:?$var is not set}"
+  password="${!var:-}"
+  if [ -z "$password" ] && [ -n "${PASSWORD_DIR:-}" ]; then
+    password=$(cat "$PASSWORD_DIR/$id.kafka-password")
+  fi
+  [ -n "$password" ] || { echo "no password for $id ($var or PASSWORD_DIR)" >&2; exit 1; }
   "$bin/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" --alter --entity-type users \
     --entity-name "$id" --add-config "SCRAM-SHA-512=[iterations=8192,password=$password]"
   acl() { "$bin/kafka-acls.sh" --bootstrap-server "$BOOTSTRAP" --add --allow-principal "User:$id" "$@"; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -41,6 +42,15 @@ def test_tls_alone_and_scram_256() -> None:
         "SASL_PLAINTEXT",
         "SCRAM-SHA-256",
     )
+
+
+def test_the_password_may_come_from_a_mounted_secret(tmp_path: Path) -> None:
+    secret = tmp_path / "kafka-password"
+    secret.write_text("from-a-file\n")
+    options = client_options(
+        settings(kafka_sasl="scram-sha-512", kafka_username="u", kafka_password_file=secret)
+    )
+    assert options["sasl_plain_password"] == "from-a-file"
 
 
 def test_sasl_without_a_password_names_the_setting() -> None:

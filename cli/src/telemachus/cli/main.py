@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -240,6 +241,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run_trust.add_argument("--dir", default=str(STATE_DIR / "trust"))
     run_trust.add_argument("institutions", nargs="+", help="institution ids")
+    run_trust.add_argument(
+        "--kafka-passwords",
+        action="store_true",
+        help="also a random Kafka password per institution (<id>.kafka-password)",
+    )
     run_trust.set_defaults(func=dev_trust)
     run_traces = commands.add_parser(
         "traces", help="list recent traces of local runs, or print one as a tree"
@@ -287,6 +293,12 @@ def dev_trust(args: argparse.Namespace) -> int:
     say(f"registry: {registry}")
     for institution, path in key_files.items():
         say(f"keys of {institution}: {path}")
+        if args.kafka_passwords:
+            secret = Path(args.dir) / f"{institution}.kafka-password"
+            if not secret.exists():  # kept across runs, like the keys
+                secret.touch(mode=0o600)
+                secret.write_text(secrets.token_urlsafe(24))
+            say(f"kafka password of {institution}: {secret}")
     return 0
 
 

@@ -4,6 +4,7 @@ for the broker that publishes and consumes and for the admin clients that create
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 from typing import Any
 
 from faststream.kafka.security import parse_security
@@ -31,7 +32,10 @@ def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
     if settings.kafka_sasl == "none":
         return BaseSecurity(ssl_context=context, use_ssl=True) if context else None
     scram = SASLScram512 if settings.kafka_sasl == "scram-sha-512" else SASLScram256
-    password = settings.kafka_password.get_secret_value() if settings.kafka_password else ""
+    if settings.kafka_password is not None:
+        password = settings.kafka_password.get_secret_value()
+    else:  # the validator made sure one of the two is set
+        password = Path(str(settings.kafka_password_file)).read_text().strip()
     return scram(
         settings.kafka_username or "", password, ssl_context=context, use_ssl=bool(context)
     )

@@ -38,6 +38,7 @@ class ServiceSettings(BaseSettings):
     kafka_sasl: Literal["none", "scram-sha-256", "scram-sha-512"] = "none"
     kafka_username: str | None = None
     kafka_password: SecretStr | None = None
+    kafka_password_file: Path | None = None  # a mounted secret, instead of the variable
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     # Defaults to telemachus-<institution>-<service>: each service owns its database.
     mongodb_database: str | None = None
@@ -75,9 +76,13 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _sasl_credentials(self) -> ServiceSettings:
         if self.kafka_sasl != "none":
-            for name in ("kafka_username", "kafka_password"):
-                if not getattr(self, name):
-                    raise ValueError(f"{ENV_PREFIX}{name.upper()} is required with SASL")
+            if not self.kafka_username:
+                raise ValueError(f"{ENV_PREFIX}KAFKA_USERNAME is required with SASL")
+            if not (self.kafka_password or self.kafka_password_file):
+                raise ValueError(
+                    f"{ENV_PREFIX}KAFKA_PASSWORD or {ENV_PREFIX}KAFKA_PASSWORD_FILE is "
+                    "required with SASL"
+                )
         return self
 
     @field_validator("institution")
