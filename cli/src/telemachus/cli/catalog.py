@@ -12,8 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.security.keys import load_or_create_development_trust
@@ -29,6 +27,9 @@ DESCRIPTION = (
 
 def service_documents() -> dict[str, dict[str, Any]]:
     """Each service's AsyncAPI document, from an app built without starting it (no I/O)."""
+    # Imported here: only `make schemas` needs it, and it warns on import.
+    from fastapi.testclient import TestClient
+
     institutions = [(i.id, i.name, i.kind) for i in DEFAULT_INSTITUTIONS]
     lead = DEFAULT_INSTITUTIONS[0].id
     with tempfile.TemporaryDirectory() as keys_dir:
