@@ -274,7 +274,8 @@ class EventConsumer:
             )
             return None
         try:
-            attributes = CloudEventAttributes.from_headers(record.headers)
+            headers = decode_headers(record.headers)  # once: the envelope and the signature
+            attributes = CloudEventAttributes.from_headers(headers)
         except EnvelopeError as error:
             await self._dead_letters.send(record, "invalid-envelope", str(error))
             return None
@@ -282,9 +283,7 @@ class EventConsumer:
         if self._verifier is not None:
             # Before anything else reads the event: who signed it, and is it as signed?
             try:
-                self._verifier.verify(
-                    attributes, decode_headers(record.headers).get(MATERIAL_HEADER), value, origin
-                )
+                self._verifier.verify(attributes, headers.get(MATERIAL_HEADER), value, origin)
             except SignatureRefused as refused:
                 await self._dead_letters.send(record, refused.reason, refused.detail)
                 return None

@@ -7,6 +7,7 @@ institution's people; a participant acts as the person their home issuer vouched
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from telemachus.shared.errors import Forbidden, Rejected
 from telemachus.shared.security.tokens import Principal, Role
@@ -48,6 +49,26 @@ def require_lead_coordinator(principal: Principal, lead: str, program_id: str) -
 
 def sees(scope: Scope, ref: str) -> bool:
     return scope is None or ref.split(":", 1)[0] in scope
+
+
+class AboutAPerson(Protocol):
+    """An identity fact (enrolment, profile, withdrawal): frozen events, read-only here."""
+
+    @property
+    def participant_ref(self) -> str: ...
+    @property
+    def home_institution(self) -> str: ...
+    @property
+    def lead_institution(self) -> str: ...
+
+
+def for_our_program(event: AboutAPerson, origin: str, lead: str) -> bool:
+    """False for another institution's program (not ours to handle); for ours, the fact
+    must come from the person's home (`origin`: whose topic carried it), else Rejected."""
+    if event.lead_institution != lead:
+        return False
+    require_home(event.home_institution, event.participant_ref, origin)
+    return True
 
 
 def require_home(home_institution: str, participant_ref: str, origin: str) -> None:

@@ -30,7 +30,7 @@ from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
-from telemachus.shared.security.access import require_home, require_lead
+from telemachus.shared.security.access import for_our_program, require_lead
 
 PairingFact = PairingProposedV1 | PairingConfirmedV1 | PairingDeclinedV1 | PairingExpiredV1
 OUTCOMES: dict[type[PairingFact], PairingOutcome] = {
@@ -56,9 +56,8 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         await bus.handle(command, inbox_id=delivery.id)
 
     async def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> None:
-        if event.lead_institution != me:
+        if not for_our_program(event, delivery.origin, me):
             return
-        require_home(event.home_institution, event.participant_ref, delivery.origin)
         profession = event.profile.profession
         command = commands.RecordEnrolment(
             program_id=event.program_id,
@@ -69,9 +68,8 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         await bus.handle(command, inbox_id=delivery.id)
 
     async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
-        if event.lead_institution != me:
+        if not for_our_program(event, delivery.origin, me):
             return
-        require_home(event.home_institution, event.participant_ref, delivery.origin)
         command = commands.ParticipantLeft(
             program_id=event.program_id, participant_ref=event.participant_ref
         )

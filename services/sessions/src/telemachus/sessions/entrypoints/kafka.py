@@ -18,7 +18,7 @@ from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.service import ServiceRuntime
-from telemachus.shared.security.access import require_home, require_lead
+from telemachus.shared.security.access import for_our_program, require_lead
 
 
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
@@ -56,15 +56,8 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         )
         await bus.handle(command, inbox_id=delivery.id)
 
-    def from_home(event: EnrolmentFactsV1 | ParticipantWithdrawnV1, delivery: Delivery) -> bool:
-        """Whether this is about our programs; refused unless from the person's home."""
-        if event.lead_institution != me:
-            return False
-        require_home(event.home_institution, event.participant_ref, delivery.origin)
-        return True
-
     async def availability(event: EnrolmentFactsV1, delivery: Delivery) -> None:
-        if not from_home(event, delivery):
+        if not for_our_program(event, delivery.origin, me):
             return
         shared = event.profile.availability
         command = commands.RecordAvailability(
@@ -79,7 +72,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         await bus.handle(command, inbox_id=delivery.id)
 
     async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
-        if not from_home(event, delivery):
+        if not for_our_program(event, delivery.origin, me):
             return
         command = commands.ParticipantLeft(
             program_id=event.program_id, participant_ref=event.participant_ref
