@@ -53,8 +53,6 @@ def synthetic(seed: int = 7, relationships: int = 60) -> ProgramFacts:
             mode=mode,
             mentor_ref=f"{m_site}:mentor{i:04}",
             mentee_ref=f"{e_site}:mentee{i:04}",
-            mentor_institution=m_site,
-            mentee_institution=e_site,
             mentor_profession=rng.choice(SITES[m_site]),
             mentee_profession="medicine",
             topic="apps",

@@ -46,8 +46,6 @@ def relationship(i: int, mode: str, mentor: str, mentee: str, **kw: object) -> R
         mode=PairingMode(mode),
         mentor_ref=f"{m_inst}:mentor{i:03}",
         mentee_ref=f"{e_inst}:mentee{i:03}",
-        mentor_institution=m_inst,
-        mentee_institution=e_inst,
         mentor_profession=m_prof,
         mentee_profession=e_prof,
         topic="apps",

@@ -144,13 +144,11 @@ class RelationshipStatus(StrEnum):
 
 
 class Relationship(TwoParties):
-    """Who mentors whom, how they were paired and how it went; professions and
-    institutions are taken when it starts, so reports can split by them."""
+    """Who mentors whom, how they were paired and how it went, with the professions the
+    two shared (reports split by them, and by the institutions their references name)."""
 
     program_id: str
     mode: PairingMode
-    mentor_institution: str
-    mentee_institution: str
     mentor_profession: str = UNDISCLOSED
     mentee_profession: str = UNDISCLOSED
     topic: str
@@ -162,6 +160,15 @@ class Relationship(TwoParties):
     @property
     def profession_pairing(self) -> str:
         return f"{self.mentor_profession} → {self.mentee_profession}"
+
+    # Derived, not stored: a reference begins with its institution, anonymised ones too.
+    @property
+    def mentor_institution(self) -> str:
+        return institution_of(self.mentor_ref)
+
+    @property
+    def mentee_institution(self) -> str:
+        return institution_of(self.mentee_ref)
 
     @property
     def institution_pairing(self) -> str:

@@ -16,7 +16,6 @@ from telemachus.feedback.domain.model import (
     Response,
     WithdrawalPolicy,
     anonymous_ref,
-    institution_of,
 )
 from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
@@ -129,8 +128,6 @@ class FeedbackHandlers:
             relationship = Relationship(
                 id=cmd.relationship_id,
                 **cmd.model_dump(exclude={"relationship_id"}),
-                mentor_institution=institution_of(cmd.mentor_ref),
-                mentee_institution=institution_of(cmd.mentee_ref),
                 **professions,
             )
             uow.relationships.add(relationship)
