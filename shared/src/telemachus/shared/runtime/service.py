@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
@@ -131,7 +132,11 @@ class ServiceRuntime:
             )
         if self.trust.get(self.settings.institution) is None:
             raise RuntimeError(f"{self.settings.institution} is not in the trust registry")
-        return TokenVerifier(self.trust, audience_of(self.settings.institution))
+        return TokenVerifier(
+            self.trust,
+            audience_of(self.settings.institution),
+            max_lifetime=timedelta(seconds=self.settings.token_max_lifetime_seconds),
+        )
 
     async def _publish_raw(
         self, payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from telemachus.shared.contracts.topics import ServiceName, check_institution_id
+from telemachus.shared.security.tokens import MAX_LIFETIME
 
 ENV_PREFIX = "TELEMACHUS_"
 TelemetryExporter = Literal["none", "console", "file", "otlp"]
@@ -67,6 +68,11 @@ class ServiceSettings(BaseSettings):
     # this institution's private keys (a secret). See docs/security.md.
     trust_registry_file: Path | None = None
     keys_file: Path | None = None
+    # Bearer tokens living longer than this (exp - iat) are refused, whoever signed them:
+    # a leaked long-lived token would otherwise open a person's records for years.
+    token_max_lifetime_seconds: int = Field(
+        default=int(MAX_LIFETIME.total_seconds()), ge=60, le=7 * 24 * 3600
+    )
     # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
     telemetry_exporter: TelemetryExporter = "none"
     telemetry_file: Path = Path(".telemachus/traces.jsonl")

@@ -27,6 +27,14 @@ def participant_ref(principal: Principal) -> str:
     return principal.participant_ref
 
 
+def acting_party(principal: Principal) -> str | None:
+    """The reference of a participant acting for themselves, else None.
+
+    A `ref` claim alone proves nothing about the caller's role: an integrator's or a
+    coordinator's token may carry one, and must not open a participant's own records."""
+    return principal.participant_ref if principal.has(Role.PARTICIPANT) else None
+
+
 def coordinator_scope(
     principal: Principal, lead: str, partners: Iterable[str], program_id: str
 ) -> Scope:

@@ -23,6 +23,7 @@ from telemachus.shared.security.keys import InstitutionKeys, PrivateKey, dev_iss
 from telemachus.shared.security.registry import TrustRegistry
 
 LEEWAY = timedelta(seconds=30)  # clocks of different institutions drift a little
+MAX_LIFETIME = timedelta(hours=12)  # a working day: longer-lived tokens are refused
 REF = re.compile(r"^[a-z][a-z0-9-]{1,40}:[A-Za-z0-9_-]{6,64}$")  # as ParticipantRef
 
 
@@ -55,10 +56,17 @@ def _utc(now: datetime) -> datetime:
 
 
 class TokenVerifier:
-    def __init__(self, registry: TrustRegistry, audience: str, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        registry: TrustRegistry,
+        audience: str,
+        clock: Clock = utc_now,
+        max_lifetime: timedelta = MAX_LIFETIME,
+    ) -> None:
         self._registry = registry
         self._audience = audience
         self._clock = clock
+        self._max_lifetime = max_lifetime
 
     def verify(self, token: str) -> Principal:
         try:
@@ -99,6 +107,10 @@ class TokenVerifier:
             raise Unauthenticated(f"token expired at {expires.isoformat()}")
         if issued - LEEWAY > now:
             raise Unauthenticated("token issued in the future")
+        if expires - issued > self._max_lifetime:
+            raise Unauthenticated(
+                f"token lives {expires - issued}, longer than the {self._max_lifetime} allowed"
+            )
         roles = frozenset(
             Role(r) for r in _strings(claims.get("roles")) if r in Role._value2member_map_
         )

@@ -34,6 +34,7 @@ from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.access import (
     Scope,
+    acting_party,
     coordinator_scope,
     participant_ref,
     require_lead_coordinator,
@@ -193,7 +194,7 @@ def feedback_router(
     )
     async def my_answer(answer_id: str, who: Principal = Depends(authenticate)) -> Answer:
         answer = await views.response(answer_id)
-        if answer is None or answer.respondent_ref != who.participant_ref:
+        if answer is None or answer.respondent_ref != acting_party(who):
             raise Forbidden(NOT_YOURS, field="answer_id")
         return answer
 

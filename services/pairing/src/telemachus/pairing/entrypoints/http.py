@@ -225,7 +225,8 @@ def pairing_router(
         pairing = found(
             await views.pairing(pairing_id), f"pairing {pairing_id}", field="pairing_id"
         )
-        if who.participant_ref is not None and pairing.involves(who.participant_ref):
+        party = access.acting_party(who)
+        if party is not None and pairing.involves(party):
             return pairing
         visible = access.visible_institutions(
             who, institution, await program_of(pairing.program_id)

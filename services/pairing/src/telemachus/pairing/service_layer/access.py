@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from telemachus.pairing.domain.model import Program
 from telemachus.shared.security import access
+from telemachus.shared.security.access import acting_party, sees
 from telemachus.shared.security.access import participant_ref as participant
-from telemachus.shared.security.access import sees
 from telemachus.shared.security.tokens import Principal
 
-__all__ = ["participant", "require_lead_coordinator", "sees", "visible_institutions"]
+__all__ = [
+    "acting_party",
+    "participant",
+    "require_lead_coordinator",
+    "sees",
+    "visible_institutions",
+]
 
 
 def require_lead_coordinator(principal: Principal, lead: str, program: Program) -> None:

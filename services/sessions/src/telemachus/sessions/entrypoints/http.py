@@ -27,7 +27,12 @@ from telemachus.sessions.service_layer.handlers import feed_key, utc_now
 from telemachus.sessions.service_layer.views import SessionsViews
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
-from telemachus.shared.security.access import coordinator_scope, participant_ref, sees
+from telemachus.shared.security.access import (
+    acting_party,
+    coordinator_scope,
+    participant_ref,
+    sees,
+)
 from telemachus.shared.security.tokens import Principal
 
 
@@ -109,7 +114,7 @@ def sessions_router(
             f"relationship {relationship_id}",
             field="relationship_id",
         )
-        if who.participant_ref in relationship.parties:
+        if acting_party(who) in relationship.parties:
             return relationship
         program = await program_of(relationship.program_id)
         scope = coordinator_scope(who, institution, program.partner_institutions, program.id)
