@@ -23,6 +23,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from telemachus.feedback.reporting.statistics import Estimate, mean_estimate, proportion_estimate
+from telemachus.shared.disclosure import hidden_groups
 
 
 class Kind(StrEnum):
@@ -88,12 +89,7 @@ def hidden(group: str) -> Cell:
 
 def suppress_partition(cells: list[Cell], threshold: int) -> list[Cell]:
     """Rules 1 and 2 over the cells of one split (see the module's docstring)."""
-    sizes = {c.group: c.n or 0 for c in cells}
-    suppressed = {g for g, n in sizes.items() if 0 < n < threshold}
-    if suppressed:
-        others = sorted((n, g) for g, n in sizes.items() if g not in suppressed and n > 0)
-        while sum(sizes[g] for g in suppressed) < threshold and others:
-            suppressed.add(others.pop(0)[1])
+    suppressed = hidden_groups({c.group: c.n or 0 for c in cells}, threshold)
     return [hidden(c.group) if c.group in suppressed else c for c in cells]
 
 

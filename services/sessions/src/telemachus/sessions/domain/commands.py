@@ -30,6 +30,7 @@ class OpenRelationship(Command):
 class RecordProgram(Command):
     program_id: str
     partner_institutions: list[str]
+    reporting_threshold: int
 
 
 class RecordAvailability(Command):

@@ -419,17 +419,25 @@ class PrivateNote(Aggregate):
 
 
 class ExitRecord(Aggregate):
-    """Why a relationship ended early: counted by category, never shown per person."""
+    """Why a relationship ended early: counted by category, never shown per person.
+
+    Its own random id and no date: nothing in it leads back to the relationship that
+    ended (whose end date is shown to coordinators)."""
 
     program_id: str
     reason: ExitReason
-    on: date
+
+    @classmethod
+    def of(cls, program_id: str, reason: ExitReason) -> ExitRecord:
+        return cls(id=new_id("exit"), program_id=program_id, reason=reason)
 
 
 class ProgramSettings(Aggregate):
     """What sessions knows of a program it leads, and the lead's own settings for it."""
 
     partner_institutions: list[str] = Field(default_factory=list)
+    # The program's smallest group shown to coordinators (its terms, from identity).
+    reporting_threshold: int = Field(default=5, ge=2, le=100)
     stall_weeks: int = Field(default=3, ge=1, le=26)
 
 

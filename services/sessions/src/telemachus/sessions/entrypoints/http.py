@@ -25,6 +25,7 @@ from telemachus.sessions.domain.model import (
 )
 from telemachus.sessions.service_layer.handlers import feed_key, utc_now
 from telemachus.sessions.service_layer.views import SessionsViews
+from telemachus.shared.disclosure import suppressed_counts
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.access import (
@@ -69,6 +70,14 @@ class ExitRequest(Body):
 
 class StallSettings(Body):
     stall_weeks: int = Field(ge=1, le=26)
+
+
+class ExitCounts(BaseModel):
+    threshold: int = Field(description="the program's smallest group shown")
+    reasons: dict[str, int | None] = Field(
+        description="early exits per reason category; null where the group is hidden "
+        "(fewer than the threshold, or hidden so that subtraction reveals no small group)"
+    )
 
 
 class CalendarLink(BaseModel):
@@ -304,17 +313,20 @@ def sessions_router(
 
     @router.get(
         "/programs/{program_id}/exits",
-        response_model=dict[str, int],
-        summary="Early exits by reason category: counts only (the lead's coordinators)",
+        response_model=ExitCounts,
+        summary="Early exits by reason category: counts only, small groups hidden (the "
+        "lead's coordinators)",
     )
-    async def exits(program_id: str, who: Principal = Depends(authenticate)) -> dict[str, int]:
+    async def exits(program_id: str, who: Principal = Depends(authenticate)) -> ExitCounts:
         program = await program_of(program_id)
         if (
             coordinator_scope(who, institution, program.partner_institutions, program_id)
             is not None
         ):
             raise Forbidden("exit counts are for the lead's coordinators", field="program_id")
-        return await views.exit_counts(program_id)
+        threshold = program.reporting_threshold
+        counts = await views.exit_counts(program_id)
+        return ExitCounts(threshold=threshold, reasons=suppressed_counts(counts, threshold))
 
     @router.put("/programs/{program_id}/settings", response_model=ProgramSettings)
     async def settings(

@@ -52,7 +52,9 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         if event.lead_institution != me or delivery.origin != me:
             return
         command = commands.RecordProgram(
-            program_id=event.program_id, partner_institutions=event.partner_institutions
+            program_id=event.program_id,
+            partner_institutions=event.partner_institutions,
+            reporting_threshold=event.reporting_threshold,
         )
         await bus.handle(command, inbox_id=delivery.id)
 

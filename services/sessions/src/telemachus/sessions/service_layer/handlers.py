@@ -52,11 +52,10 @@ class SessionsHandlers:
     async def record_program(self, cmd: commands.RecordProgram, uow: SessionsUnitOfWork) -> None:
         program = await uow.programs.get(cmd.program_id)
         if program is None:
-            uow.programs.add(
-                ProgramSettings(id=cmd.program_id, partner_institutions=cmd.partner_institutions)
-            )
+            uow.programs.add(ProgramSettings(id=cmd.program_id, **cmd.model_dump()))
         else:
             program.partner_institutions = cmd.partner_institutions
+            program.reporting_threshold = cmd.reporting_threshold
 
     async def record_availability(
         self, cmd: commands.RecordAvailability, uow: SessionsUnitOfWork
@@ -228,14 +227,7 @@ class SessionsHandlers:
         relationship, me = await self._mine(cmd, uow)
         now = self.clock()
         relationship.end(me, now.date())
-        uow.exits.add(
-            ExitRecord(
-                id=relationship.id,
-                program_id=relationship.program_id,
-                reason=cmd.reason,
-                on=now.date(),
-            )
-        )
+        uow.exits.add(ExitRecord.of(relationship.program_id, cmd.reason))
         if cmd.rematch:
             relationship.request_rematch(me, now)
         return relationship

@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from telemachus.sessions.domain.model import (
     CalendarFeed,
+    ExitReason,
     ExitRecord,
     PrivateNote,
     ProgramSettings,
@@ -55,8 +56,10 @@ class SessionsViews:
         )
 
     async def exit_counts(self, program_id: str) -> dict[str, int]:
+        """Every reason category with its count (0 where none)."""
         records = await read_many(self._db, EXITS, ExitRecord, {"program_id": program_id})
-        return dict(Counter(r.reason.value for r in records))
+        counted = Counter(r.reason.value for r in records)
+        return {reason.value: counted[reason.value] for reason in ExitReason}
 
     async def feed(self, key: str) -> CalendarFeed | None:
         return await read_one(self._db, FEEDS, CalendarFeed, key)
