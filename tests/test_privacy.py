@@ -9,6 +9,7 @@ relationship and feedback its baseline window.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from bson import json_util
+from pymongo import AsyncMongoClient
 
 from telemachus.cli.federation import Federation
 from telemachus.shared.security.tokens import Role, audience_of
@@ -173,3 +176,42 @@ async def test_a_token_living_longer_than_the_maximum_is_refused_everywhere(
                 assert response.status_code == expected, (service, lifetime, response.text)
                 if expected == 401:
                     assert "longer than" in response.text
+
+
+async def database_text(federation: Federation, institution: str, service: str) -> str:
+    """Every document of every collection of one service's database, as JSON text."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(federation.mongodb_uri)
+    try:
+        db = client[f"{federation.database_prefix}-{institution}-{service}"]
+        parts = []
+        for name in await db.list_collection_names():
+            parts.append(json_util.dumps(await db[name].find().to_list(None)))
+        return "\n".join(parts)
+    finally:
+        await client.close()
+
+
+async def test_a_partner_coordinators_subject_stays_at_home(
+    pair: Pair, federation: Federation
+) -> None:
+    """Attack 3: a partner coordinator's e-mail-like subject was stored at the lead on a
+    concern follow-up and shown to the lead's coordinators."""
+    concern = await pair.feedback.ok(
+        "POST",
+        "/concerns",
+        pair.feedback.participant(pair.mentor),
+        json={"relationship_id": pair.relationship_id, "category": "other"},
+    )
+    subject = f"alice.smith@{pair.university.id}.example"
+    partner = bearer(
+        federation.token(pair.university.id, subject, Role.COORDINATOR, audience=pair.hospital.id)
+    )
+    followed = await pair.feedback.ok(
+        "POST", f"/concerns/{concern['id']}/follow-up", partner, json={"status": "acknowledged"}
+    )
+    [update] = followed["updates"]
+    assert update["by"].startswith(f"{pair.university.id}:coordinator-")
+    lead = pair.feedback.coordinator(pair.hospital.id)
+    seen = await pair.feedback.ok("GET", f"/programs/{pair.program['id']}/concerns", lead)
+    assert seen and "alice.smith" not in json.dumps(seen)
+    assert "alice.smith" not in await database_text(federation, pair.hospital.id, "feedback")

@@ -24,6 +24,7 @@ from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
+from telemachus.shared.security.registry import from_b64url
 
 DESCRIPTION = (
     "Two-way feedback, outcome surveys and confidential concerns for the relationships of "
@@ -37,9 +38,11 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime = ServiceRuntime(settings, telemetry)
 
     unit_of_work = runtime.unit_of_work_factory(FeedbackUnitOfWork, to_wire)
-    bus = MessageBus(
-        unit_of_work, FeedbackHandlers(settings.institution).handlers(), runtime.telemetry.tracer
+    pseudonym_key = runtime.keys.pseudonym_key if runtime.keys else None
+    handlers = FeedbackHandlers(
+        settings.institution, from_b64url(pseudonym_key) if pseudonym_key else None
     )
+    bus = MessageBus(unit_of_work, handlers.handlers(), runtime.telemetry.tracer)
 
     async def indexes() -> None:
         for collection in (PARTICIPANTS, PAIRINGS, RELATIONSHIPS, RESPONSES, CONCERNS, WINDOWS):

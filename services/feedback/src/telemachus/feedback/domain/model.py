@@ -327,7 +327,7 @@ class ConcernStatus(StrEnum):
 class ConcernUpdate(BaseModel):
     status: ConcernStatus
     at: datetime
-    by: str  # the coordinator's subject at their institution
+    by: str  # <institution>:coordinator-<code>, never the coordinator's subject
     note: str | None = None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from telemachus.feedback.domain import commands
 from telemachus.feedback.domain.instruments import instrument
 from telemachus.feedback.domain.model import (
@@ -28,6 +30,8 @@ from telemachus.shared.security.access import (
     require_lead_coordinator,
     sees,
 )
+from telemachus.shared.security.pseudonyms import keyed_code
+from telemachus.shared.security.tokens import Principal
 
 
 def involving(ref: str) -> dict[str, object]:
@@ -35,9 +39,21 @@ def involving(ref: str) -> dict[str, object]:
 
 
 class FeedbackHandlers:
-    def __init__(self, institution: str, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, institution: str, pseudonym_key: bytes | None = None, clock: Clock = utc_now
+    ) -> None:
         self.institution = institution
+        # Without the institution's key, codes are stable only while this process lives.
+        self._pseudonym_key = pseudonym_key or os.urandom(32)
         self.clock = clock
+
+    def actor(self, principal: Principal) -> str:
+        """Who acted, as a code stable per institution and subject: subjects (e-mails at
+        another institution) stay at home."""
+        code = keyed_code(
+            self._pseudonym_key, "actor", f"{principal.institution}|{principal.subject}", 12
+        )
+        return f"{principal.institution}:coordinator-{code}"
 
     async def _settings(self, uow: FeedbackUnitOfWork, program_id: str) -> FeedbackSettings:
         program = await uow.programs.get(program_id)
@@ -259,7 +275,7 @@ class FeedbackHandlers:
         )
         if not sees(scope, concern.reporter_ref):
             raise Forbidden("this concern was reported by another institution's participant")
-        concern.follow_up(cmd.status, cmd.principal.subject, cmd.note, self.clock())
+        concern.follow_up(cmd.status, self.actor(cmd.principal), cmd.note, self.clock())
         return concern
 
     async def set_settings(

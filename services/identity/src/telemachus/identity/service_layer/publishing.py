@@ -3,9 +3,6 @@ and contact cards leave only sealed for the counterpart's institution."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from telemachus.identity.domain import events
 from telemachus.identity.domain.participants import (
     SHARED_ATTRIBUTE,
@@ -26,6 +23,7 @@ from telemachus.shared.contracts.identity import (
     SharedProfileV1,
     contact_context,
 )
+from telemachus.shared.security.pseudonyms import keyed_code
 from telemachus.shared.security.registry import TrustRegistry, from_b64url
 from telemachus.shared.security.sealing import seal
 
@@ -55,10 +53,8 @@ class IdentityPublisher:
 
     def department_code(self, department: str) -> str:
         """Equal departments give equal codes; the code does not give the department."""
-        normalised = " ".join(department.casefold().split()).encode()
-        return hmac.new(
-            self._pseudonym_key, b"department|" + normalised, hashlib.sha256
-        ).hexdigest()[:16]
+        normalised = " ".join(department.casefold().split())
+        return keyed_code(self._pseudonym_key, "department", normalised)
 
     def shared_profile(self, participant: Participant, enrolment: Enrolment) -> SharedProfileV1:
         consented = set(enrolment.consented_fields)
