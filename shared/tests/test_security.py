@@ -10,7 +10,13 @@ from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.errors import Unauthenticated
 from telemachus.shared.security.keys import development_trust, new_ed25519, new_x25519
 from telemachus.shared.security.registry import TrustRegistry
-from telemachus.shared.security.tokens import DevelopmentIssuer, Role, TokenVerifier, audience_of
+from telemachus.shared.security.tokens import (
+    MAX_LIFETIME,
+    DevelopmentIssuer,
+    Role,
+    TokenVerifier,
+    audience_of,
+)
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 REGISTRY, KEYS = development_trust(
@@ -25,8 +31,12 @@ def issuer(institution: str, at: datetime = NOW) -> DevelopmentIssuer:
     return DevelopmentIssuer(record.token_issuer, key, clock=lambda: at)
 
 
-def verifier(registry: TrustRegistry = REGISTRY, at: datetime = NOW) -> TokenVerifier:
-    return TokenVerifier(registry, audience_of("hospital"), clock=lambda: at)
+def verifier(
+    registry: TrustRegistry = REGISTRY, at: datetime = NOW, max_lifetime: timedelta = MAX_LIFETIME
+) -> TokenVerifier:
+    return TokenVerifier(
+        registry, audience_of("hospital"), clock=lambda: at, max_lifetime=max_lifetime
+    )
 
 
 def test_a_token_of_a_registered_issuer_names_its_institution_and_roles() -> None:
@@ -95,13 +105,16 @@ def test_a_rotated_token_key_is_valid_during_the_overlap_only() -> None:
         token = DevelopmentIssuer(record.token_issuer, private, clock=lambda: NOW).mint(
             "a", [Role.PARTICIPANT], audience_of("hospital"), lifetime=timedelta(days=30)
         )
-        assert verifier(rotated).verify(token).subject == "a"
+        month = timedelta(days=30)  # a deployment that allows month-long tokens
+        assert verifier(rotated, max_lifetime=month).verify(token).subject == "a"
         after = end_of_overlap + timedelta(seconds=1)
         if private is old_private:
             with pytest.raises(Unauthenticated, match="no key 'old'"):
-                verifier(rotated, after).verify(token)
+                verifier(rotated, after, month).verify(token)
         else:
-            assert verifier(rotated, after).verify(token).subject == "a"
+            assert verifier(rotated, after, month).verify(token).subject == "a"
+        with pytest.raises(Unauthenticated, match="longer than the 12:00:00 allowed"):
+            verifier(rotated).verify(token)
 
 
 def test_senders_seal_to_the_newest_valid_encryption_key() -> None:
