@@ -84,7 +84,8 @@ def test_the_event_catalog_is_current_and_lists_every_event() -> None:
     on_disk = json.loads((PUBLISHED.parent / "asyncapi.json").read_text())
     assert on_disk == catalog, "run `make schemas` and commit docs/asyncapi.json"
     text = json.dumps(catalog)
-    assert [e for e in registered_events() if e not in text] == []
+    live = [name for name, event in registered_events().items() if not event.retired]
+    assert [e for e in live if e not in text] == []
 
 
 def test_every_event_has_a_published_example_valid_against_its_schema() -> None:

@@ -7,6 +7,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
@@ -413,7 +415,7 @@ async def test_erasure_leaves_no_personal_field_in_the_identity_database(
     }
 
 
-async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_withdrawal(
+async def test_contacts_are_read_from_home_after_confirmation_and_stop_on_withdrawal(
     sites: tuple[Site, Site, Site], federation: Federation
 ) -> None:
     hospital, university, lab = sites
@@ -437,28 +439,53 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
     lead_topic = event_topic(hospital.id, "pairing")
     await produce_event(bootstrap, lead_topic, confirmed, signed(federation, confirmed, lead_topic))
 
-    async def card(site: Site, person: dict[str, Any]) -> list[Any]:
+    async def counterparts(site: Site, person: dict[str, Any]) -> list[Any]:
         response = await site.call(
             "GET", f"/participants/{person['id']}/contacts", site.person(person["subject"])
         )
         assert response.status_code == 200
         return list(response.json())
 
-    [mentors_card] = await eventually(lambda: card(lab, mentee))
+    async def card_at(home: Site, reader_home: Site, reader: dict[str, Any]) -> httpx.Response:
+        """The reader asks the counterpart's home for the card, with a token from their
+        own home for that institution."""
+        token = federation.token(
+            reader_home.id, reader["subject"], Role.PARTICIPANT, audience=home.id, ref=reader["ref"]
+        )
+        return await home.call(
+            "GET", f"/contact-cards/{confirmed.pairing_id}", {"Authorization": f"Bearer {token}"}
+        )
+
+    [listed] = await eventually(lambda: counterparts(lab, mentee))
+    assert (
+        listed["counterpart_ref"] == mentor["ref"] and listed["home_institution"] == university.id
+    )
+    assert listed["card"] is None  # not ours: read at the mentor's home
+
+    async def readable(home: Site, reader_home: Site, reader: dict[str, Any]) -> dict[str, Any]:
+        response = await card_at(home, reader_home, reader)
+        return dict(response.json()) if response.status_code == 200 else {}
+
+    mentors_card = await eventually(lambda: readable(university, lab, mentee))
     assert (mentors_card["display_name"], mentors_card["work_email"]) == (
         mentor["display_name"],
         mentor["work_email"],
     )
-    [mentees_card] = await eventually(lambda: card(university, mentor))
+    mentees_card = await eventually(lambda: readable(lab, university, mentor))
     assert mentees_card["participant_ref"] == mentee["ref"]
+    # Nobody else reads it: another person of the lab, the lead's coordinator.
+    stranger = await lab.register()
+    assert (await card_at(university, lab, stranger)).status_code == 404
+    lead = federation.token(hospital.id, "coord", Role.COORDINATOR, audience=university.id)
+    refused_lead = await university.call(
+        "GET", f"/contact-cards/{confirmed.pairing_id}", {"Authorization": f"Bearer {lead}"}
+    )
+    assert refused_lead.status_code == 403
 
-    shared = [
-        b
-        for _, b in await university.events("org.telemachus.identity.contact-shared.v1")
-        if b["pairing_id"] == confirmed.pairing_id
-    ]
-    assert len(shared) == 1 and shared[0]["contact"]["recipient"] == lab.id
-    assert mentor["display_name"] not in json.dumps(shared) and "@" not in json.dumps(shared)
+    # No card, sealed or not, goes on the log.
+    assert await university.events("org.telemachus.identity.contact-shared.v1") == []
+    everything = json.dumps([body for _, body in await university.events()])
+    assert mentor["display_name"] not in everything and mentor["work_email"] not in everything
 
     async def refused() -> list[Any]:
         letters = await read_topic(bootstrap, dead_letter_topic(university.id, "identity"))
@@ -473,14 +500,15 @@ async def test_contacts_are_released_sealed_after_confirmation_and_erased_on_wit
         in letter[dead_letter.DETAIL]
     )
 
-    # The mentor withdraws: the lab erases the card it received.
+    # The mentor withdraws: their card is gone at once, and they no longer read the mentee's.
     withdrawn = await university.withdraw(mentor, program["id"])
     assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_at"]
+    assert (await card_at(university, lab, mentee)).status_code == 404
 
-    async def erased() -> bool:
-        return await card(lab, mentee) == []
+    async def forgotten() -> bool:
+        return (await card_at(lab, university, mentor)).status_code == 404
 
-    await eventually(erased)
+    await eventually(forgotten)
 
 
 async def test_a_csv_import_reports_every_row_and_is_all_or_nothing_unless_asked(
@@ -574,8 +602,8 @@ async def test_colleagues_paired_at_one_institution_get_each_others_card_until_o
         return list(response.json())
 
     [card] = await eventually(lambda: cards(mentee))
-    assert card["work_email"] == mentor["work_email"]
-    assert [c["work_email"] for c in await eventually(lambda: cards(mentor))] == [
+    assert card["card"]["work_email"] == mentor["work_email"]
+    assert [c["card"]["work_email"] for c in await eventually(lambda: cards(mentor))] == [
         mentee["work_email"]
     ]
     erased = await hospital.call(

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from telemachus.identity.domain import events
 from telemachus.identity.domain.participants import (
     Participant,
     ShareableField,
@@ -16,18 +15,14 @@ from telemachus.identity.domain.participants import (
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.service_layer.publishing import IdentityPublisher
 from telemachus.shared.contracts.identity import (
-    ContactCardV1,
-    ContactSharedV1,
     ParticipantEnrolledV1,
     ParticipantWithdrawnV1,
     ProfileUpdatedV1,
     ProgramUpdatedV1,
-    contact_context,
 )
 from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.errors import Conflict, Rejected
 from telemachus.shared.security.keys import development_trust
-from telemachus.shared.security.sealing import SealError, open_sealed
 
 NOW = datetime(2026, 3, 1, 9, tzinfo=UTC)
 TOPICS = {"apps", "e-medicine", "genetic-analysis"}
@@ -40,7 +35,7 @@ TRUST, KEYS = development_trust(
         ("lab", "Lab", InstitutionKind.RESEARCH_CENTRE),
     ]
 )
-PUBLISHER = IdentityPublisher(TRUST, b"k" * 32, clock=lambda: NOW)
+PUBLISHER = IdentityPublisher(b"k" * 32)
 
 
 def program(**overrides: Any) -> Program:
@@ -178,19 +173,3 @@ def test_program_rules_name_the_field() -> None:
     with pytest.raises(Rejected) as twice:
         program(topics=["apps", "apps"])
     assert twice.value.field == "topics"
-
-
-def test_a_contact_card_opens_only_for_its_institution_and_its_pairing() -> None:
-    released = events.ContactReleased(
-        "uni:abcdefgh1234", "lab:zyxwvu987654", "pairing_1", "hospital:prog123", "Ben", "b@u.ex"
-    )
-    wire = PUBLISHER(released)
-    assert isinstance(wire, ContactSharedV1)
-    assert "Ben" not in wire.model_dump_json() and wire.contact.recipient == "lab"
-    context = contact_context("pairing_1", "uni:abcdefgh1234", "lab:zyxwvu987654")
-    card = ContactCardV1.model_validate_json(open_sealed(wire.contact, KEYS["lab"], context))
-    assert card == ContactCardV1(display_name="Ben", work_email="b@u.ex")
-    with pytest.raises(SealError):
-        open_sealed(wire.contact, KEYS["hospital"], context)  # the lead cannot read it
-    with pytest.raises(SealError):
-        open_sealed(wire.contact, KEYS["lab"], context.replace("pairing_1", "pairing_2"))

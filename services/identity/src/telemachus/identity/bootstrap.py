@@ -10,8 +10,8 @@ from telemachus.identity.entrypoints import http, kafka
 from telemachus.identity.service_layer.handlers import IdentityHandlers
 from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, IdentityPublisher
 from telemachus.identity.service_layer.unit_of_work import (
-    CONTACTS,
     PARTICIPANTS,
+    RELEASES,
     TOPICS,
     IdentityUnitOfWork,
 )
@@ -36,10 +36,10 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
             "identity needs TELEMACHUS_TRUST_REGISTRY_FILE and TELEMACHUS_KEYS_FILE "
             "(see docs/security.md)"
         )
-    publisher = IdentityPublisher.from_key(runtime.trust, runtime.keys.pseudonym_key)
+    publisher = IdentityPublisher.from_key(runtime.keys.pseudonym_key)
     unit_of_work = runtime.unit_of_work_factory(IdentityUnitOfWork, publisher)
 
-    handlers = IdentityHandlers(settings.institution, runtime.trust, runtime.keys)
+    handlers = IdentityHandlers(settings.institution, runtime.trust)
     bus = MessageBus(unit_of_work, handlers.handlers(), runtime.telemetry.tracer)
 
     async def prepare_store() -> None:
@@ -51,8 +51,8 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
                 IndexModel([("reporting_line", ASCENDING)]),
             ]
         )
-        await runtime.db[CONTACTS].create_index([("for_participant_id", ASCENDING)])
-        await runtime.db[CONTACTS].create_index([("participant_ref", ASCENDING)])
+        for field in ("participant_ref", "counterpart_ref", "pairing_id"):
+            await runtime.db[RELEASES].create_index([(field, ASCENDING)])
         for topic in SEED_TOPICS:
             await runtime.db[TOPICS].update_one(
                 {"_id": topic.id}, {"$setOnInsert": {"title": topic.title}}, upsert=True

@@ -21,6 +21,8 @@ class IntegrationEvent(BaseModel):
     event_type: ClassVar[str]
     # Which field holds the aggregate id: the Kafka key, so one aggregate's events stay in order.
     key_field: ClassVar[str]
+    # A version no service publishes any more: its schema stays, for records still on topics.
+    retired: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -140,8 +140,8 @@ class ProfileUpdatedV1(EnrolmentFactsV1):
 class ParticipantWithdrawnV1(IntegrationEvent):
     """A person left a program, or left entirely (`erased`: their home erased their data).
 
-    Every service drops what it holds about them for this program; an institution holding
-    their contact details (ContactShared) erases its copy.
+    Every service drops what it holds about them for this program, and no institution gives
+    them its people's contact cards of this program any more.
     """
 
     event_type = "org.telemachus.identity.participant-withdrawn.v1"
@@ -156,8 +156,11 @@ class ParticipantWithdrawnV1(IntegrationEvent):
 
 
 class ContactSharedV1(IntegrationEvent):
-    """After both sides accepted a pairing, a home institution releases its participant's
-    display name and work e-mail to the counterpart's institution, sealed for it alone."""
+    """Retired, no longer published: a contact card sealed for the counterpart's
+    institution. A card on a log that is kept forever outlived the person's erasure, so
+    the counterpart now reads it from the person's home over HTTP (docs/security.md)."""
+
+    retired = True
 
     event_type = "org.telemachus.identity.contact-shared.v1"
     key_field = "participant_ref"

@@ -25,7 +25,6 @@ from telemachus.shared.contracts.vocabulary import (
     Profession,
     TopicId,
 )
-from telemachus.shared.security.sealing import SealedV1
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
@@ -170,19 +169,9 @@ class ReleaseContacts(Command):
     announced_by: InstitutionId
 
 
-class ReceiveContact(Command):
-    """Another institution released its participant's card to one of ours, sealed."""
-
-    pairing_id: str
-    program_id: str
-    participant_ref: str
-    counterpart_ref: str
-    contact: SealedV1
-    announced_by: InstitutionId
-
-
 class ForgetWithdrawn(Command):
-    """Another institution's participant withdrew: erase their contact cards held here."""
+    """Another institution's participant withdrew: they may no longer read our people's
+    contact cards of that program (of any program, if they were erased)."""
 
     participant_ref: str
     program_id: str

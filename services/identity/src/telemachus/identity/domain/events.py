@@ -43,13 +43,3 @@ class ParticipantWithdrawn:
     enrolment: Enrolment
     erased: bool
     at: datetime
-
-
-@dataclass(frozen=True)
-class ContactReleased:
-    participant_ref: str
-    counterpart_ref: str
-    pairing_id: str
-    program_id: str
-    display_name: str
-    work_email: str

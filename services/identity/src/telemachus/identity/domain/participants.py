@@ -231,16 +231,17 @@ class Tombstone(Aggregate):
         return tombstone
 
 
-class ReceivedContact(Aggregate):
-    """A counterpart's contact card, released to one of our participants after a pairing."""
+class ContactRelease(Aggregate):
+    """Our participant's contact card may be read by the counterpart of a confirmed
+    pairing. Only this fact is kept: the card itself is read from the participant's
+    record at the moment it is asked for, so withdrawal or erasure stops it at once and
+    no copy exists anywhere else (no card travels on the event log)."""
 
     pairing_id: str
     program_id: str
-    participant_ref: str  # whose card (the counterpart)
-    for_participant_id: str  # our participant who may read it
-    display_name: str
-    work_email: str
-    received_at: datetime
+    participant_ref: str  # ours: whose card
+    counterpart_ref: str  # who may read it (ours or another institution's)
+    released_at: datetime
 
     @staticmethod
     def key(pairing_id: str, participant_ref: str) -> str:

@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from telemachus.identity.domain import commands
 from telemachus.identity.domain.participants import (
     Availability,
+    ContactRelease,
     Enrolment,
     Participant,
-    ReceivedContact,
     ShareableField,
     Tombstone,
     TopicOffered,
@@ -26,8 +26,9 @@ from telemachus.identity.service_layer import access, csv_import
 from telemachus.identity.service_layer.import_report import ImportReport
 from telemachus.identity.service_layer.views import IdentityViews
 from telemachus.shared.contracts.vocabulary import CareerStage, InstitutionKind, Profession
-from telemachus.shared.errors import Rejected, found
+from telemachus.shared.errors import Forbidden, NotFound, Rejected, found
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.security.access import acting_party
 from telemachus.shared.security.registry import TrustRegistry
 from telemachus.shared.security.tokens import Principal, Role
 
@@ -75,13 +76,29 @@ class EnrolmentRequest(commands.Command):
     consented_fields: list[ShareableField]
 
 
-class ContactView(BaseModel):
+class ContactCard(BaseModel):
+    """A counterpart's contact details, read live from their home institution."""
+
     pairing_id: str
     program_id: str
     participant_ref: str
     display_name: str
     work_email: str
-    received_at: datetime
+
+
+class Counterpart(BaseModel):
+    """Someone one of our people was paired with, and where to read their card."""
+
+    pairing_id: str
+    program_id: str
+    counterpart_ref: str
+    home_institution: str = Field(
+        description="their home: the only place their card is read from, with a token "
+        "from your home for that institution (GET /contact-cards/{pairing_id} there)"
+    )
+    card: ContactCard | None = Field(
+        description="filled in when the counterpart is also ours and still enrolled"
+    )
 
 
 class ConsentRecord(BaseModel):
@@ -96,8 +113,14 @@ def participant_view(participant: Participant) -> ParticipantView:
     return ParticipantView(ref=participant.ref, **participant.model_dump(exclude={"version"}))
 
 
-def contact_view(contact: ReceivedContact) -> ContactView:
-    return ContactView.model_validate(contact.model_dump())
+def contact_card(release: ContactRelease, person: Participant) -> ContactCard:
+    return ContactCard(
+        pairing_id=release.pairing_id,
+        program_id=release.program_id,
+        participant_ref=release.participant_ref,
+        display_name=person.display_name,
+        work_email=person.work_email,
+    )
 
 
 def identity_router(
@@ -289,13 +312,52 @@ def identity_router(
         )
         return next(e for e in reversed(person.enrolments) if e.program_id == program_id)
 
-    @router.get("/participants/{participant_id}/contacts", response_model=list[ContactView])
+    @router.get("/participants/{participant_id}/contacts", response_model=list[Counterpart])
     async def contacts(
         participant_id: str, who: Principal = Depends(principal)
-    ) -> list[ContactView]:
-        """Counterparts' contact details, released once both sides accepted a pairing."""
-        access.require_self(who, await participant_for(participant_id), "read their contacts")
-        return [contact_view(c) for c in await views.contacts_for(participant_id)]
+    ) -> list[Counterpart]:
+        """Your counterparts in confirmed pairings: the card of a colleague here, and for
+        another institution's people, where to read theirs."""
+        person = await participant_for(participant_id)
+        access.require_self(who, person, "read their contacts")
+        counterparts = []
+        for release in await views.released_by(person.ref):
+            home = release.counterpart_ref.split(":", 1)[0]
+            card = None
+            if home == institution:
+                found_card = await views.card_for(release.pairing_id, person.ref)
+                card = contact_card(*found_card) if found_card else None
+            counterparts.append(
+                Counterpart(
+                    pairing_id=release.pairing_id,
+                    program_id=release.program_id,
+                    counterpart_ref=release.counterpart_ref,
+                    home_institution=home,
+                    card=card,
+                )
+            )
+        return counterparts
+
+    @router.get(
+        "/contact-cards/{pairing_id}",
+        response_model=ContactCard,
+        responses={404: {"description": "no card of this pairing is released to you"}},
+    )
+    async def card(pairing_id: str, who: Principal = Depends(authenticate)) -> ContactCard:
+        """The card of our participant in a confirmed pairing, for its counterpart only:
+        a participant of any institution in the federation, with a token from their home
+        (audience this institution, their `ref`). Read live from the person's record, so
+        after a withdrawal or erasure it is gone for everyone."""
+        reader = acting_party(who)
+        if reader is None and who.institution == institution and who.has(Role.PARTICIPANT):
+            me = await views.participant_signed_in_as(who.subject)
+            reader = me.ref if me else None
+        if reader is None:
+            raise Forbidden("a contact card is read only by the counterpart of its pairing")
+        released = await views.card_for(pairing_id, reader)
+        if released is None:
+            raise NotFound("no contact card of this pairing is released to you", field="pairing_id")
+        return contact_card(*released)
 
     @router.get("/audit/participants/{participant_id}", response_model=ConsentRecord)
     async def consent_record(

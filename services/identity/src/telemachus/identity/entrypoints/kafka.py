@@ -1,11 +1,10 @@
-"""Events identity consumes: partners' programs, confirmed pairings, released contacts and
-withdrawals of other institutions' people."""
+"""Events identity consumes: partners' programs, confirmed pairings and withdrawals of other
+institutions' people."""
 
 from __future__ import annotations
 
 from telemachus.identity.domain import commands
 from telemachus.shared.contracts.identity import (
-    ContactSharedV1,
     ParticipantWithdrawnV1,
     ProgramPublishedV1,
     ProgramTermsV1,
@@ -30,10 +29,6 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         )
         await bus.handle(command, inbox_id=delivery.id)
 
-    async def contact_shared(event: ContactSharedV1, delivery: Delivery) -> None:
-        command = commands.ReceiveContact(**event.model_dump(), announced_by=delivery.origin)
-        await bus.handle(command, inbox_id=delivery.id)
-
     async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
         command = commands.ForgetWithdrawn(
             participant_ref=event.participant_ref,
@@ -49,11 +44,10 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         {
             ProgramPublishedV1: program_terms,
             ProgramUpdatedV1: program_terms,
-            ContactSharedV1: contact_shared,
             ParticipantWithdrawnV1: withdrawn,
         },
-        "Other institutions' identity events: programs this institution partners in, contact "
-        "cards released to its people, and withdrawals that oblige it to erase those cards.",
+        "Other institutions' identity events: programs this institution partners in, and "
+        "withdrawals after which their people no longer read our people's contact cards.",
     )
 
     async def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> None:
@@ -71,6 +65,6 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         [event_topic(i, "pairing") for i in runtime.settings.institutions],
         {PairingConfirmedV1: pairing_confirmed},
         "Pairings both sides accepted, from every lead institution's pairing service: the "
-        "moment, and the only one, at which this institution releases its participant's "
-        "contact details to the counterpart.",
+        "moment, and the only one, at which this institution lets the counterpart read its "
+        "participant's contact card (from this service, never on the event log).",
     )

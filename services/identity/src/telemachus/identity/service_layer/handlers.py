@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from telemachus.identity.domain import commands, events
-from telemachus.identity.domain.participants import Participant, ReceivedContact, Tombstone
+from telemachus.identity.domain import commands
+from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program, new_id
 from telemachus.identity.service_layer.import_report import (
     UNIQUE_FIELDS,
@@ -16,12 +16,9 @@ from telemachus.identity.service_layer.import_report import (
 )
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
-from telemachus.shared.contracts.identity import ContactCardV1, contact_context
 from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
 from telemachus.shared.runtime.bus import Handlers
-from telemachus.shared.security.keys import InstitutionKeys
 from telemachus.shared.security.registry import TrustRegistry
-from telemachus.shared.security.sealing import SealError, open_sealed
 
 # Profile fields that exist for everyone: a change may replace them, never clear them.
 REQUIRED_PROFILE = frozenset(
@@ -51,12 +48,10 @@ class IdentityHandlers:
         self,
         institution: str,
         trust: TrustRegistry,
-        keys: InstitutionKeys,
         clock: Clock = utc_now,
     ) -> None:
         self.institution = institution
         self.trust = trust
-        self.keys = keys
         self.clock = clock
 
     # Programs ---------------------------------------------------------------------------
@@ -251,12 +246,7 @@ class IdentityHandlers:
     ) -> Participant:
         participant = await self._participant(uow, cmd.participant_id)
         participant.withdraw(cmd.program_id, self.clock())
-        # Counterparts' contact cards were shared for this program only.
-        for query in (
-            {"for_participant_id": participant.id},  # cards they received
-            {"participant_ref": participant.ref},  # their card, held for a colleague here
-        ):
-            await uow.contacts.remove_where({**query, "program_id": cmd.program_id})
+        await self._end_releases(uow, participant.ref, cmd.program_id)
         return participant
 
     async def erase_participant(
@@ -265,8 +255,7 @@ class IdentityHandlers:
         participant = await self._participant(uow, cmd.participant_id)
         tombstone = Tombstone.erase(participant, self.clock(), cmd.requested_by)
         uow.participants.remove(participant)
-        await uow.contacts.remove_where({"for_participant_id": participant.id})
-        await uow.contacts.remove_where({"participant_ref": participant.ref})
+        await self._end_releases(uow, participant.ref)
         await uow.forget_outbox_rows(participant.ref)
         uow.tombstones.add(tombstone)
         return tombstone
@@ -276,6 +265,8 @@ class IdentityHandlers:
     async def release_contacts(
         self, cmd: commands.ReleaseContacts, uow: IdentityUnitOfWork
     ) -> None:
+        """Our side of a confirmed pairing: its counterpart may now read our person's card
+        from us (GET /contact-cards/{pairing_id}); nothing personal is published."""
         program = await uow.programs.get(cmd.program_id)
         if program is None:
             return  # a program none of our people are in
@@ -290,72 +281,34 @@ class IdentityHandlers:
             person = await uow.participants.get(local_id(ref))
             if person is None or person.active_enrolment(cmd.program_id) is None:
                 continue  # withdrew or was erased since: nothing to release
-            released = events.ContactReleased(
-                ref,
-                counterpart,
-                cmd.pairing_id,
-                cmd.program_id,
-                person.display_name,
-                person.work_email,
-            )
-            person.record(released)
-            if home_of(counterpart) == self.institution:
-                # Both people are ours: no other institution will hand the card back to us.
-                await self._keep_card(uow, released)
+            key = ContactRelease.key(cmd.pairing_id, ref)
+            if await uow.releases.get(key) is None:
+                uow.releases.add(
+                    ContactRelease(
+                        id=key,
+                        pairing_id=cmd.pairing_id,
+                        program_id=cmd.program_id,
+                        participant_ref=ref,
+                        counterpart_ref=counterpart,
+                        released_at=self.clock(),
+                    )
+                )
 
-    async def receive_contact(self, cmd: commands.ReceiveContact, uow: IdentityUnitOfWork) -> None:
-        """A counterpart's home institution released a card for one of our people."""
-        if cmd.announced_by != home_of(cmd.participant_ref):
-            raise Forbidden(f"{cmd.announced_by} released the card of another's participant")
-        if home_of(cmd.counterpart_ref) != self.institution:
-            return  # for another institution; sealed for it, not us
-        context = contact_context(cmd.pairing_id, cmd.participant_ref, cmd.counterpart_ref)
-        try:
-            card = ContactCardV1.model_validate_json(open_sealed(cmd.contact, self.keys, context))
-        except SealError as error:
-            raise Rejected(f"contact card does not open: {error}", field="contact") from None
-        await self._keep_card(
-            uow,
-            events.ContactReleased(
-                cmd.participant_ref,
-                cmd.counterpart_ref,
-                cmd.pairing_id,
-                cmd.program_id,
-                card.display_name,
-                card.work_email,
-            ),
-        )
-
-    async def _keep_card(self, uow: IdentityUnitOfWork, card: events.ContactReleased) -> None:
-        """Store `card` for the counterpart, our participant, if they are still enrolled."""
-        person = await uow.participants.get(local_id(card.counterpart_ref))
-        if person is None or person.active_enrolment(card.program_id) is None:
-            return  # withdrew or was erased since: keep nothing
-        key = ReceivedContact.key(card.pairing_id, card.participant_ref)
-        if await uow.contacts.get(key) is not None:
-            return
-        uow.contacts.add(
-            ReceivedContact(
-                id=key,
-                pairing_id=card.pairing_id,
-                program_id=card.program_id,
-                participant_ref=card.participant_ref,
-                for_participant_id=person.id,
-                display_name=card.display_name,
-                work_email=card.work_email,
-                received_at=self.clock(),
-            )
-        )
+    async def _end_releases(
+        self, uow: IdentityUnitOfWork, ref: str, program_id: str | None = None
+    ) -> None:
+        """`ref` left (one program, or all when erased): their card is no longer given, and
+        they may no longer read their counterparts' cards."""
+        scope = {} if program_id is None else {"program_id": program_id}
+        for side in ("participant_ref", "counterpart_ref"):
+            await uow.releases.remove_where({side: ref, **scope})
 
     async def forget_withdrawn(
         self, cmd: commands.ForgetWithdrawn, uow: IdentityUnitOfWork
     ) -> None:
         if cmd.announced_by != home_of(cmd.participant_ref):
             raise Forbidden(f"{cmd.announced_by} withdrew another institution's participant")
-        query: dict[str, Any] = {"participant_ref": cmd.participant_ref}
-        if not cmd.erased:
-            query["program_id"] = cmd.program_id
-        await uow.contacts.remove_where(query)
+        await self._end_releases(uow, cmd.participant_ref, None if cmd.erased else cmd.program_id)
 
     def handlers(self) -> Handlers:
         return {
@@ -370,6 +323,5 @@ class IdentityHandlers:
             commands.WithdrawParticipant: self.withdraw_participant,
             commands.EraseParticipant: self.erase_participant,
             commands.ReleaseContacts: self.release_contacts,
-            commands.ReceiveContact: self.receive_contact,
             commands.ForgetWithdrawn: self.forget_withdrawn,
         }

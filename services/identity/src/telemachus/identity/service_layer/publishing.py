@@ -1,5 +1,5 @@
-"""Domain events -> wire events. Only consented profile fields leave the institution,
-and contact cards leave only sealed for the counterpart's institution."""
+"""Domain events -> wire events. Only consented profile fields leave the institution;
+contact cards never go on the event log (the counterpart reads them from us)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,17 @@ from telemachus.identity.domain.participants import (
     Participant,
     ShareableField,
 )
-from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.identity import (
-    ContactCardV1,
-    ContactSharedV1,
     ParticipantEnrolledV1,
     ParticipantWithdrawnV1,
     ProfileUpdatedV1,
     ProgramPublishedV1,
     ProgramUpdatedV1,
     SharedProfileV1,
-    contact_context,
 )
 from telemachus.shared.security.pseudonyms import keyed_code
-from telemachus.shared.security.registry import TrustRegistry, from_b64url
-from telemachus.shared.security.sealing import seal
+from telemachus.shared.security.registry import from_b64url
 
 PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
     ProgramPublishedV1,
@@ -33,23 +28,20 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
     ParticipantEnrolledV1,
     ProfileUpdatedV1,
     ParticipantWithdrawnV1,
-    ContactSharedV1,
 ]
 
 
 class IdentityPublisher:
     """Maps identity's domain events to the events other institutions may see."""
 
-    def __init__(self, trust: TrustRegistry, pseudonym_key: bytes, clock: Clock = utc_now) -> None:
-        self._trust = trust
+    def __init__(self, pseudonym_key: bytes) -> None:
         self._pseudonym_key = pseudonym_key
-        self._clock = clock
 
     @classmethod
-    def from_key(cls, trust: TrustRegistry, pseudonym_key: str | None) -> IdentityPublisher:
+    def from_key(cls, pseudonym_key: str | None) -> IdentityPublisher:
         if not pseudonym_key:
             raise RuntimeError("identity needs a pseudonym_key in its keys file")
-        return cls(trust, from_b64url(pseudonym_key))
+        return cls(from_b64url(pseudonym_key))
 
     def department_code(self, department: str) -> str:
         """Equal departments give equal codes; the code does not give the department."""
@@ -89,8 +81,6 @@ class IdentityPublisher:
                     erased=withdrawn.erased,
                     withdrawn_at=withdrawn.at,
                 )
-            case events.ContactReleased() as released:
-                return self._contact_shared(released)
         return None
 
     def _facts(self, participant: Participant, enrolment: Enrolment) -> dict[str, object]:
@@ -102,23 +92,3 @@ class IdentityPublisher:
             "consented_fields": [f.value for f in enrolment.consented_fields],
             "profile": self.shared_profile(participant, enrolment),
         }
-
-    def _contact_shared(self, released: events.ContactReleased) -> ContactSharedV1:
-        recipient = released.counterpart_ref.split(":", 1)[0]
-        record = self._trust.get(recipient)
-        key = record.current_encryption_key(self._clock()) if record else None
-        if key is None:
-            # Raised inside the transaction: nothing is released unsealed, and the event
-            # that asked is retried, then dead-lettered with this reason.
-            raise LookupError(f"no valid encryption key for {recipient} in the trust registry")
-        card = ContactCardV1(display_name=released.display_name, work_email=released.work_email)
-        context = contact_context(
-            released.pairing_id, released.participant_ref, released.counterpart_ref
-        )
-        return ContactSharedV1(
-            pairing_id=released.pairing_id,
-            program_id=released.program_id,
-            participant_ref=released.participant_ref,
-            counterpart_ref=released.counterpart_ref,
-            contact=seal(card.model_dump_json().encode(), recipient, key, context),
-        )

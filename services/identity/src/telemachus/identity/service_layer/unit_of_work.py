@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telemachus.identity.domain.participants import Participant, ReceivedContact, Tombstone
+from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program
 from telemachus.shared.runtime.repository import MongoRepository
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
@@ -10,7 +10,7 @@ from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 PROGRAMS = "programs"
 PARTICIPANTS = "participants"
 TOMBSTONES = "tombstones"
-CONTACTS = "received_contacts"
+RELEASES = "contact_releases"
 TOPICS = "topics"
 
 
@@ -20,7 +20,7 @@ class IdentityUnitOfWork(MongoUnitOfWork):
         self.programs = MongoRepository(self, PROGRAMS, Program)
         self.participants = MongoRepository(self, PARTICIPANTS, Participant)
         self.tombstones = MongoRepository(self, TOMBSTONES, Tombstone)
-        self.contacts = MongoRepository(self, CONTACTS, ReceivedContact)
+        self.releases = MongoRepository(self, RELEASES, ContactRelease)
         return self
 
     async def topic_ids(self) -> set[str]:

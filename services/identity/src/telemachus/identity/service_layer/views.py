@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from telemachus.identity.domain.participants import Participant, ReceivedContact, Tombstone
+from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
 from telemachus.identity.service_layer.unit_of_work import (
-    CONTACTS,
     PARTICIPANTS,
     PROGRAMS,
+    RELEASES,
     TOMBSTONES,
     TOPICS,
 )
@@ -46,10 +46,27 @@ class IdentityViews:
     async def tombstone(self, participant_id: str) -> Tombstone | None:
         return await read_one(self._db, TOMBSTONES, Tombstone, participant_id)
 
-    async def contacts_for(self, participant_id: str) -> list[ReceivedContact]:
-        return await read_many(
-            self._db, CONTACTS, ReceivedContact, {"for_participant_id": participant_id}
+    async def released_by(self, ref: str) -> list[ContactRelease]:
+        """Our person's confirmed pairings whose counterparts may read their card."""
+        return await read_many(self._db, RELEASES, ContactRelease, {"participant_ref": ref})
+
+    async def card_for(
+        self, pairing_id: str, reader_ref: str
+    ) -> tuple[ContactRelease, Participant] | None:
+        """Our person's card in this pairing, if released to `reader_ref` and the person
+        is still enrolled in the program: read live, so a withdrawal stops it at once."""
+        releases = await read_many(
+            self._db,
+            RELEASES,
+            ContactRelease,
+            {"pairing_id": pairing_id, "counterpart_ref": reader_ref},
         )
+        if not releases:
+            return None
+        person = await self.participant(releases[0].participant_ref.split(":", 1)[1])
+        if person is None or person.active_enrolment(releases[0].program_id) is None:
+            return None
+        return releases[0], person
 
     async def topics(self) -> list[Topic]:
         documents = await self._db[TOPICS].find({}).sort("_id").to_list()
