@@ -9,24 +9,38 @@ relationship and feedback its baseline window.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from bson import json_util
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pymongo import AsyncMongoClient
 
 from telemachus.cli.federation import Federation
-from telemachus.shared.security.tokens import Role, audience_of
-from telemachus.shared.testing.kafka import eventually
+from telemachus.sessions.domain import commands as sessions_commands
+from telemachus.sessions.domain.model import Attendance
+from telemachus.sessions.service_layer.handlers import SessionsHandlers
+from telemachus.sessions.service_layer.publishing import to_wire as sessions_wire
+from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.shared.contracts.identity import contact_context
+from telemachus.shared.contracts.topics import SERVICES, dead_letter_topic, event_topic
+from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.security.keys import InstitutionKeys
+from telemachus.shared.security.sealing import SealedV1, SealError, open_sealed
+from telemachus.shared.security.tokens import Principal, Role, audience_of
+from telemachus.shared.testing.kafka import eventually, headers_of, read_topic
 from tests.helpers.lead_api import LeadApi
 from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program
 from tests.test_feedback import all_items
 from tests.test_pairing import CONSENT, junior, senior
+from tests.test_sessions import london, next_tuesday
 
 
 @dataclass
@@ -46,12 +60,14 @@ class Pair:
     feedback: LeadApi
 
 
-async def confirmed_pair(sites: tuple[Site, Site, Site], client: httpx.AsyncClient) -> Pair:
+async def confirmed_pair(
+    sites: tuple[Site, Site, Site], client: httpx.AsyncClient, **mentor_profile: Any
+) -> Pair:
     hospital, university, centre = sites
     program = await publish_program(hospital, [university.id, centre.id], pairing_mode="assigned")
     await known_at(university, program["id"])
     mentee = await hospital.register(**senior(career_stage=5))
-    mentor = await university.register(**junior())
+    mentor = await university.register(**junior(**mentor_profile))
     await enrol(hospital, mentee, program, CONSENT)
     await enrol(university, mentor, program, CONSENT)
     pairing = LeadApi(hospital.f, hospital, client, "pairing")
@@ -98,6 +114,10 @@ async def confirmed_pair(sites: tuple[Site, Site, Site], client: httpx.AsyncClie
         sessions,
         feedback,
     )
+
+
+def three_sites(federation: Federation, client: httpx.AsyncClient) -> tuple[Site, Site, Site]:
+    return (Site(federation, 0, client), Site(federation, 1, client), Site(federation, 2, client))
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +235,202 @@ async def test_a_partner_coordinators_subject_stays_at_home(
     seen = await pair.feedback.ok("GET", f"/programs/{pair.program['id']}/concerns", lead)
     assert seen and "alice.smith" not in json.dumps(seen)
     assert "alice.smith" not in await database_text(federation, pair.hospital.id, "feedback")
+
+
+def opened_sealed_fields(body: Any, keys: list[InstitutionKeys]) -> list[str]:
+    """Every sealed contact card in an event body, opened with whichever key opens it."""
+    if not isinstance(body, dict) or not isinstance(body.get("contact"), dict):
+        return []
+    sealed = SealedV1.model_validate(body["contact"])
+    context = contact_context(body["pairing_id"], body["participant_ref"], body["counterpart_ref"])
+    opened = []
+    for key in keys:
+        with contextlib.suppress(SealError):
+            opened.append(open_sealed(sealed, key, context).decode())
+    return opened
+
+
+async def everything_on_the_log(federation: Federation) -> str:
+    """Every record of every topic of every institution, sealed fields opened."""
+    keys = [InstitutionKeys.load(path) for path in federation.key_files.values()]
+    texts = []
+    for institution in federation.institutions:
+        for service in SERVICES:
+            for topic in (
+                event_topic(institution.id, service),
+                dead_letter_topic(institution.id, service),
+            ):
+                for record in await read_topic(federation.kafka_bootstrap_servers, topic):
+                    value = record.value.decode(errors="replace") if record.value else ""
+                    texts.append(value)
+                    texts.append(json.dumps(headers_of(record)))
+                    with contextlib.suppress(ValueError):
+                        texts.extend(opened_sealed_fields(json.loads(value), keys))
+    return "\n".join(texts)
+
+
+async def every_database(federation: Federation) -> str:
+    texts = []
+    for institution in federation.institutions:
+        for service in SERVICES:
+            texts.append(await database_text(federation, institution.id, service))
+    return "\n".join(texts)
+
+
+def every_span(spans: InMemorySpanExporter) -> str:
+    return "\n".join(
+        json.dumps(
+            {
+                "name": span.name,
+                "attributes": dict(span.attributes or {}),
+                "events": [(e.name, dict(e.attributes or {})) for e in span.events],
+                "resource": dict(span.resource.attributes),
+            },
+            default=str,
+        )
+        for span in spans.get_finished_spans()
+    )
+
+
+async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_logs_or_traces(
+    federation: Federation, spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attacks 1, 2 and 4: after `DELETE /participants/{id}`, the contact card still opened
+    from the retained identity topic with the recipient's key, and the lead's sessions store
+    kept the person's objectives, session places and attendance."""
+    tag = secrets.token_hex(4)
+    markers = {
+        "name": f"Zorblatt Quenby {tag}",
+        "e-mail": f"zorblatt.{tag}@example.org",
+        "subject": f"zq-{tag}",
+        "department": f"Ward Zorblatt {tag}",
+        "objective": f"objective-zorblatt-{tag}",
+        "place": f"Room Zorblatt {tag}",
+        "note": f"note-zorblatt-{tag}",
+        "comment": f"comment-zorblatt-{tag}",
+        "concern": f"concern-zorblatt-{tag}",
+    }
+    async with httpx.AsyncClient(timeout=60) as client:
+        sites = (
+            Site(federation, 0, client),
+            Site(federation, 1, client),
+            Site(federation, 2, client),
+        )
+        pair = await confirmed_pair(
+            sites,
+            client,
+            display_name=markers["name"],
+            work_email=markers["e-mail"],
+            subject=markers["subject"],
+            department=markers["department"],
+        )
+        mentor, mentee = pair.mentor, pair.mentee
+        assert mentor["subject"] == markers["subject"]
+        rid = pair.relationship_id
+        as_mentor, as_mentee = pair.sessions.participant(mentor), pair.sessions.participant(mentee)
+
+        # The counterpart reads the card from the mentor's home while they take part.
+        reader = bearer(
+            federation.token(
+                pair.hospital.id,
+                mentee["subject"],
+                Role.PARTICIPANT,
+                audience=pair.university.id,
+                ref=mentee["ref"],
+            )
+        )
+        card_path = f"/contact-cards/{pair.pairing_id}"
+        card = await eventually(lambda: _ok_json(pair.university.call("GET", card_path, reader)))
+        assert card["work_email"] == markers["e-mail"]
+
+        # Their words at the lead: objectives, a session's place, attendance, a private note,
+        # a feedback comment, a concern.
+        terms = {"mentor_objectives": [markers["objective"]], "mentee_objectives": ["apps"]}
+        await pair.sessions.ok("PUT", f"/relationships/{rid}/agreement", as_mentor, json=terms)
+        await pair.sessions.ok(
+            "POST", f"/relationships/{rid}/agreement/confirmations", as_mentee, json={"revision": 1}
+        )
+        starts = london(next_tuesday(1), 9)
+        proposed = await pair.sessions.ok(
+            "POST",
+            f"/relationships/{rid}/sessions",
+            as_mentor,
+            json={"starts_at": starts, "format": "in-person", "place": markers["place"]},
+        )
+        session_id = proposed["sessions"][-1]["id"]
+        await pair.sessions.ok(
+            "POST", f"/relationships/{rid}/sessions/{session_id}/confirmation", as_mentee
+        )
+        runtime = federation.runtime(pair.hospital.id, "sessions")
+        later = MessageBus(
+            runtime.unit_of_work_factory(SessionsUnitOfWork, sessions_wire),
+            SessionsHandlers(
+                pair.hospital.id, clock=lambda: datetime.now(UTC) + timedelta(days=30)
+            ).handlers(),
+            runtime.telemetry.tracer,
+        )
+        await later.handle(
+            sessions_commands.RecordAttendance(
+                principal=Principal(
+                    pair.university.id,
+                    mentor["subject"],
+                    frozenset({Role.PARTICIPANT}),
+                    mentor["ref"],
+                ),
+                relationship_id=rid,
+                session_id=session_id,
+                attended=Attendance.HELD,
+                note=markers["note"],
+            )
+        )
+        as_respondent = pair.feedback.participant(mentor)
+        [mine] = await pair.feedback.ok("GET", "/feedback/me", as_respondent)
+        key = mine["instruments"][0]["key"]
+        await pair.feedback.ok(
+            "PUT",
+            f"/windows/{mine['window']['id']}/answers/{key}",
+            as_respondent,
+            json={"answers": all_items(key, 5), "comment": markers["comment"]},
+        )
+        await pair.feedback.ok(
+            "POST",
+            "/concerns",
+            as_respondent,
+            json={"relationship_id": rid, "category": "other", "text": markers["concern"]},
+        )
+        before = await every_database(federation)
+        assert all(m in before for m in markers.values() if m != markers["subject"])
+
+        # The mentor erases themselves at home.
+        erased = await pair.university.call(
+            "DELETE", f"/participants/{mentor['id']}", pair.university.person(mentor["subject"])
+        )
+        assert erased.status_code == 200, erased.text
+        assert (await pair.university.call("GET", card_path, reader)).status_code == 404
+
+        async def nothing_left_in_stores() -> list[str]:
+            text = await every_database(federation)
+            return [] if any(m in text for m in markers.values()) else ["clean"]
+
+        await eventually(nothing_left_in_stores, within=60)
+        ended = await pair.sessions.ok("GET", f"/relationships/{rid}", as_mentee)
+        assert ended["status"] == "ended" and ended["agreement"] is None
+        assert all(mentor["ref"] not in s["attendance"] for s in ended["sessions"])
+
+    found = {
+        "event log (sealed fields opened with every key)": await everything_on_the_log(federation),
+        "databases": await every_database(federation),
+        "logs": "\n".join(
+            r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records
+        ),
+        "traces": every_span(spans),
+    }
+    leaks = {
+        (where, what) for where, text in found.items() for what, m in markers.items() if m in text
+    }
+    assert leaks == set()
+
+
+async def _ok_json(request: Awaitable[httpx.Response]) -> dict[str, Any]:
+    response = await request
+    return dict(response.json()) if response.status_code == 200 else {}

@@ -229,3 +229,21 @@ def test_the_calendar_feed_parses_and_keeps_local_times_across_a_dst_change() ->
     assert [s.astimezone(UTC).hour for s in starts] == [9, 9, 8]
     assert {str(e["status"]) for e in parsed.walk("VEVENT")} == {"CONFIRMED"}
     assert "you are the mentor" in str(parsed.walk("VEVENT")[0]["summary"])
+
+
+def test_a_party_who_leaves_takes_their_words_and_attendance_with_them() -> None:
+    r = agreed(planned_sessions=3)
+    first = propose(r, at(TUESDAY, 9))
+    r.confirm_session(MENTEE, first)
+    later = at(TUESDAY + timedelta(days=1), 9)
+    r.record_attendance(MENTOR, first, Attendance.HELD, later)
+    r.record_attendance(MENTEE, first, Attendance.HELD, later)
+    r.end(None, later.date(), withdrawn=True)
+    r.forget(MENTOR)
+    assert r.agreement is None
+    [session] = r.sessions
+    assert session.link is None and session.place is None
+    assert session.attendance == {MENTEE: Attendance.HELD}
+    assert r.held == 1 and r.parties == (MENTOR, MENTEE)  # the counted facts stay
+    with pytest.raises(Forbidden):
+        r.forget("uni:stranger01")

@@ -385,6 +385,24 @@ class Relationship(Aggregate):
         self.closed_on = today
         self.record(events.RelationshipEnded(self, today, withdrawn))
 
+    def forget(self, ref: str) -> None:
+        """`ref` left the program or was erased: the words they wrote or agreed (the
+        learning agreement, where sessions took place and their links) and their own
+        attendance records go. The relationship stays as pseudonymous facts (who, when,
+        how many sessions) that the other party, coordinators and the report count on."""
+        self.require_party(ref)
+        self.agreement = None
+        self.sessions = [
+            s.model_copy(
+                update={
+                    "place": None,
+                    "link": None,
+                    "attendance": {k: v for k, v in s.attendance.items() if k != ref},
+                }
+            )
+            for s in self.sessions
+        ]
+
     def request_rematch(self, ref: str, now: datetime) -> None:
         self.require_party(ref)
         if self.status is not RelationshipStatus.ENDED:

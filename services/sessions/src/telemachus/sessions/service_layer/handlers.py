@@ -70,7 +70,8 @@ class SessionsHandlers:
     async def participant_left(
         self, cmd: commands.ParticipantLeft, uow: SessionsUnitOfWork
     ) -> None:
-        """Their relationships in the program end; their private notes are erased."""
+        """Their relationships in the program end; their private notes, the agreements and
+        the places and links of their sessions are erased (see Relationship.forget)."""
         ref = cmd.participant_ref
         today = self.clock().date()
         for relationship in await uow.relationships.find(
@@ -82,6 +83,7 @@ class SessionsHandlers:
             await uow.notes.remove_where({"relationship_id": relationship.id, "author_ref": ref})
             if relationship.status is RelationshipStatus.ACTIVE:
                 relationship.end(None, today, withdrawn=True)
+            relationship.forget(ref)
         availability = await uow.availability.get(Availability.key(cmd.program_id, ref))
         if availability is not None:
             uow.availability.remove(availability)
