@@ -117,3 +117,12 @@ def test_a_decline_or_a_withdrawal_ends_the_proposal() -> None:
     assert other.status is PairingStatus.WITHDRAWN
     (declined,) = other.pop_events()
     assert isinstance(declined, events.PairingDeclined) and declined.reason == "withdrawn"
+
+
+def test_a_leaver_takes_their_rankings_and_unmatched_reason_with_them() -> None:
+    round_ = new_round(PairingMode.RANKED)
+    round_.rankings = {"u:leaver01": ["h:a0000001"], "u:stays001": ["u:leaver01"]}
+    round_.unmatched = {"u:leaver01": "no shared topic", "u:stays001": "availability"}
+    round_.forget("u:leaver01")
+    assert round_.rankings == {"u:stays001": ["u:leaver01"]}  # others' choices are theirs
+    assert round_.unmatched == {"u:stays001": "availability"}

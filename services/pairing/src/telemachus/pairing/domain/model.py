@@ -250,6 +250,12 @@ class Round(Aggregate):
     published_at: datetime | None = None
     pairing_ids: list[str] = Field(default_factory=list)
 
+    def forget(self, ref: str) -> None:
+        """`ref` left the program: whom they ranked, and why they were unmatched, go. What
+        was proposed stays (pseudonymous refs): the pairing history programs evaluate."""
+        self.rankings = {k: v for k, v in self.rankings.items() if k != ref}
+        self.unmatched = {k: v for k, v in self.unmatched.items() if k != ref}
+
     def _editable(self) -> None:
         if self.status is RoundStatus.PUBLISHED:
             raise Conflict("the round is published; open a new round", field="round_id")

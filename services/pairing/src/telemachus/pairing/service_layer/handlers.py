@@ -127,6 +127,8 @@ class PairingHandlers:
             }
         ):
             pairing.withdraw(now)
+        for round_ in await uow.rounds.find({"program_id": cmd.program_id}):
+            round_.forget(cmd.participant_ref)
 
     async def open_round(self, cmd: commands.OpenRound, uow: PairingUnitOfWork) -> Round:
         program = await self._program(uow, cmd.program_id)
