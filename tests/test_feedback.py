@@ -447,7 +447,8 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             + rids
             + list(final.values())
         )
-        for fmt in ("csv", "parquet"):
+        orders: list[list[str]] = []
+        for fmt in ("csv", "parquet", "csv"):
             got = await api.call("GET", f"/programs/{pid}/export", lead, params={"format": fmt})
             assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
             with zipfile.ZipFile(io.BytesIO(got.content)) as z:
@@ -459,11 +460,21 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
                 else pq.read_table(io.BytesIO(data)).to_pandas()
             )
             assert list(frame.columns) == [c["name"] for c in codebook["columns"]]
-            # 8 + 7 baseline, 1 check-in, 32 final
-            assert len(frame) == codebook["rows"] == 48
+            # 8 + 7 baseline, 1 check-in, 32 final, less what k-anonymity withheld
+            control = codebook["disclosure_control"]
+            assert len(frame) == codebook["rows"] == 48 - control["rows_withheld"]
+            # Attack 8 (issue 14): no row stands out on what a coordinator knows of a
+            # relationship, and no two exports line up by position.
+            qi = frame[control["quasi_identifiers"]].apply(
+                lambda row: "|".join(map(str, row)), axis=1
+            )
+            per_class = frame.assign(qi=qi).groupby("qi")["relationship"].nunique()
+            assert (per_class >= 3).all(), per_class
+            orders.append(list(frame["role"] + frame["window"] + frame["instrument"]))
             text = frame.to_csv()
             assert not [v for v in identifying if v in text]
             assert "free text" not in text  # comments stay out unless the program opts in
+        assert len({tuple(o) for o in orders}) > 1
 
         # Later: a sweep with a clock 12 days ahead reminds whoever has not answered a
         # window still open, and closes the check-in (7 days).
@@ -586,7 +597,8 @@ async def test_under_the_anonymise_policy_a_leavers_answers_stay_in_aggregates_o
         got = await api.call("GET", f"/programs/{pid}/export", lead, params={"format": "csv"})
         with zipfile.ZipFile(io.BytesIO(got.content)) as z:
             frame = pd.read_csv(io.BytesIO(z.read("answers.csv")))
-        # the leaver's answers are in no export; the other's, with their comment (opted in)
-        assert len(frame) == 1
-        assert list(frame["comment"]) == ["free text mentor-attributes.v1"]
-        assert int(frame["mentor-attributes.listens"].iloc[0]) == 5
+            control = json.loads(z.read("codebook.json"))["disclosure_control"]
+        # The leaver's answers are in no export. The other relationship, alone in the
+        # export, is a class below k = 2 whatever is generalised: withheld, and said so.
+        assert len(frame) == 0
+        assert (control["relationships_withheld"], control["rows_withheld"]) == (1, 1)

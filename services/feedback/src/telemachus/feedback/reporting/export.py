@@ -6,6 +6,8 @@ baseline and final rows share a pseudonym), unlinkable across exports. No refere
 or e-mail from any service is written; institutions appear only as "same or different";
 dates only as days since the relationship started; comments only if the program opted in.
 Answers of people who withdrew under the anonymise policy stay out (aggregates only).
+Rows come in a fresh random order each time (position links no two exports), and only in
+classes of at least k relationships on the quasi-identifiers (anonymity.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from telemachus.feedback.domain.instruments import BY_KEY, INSTRUMENTS
+from telemachus.feedback.reporting.anonymity import QUASI_IDENTIFIERS, k_anonymous
 from telemachus.feedback.reporting.evaluation import ProgramFacts
 
 
@@ -66,7 +69,12 @@ FIXED = (
         "at export time",
         ("active", "completed", "ended"),
     ),
-    Column("sessions_held", "integer", "sessions held in the relationship at export time"),
+    Column(
+        "sessions_held",
+        "string",
+        "sessions held in the relationship at export time: a number, or a band (0, 1-2, "
+        "3-5, 6+) where the codebook's generalisation says so; empty if withheld",
+    ),
     Column(
         "window",
         "string",
@@ -104,6 +112,10 @@ def item_columns() -> list[Column]:
 class Dataset:
     columns: list[Column]
     rows: list[dict[str, Any]]
+    k: int
+    generalisation: list[str]
+    rows_withheld: int
+    relationships_withheld: int
 
     def codebook(self, program_id: str, generated_at: datetime) -> dict[str, Any]:
         return {
@@ -112,6 +124,16 @@ class Dataset:
             "generated_at": generated_at.isoformat(),
             "unit": "one row per answered instrument (a person, a window, an instrument)",
             "rows": len(self.rows),
+            "row_order": "random, drawn anew for each export",
+            "disclosure_control": {
+                "quasi_identifiers": list(QUASI_IDENTIFIERS),
+                "k": self.k,
+                "rule": "every combination of the quasi-identifiers holds at least k "
+                "relationships; empty quasi-identifier cells were withheld",
+                "generalisation": self.generalisation,
+                "rows_withheld": self.rows_withheld,
+                "relationships_withheld": self.relationships_withheld,
+            },
             "columns": [
                 {
                     "name": c.name,
@@ -157,7 +179,7 @@ def dataset(facts: ProgramFacts) -> Dataset:
             mentee_profession=relationship.mentee_profession,
             cross_institution=relationship.mentor_institution != relationship.mentee_institution,
             relationship_status=relationship.status.value,
-            sessions_held=relationship.sessions_held,
+            sessions_held=str(relationship.sessions_held),
             window=response.kind.value,
             day=(response.submitted_at.date() - relationship.starts_on).days,
             instrument=instrument.key,
@@ -168,7 +190,18 @@ def dataset(facts: ProgramFacts) -> Dataset:
         if free_text:
             row["comment"] = response.comment
         rows.append(row)
-    return Dataset(columns, rows)
+    k = facts.program.reporting_threshold
+    released = k_anonymous(rows, k)
+    shuffled = list(released.rows)
+    secrets.SystemRandom().shuffle(shuffled)
+    return Dataset(
+        columns,
+        shuffled,
+        k,
+        released.steps,
+        released.rows_withheld,
+        released.relationships_withheld,
+    )
 
 
 def _csv(data: Dataset) -> bytes:
