@@ -286,7 +286,7 @@ def feedback_router(
     async def evaluation(program_id: str, who: Principal) -> EvaluationReport:
         program = await program_of(program_id)
         await scope_of(who, program)  # aggregates only, suppressed: every coordinator
-        return Evaluation(await views.facts(program)).report(utc_now())
+        return await views.released(Evaluation(await views.facts(program)).report(utc_now()))
 
     @router.get(
         "/programs/{program_id}/report",

@@ -11,19 +11,32 @@ pairing). A cell counts its distinct units (`n`). The rules, for a program thres
    suppression): their sum is then a group large enough to hide a person, and no single
    hidden cell can be told apart from it.
 3. If the total itself has fewer than k units, the whole metric is suppressed.
+
+A confidential metric (answers, concerns) also resists crossing and derived figures:
+
+4. A confidential rate discloses how many had the event (rate x n), so that count obeys
+   rules 1-3 as n does: one concern among 18 relationships hides the concern rate.
+5. Splits are checked together: crossing the cells shown of two splits (and the hidden
+   remainder of each) must give only groups of 0 or at least k units (and events), else
+   more cells of the later split are hidden, smallest first. Whatever a reader intersects
+   or subtracts is then a union of such groups.
+
+The release rule over time (a report read before and after one answer) is releases.py's.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from telemachus.feedback.reporting.statistics import Estimate, mean_estimate, proportion_estimate
-from telemachus.shared.disclosure import hidden_groups
+from telemachus.shared.disclosure import hidden_groups, small
 
 
 class Kind(StrEnum):
@@ -56,6 +69,16 @@ class Metric(BaseModel):
     total: Cell
     splits: dict[str, list[Cell]] = Field(default_factory=dict)
     items: list[Cell] = Field(default_factory=list, description="per item, total only")
+    confidential: bool = Field(
+        default=False, description="built from answers or concerns: rules 4-5 and releases"
+    )
+    held_since: datetime | None = Field(
+        default=None,
+        description="as released then: fewer than k people's contributions have changed "
+        "since in some cell, so newer figures wait (releases.py)",
+    )
+    # cell -> {unit digest: value digest}, for the release rule; never serialised
+    _composition: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
 
 
 def _estimate(kind: Kind, per_unit: Sequence[float]) -> Estimate:
@@ -66,15 +89,16 @@ def _estimate(kind: Kind, per_unit: Sequence[float]) -> Estimate:
     return mean_estimate(list(per_unit))
 
 
-def _per_unit(observations: Iterable[Observation]) -> list[float]:
-    by_unit: dict[str, list[float]] = defaultdict(list)
+def _by_unit(observations: Iterable[Observation]) -> dict[str, float]:
+    """Each unit's value: its observations averaged."""
+    grouped: dict[str, list[float]] = defaultdict(list)
     for o in observations:
-        by_unit[o.unit].append(o.value)
-    return [sum(v) / len(v) for v in by_unit.values()]
+        grouped[o.unit].append(o.value)
+    return {unit: sum(v) / len(v) for unit, v in grouped.items()}
 
 
 def cell(group: str, kind: Kind, observations: Sequence[Observation]) -> Cell:
-    per_unit = _per_unit(observations)
+    per_unit = list(_by_unit(observations).values())
     if not per_unit:
         return Cell(group=group, n=0)
     estimate = _estimate(kind, per_unit)
@@ -89,8 +113,66 @@ def hidden(group: str) -> Cell:
 
 def suppress_partition(cells: list[Cell], threshold: int) -> list[Cell]:
     """Rules 1 and 2 over the cells of one split (see the module's docstring)."""
-    suppressed = hidden_groups({c.group: c.n or 0 for c in cells}, threshold)
+    suppressed = hidden_groups({c.group: (c.n or 0,) for c in cells}, threshold)
     return [hidden(c.group) if c.group in suppressed else c for c in cells]
+
+
+def fingerprint(values: Mapping[str, float]) -> dict[str, str]:
+    """Who contributed what to a cell, as digests: enough to tell how many units changed
+    between two releases, not who they are or what they gave."""
+    return {
+        hashlib.sha256(unit.encode()).hexdigest()[:16]: hashlib.sha256(
+            repr(round(value, 9)).encode()
+        ).hexdigest()[:12]
+        for unit, value in values.items()
+    }
+
+
+class _Disclosure:
+    """The counts a cell discloses, for rules 1-5."""
+
+    def __init__(self, kind: Kind, values: Mapping[str, float], confidential: bool) -> None:
+        self.values = values
+        self.with_events = confidential and kind is Kind.RATE
+
+    def counts(self, units: Iterable[str]) -> tuple[int, ...]:
+        members = list(units)
+        if self.with_events:
+            return (len(members), sum(1 for u in members if self.values[u]))
+        return (len(members),)
+
+
+def _crossed(
+    members: Mapping[str, list[str]],
+    hidden_now: set[str],
+    shown_keys: Mapping[str, tuple[str, ...]],
+    disclosure: _Disclosure,
+    threshold: int,
+) -> set[str]:
+    """Rule 5: hide more groups of this split until crossing it with the splits already
+    shown gives no small group (a small hidden remainder takes in a shown group beside it)."""
+    group_of = {u: g for g, units in members.items() for u in units}
+    hidden_now = set(hidden_now)
+    while True:
+        joint: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for unit, key in shown_keys.items():
+            group = group_of[unit]
+            joint[(*key, "*" if group in hidden_now else group)].append(unit)
+        offending: set[str] = set()
+        for key, units in joint.items():
+            if not small(disclosure.counts(units), threshold):
+                continue
+            if key[-1] != "*":
+                offending.add(key[-1])
+            else:  # the hidden remainder under this key: widen it with a neighbour
+                offending |= {
+                    group_of[u]
+                    for u, other in shown_keys.items()
+                    if other == key[:-1] and group_of[u] not in hidden_now
+                }
+        if not offending:
+            return hidden_now
+        hidden_now.add(min(offending, key=lambda g: (len(members[g]), g)))
 
 
 def metric(
@@ -101,10 +183,13 @@ def metric(
     observations: Sequence[Observation],
     threshold: int,
     splits: Sequence[str] = (),
-    items: Callable[[], list[Cell]] | None = None,
+    items: Callable[[], list[tuple[str, list[Observation]]]] | None = None,
+    confidential: bool = False,
 ) -> Metric:
+    values = _by_unit(observations)
+    disclosure = _Disclosure(kind, values, confidential)
     total = cell("all", kind, observations)
-    if total.n is not None and 0 < total.n < threshold:
+    if small(disclosure.counts(values), threshold):
         return Metric(
             id=id,
             label=label,
@@ -112,20 +197,48 @@ def metric(
             unit=unit,
             total=hidden("all"),
             splits={s: [] for s in splits},
+            confidential=confidential,
         )
+    groups_of = {o.unit: o.groups for o in observations}
+    composition = {"all": fingerprint(values)} if confidential else {}
+    shown_keys: dict[str, tuple[str, ...]] = dict.fromkeys(values, ())
     by_split: dict[str, list[Cell]] = {}
     for split in splits:
-        grouped: dict[str, list[Observation]] = defaultdict(list)
-        for o in observations:
-            grouped[o.groups[split]].append(o)
-        cells = [cell(g, kind, grouped[g]) for g in sorted(grouped)]
-        by_split[split] = suppress_partition(cells, threshold)
-    return Metric(
+        members: dict[str, list[str]] = defaultdict(list)
+        for u in values:
+            members[groups_of[u][split]].append(u)
+        suppressed = hidden_groups(
+            {g: disclosure.counts(us) for g, us in members.items()}, threshold
+        )
+        if confidential:
+            suppressed = _crossed(members, suppressed, shown_keys, disclosure, threshold)
+            for u, key in shown_keys.items():
+                group = groups_of[u][split]
+                shown_keys[u] = (*key, "*" if group in suppressed else group)
+        cells = []
+        for g in sorted(members):
+            if g in suppressed:
+                cells.append(hidden(g))
+                continue
+            grouped = [o for o in observations if o.groups[split] == g]
+            cells.append(cell(g, kind, grouped))
+            if confidential:
+                composition[f"{split}:{g}"] = fingerprint({u: values[u] for u in members[g]})
+        by_split[split] = cells
+    item_cells = []
+    for item_id, item_observations in items() if items and total.n else []:
+        item_cells.append(cell(item_id, Kind.MEAN, item_observations))
+        if confidential:
+            composition[f"item:{item_id}"] = fingerprint(_by_unit(item_observations))
+    released = Metric(
         id=id,
         label=label,
         kind=kind,
         unit=unit,
         total=total,
         splits=by_split,
-        items=items() if items and total.n else [],
+        items=item_cells,
+        confidential=confidential,
     )
+    released._composition = composition
+    return released

@@ -28,7 +28,7 @@ from telemachus.feedback.domain.model import (
     RelationshipStatus,
     Response,
 )
-from telemachus.feedback.reporting.cells import Cell, Kind, Metric, Observation, cell, metric
+from telemachus.feedback.reporting.cells import Kind, Metric, Observation, metric
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
 
 RELATIONSHIP_SPLITS = ("mode", "institutions", "professions")
@@ -100,6 +100,11 @@ class Evaluation:
                 "5 strongly agree); a person's answers in several windows are averaged first.",
                 "Change is the final minus the baseline score of the same person in the same "
                 "relationship.",
+                "Figures built from answers and concerns are confidential: how many had a "
+                "concern is suppressed like a group's size, splits are also checked crossed "
+                "with each other, and such a figure changes only once at least "
+                f"{self.k} people's contributions to each of its cells have changed since it "
+                "was last shown (until then it is shown as it was, with the date).",
             ],
         )
 
@@ -206,13 +211,11 @@ class Evaluation:
             and r.relationship_id in self.relationships
         ]
 
-    def _item_cells(self, instrument: Instrument, responses: list[Response]) -> list[Cell]:
+    def _item_observations(
+        self, instrument: Instrument, responses: list[Response]
+    ) -> list[tuple[str, list[Observation]]]:
         return [
-            cell(
-                item.id,
-                Kind.MEAN,
-                [Observation(r.respondent_ref, r.answers[item.id]) for r in responses],
-            )
+            (item.id, [Observation(r.respondent_ref, r.answers[item.id]) for r in responses])
             for item in instrument.items
         ]
 
@@ -237,7 +240,8 @@ class Evaluation:
                     observations,
                     self.k,
                     RELATIONSHIP_SPLITS,
-                    items=partial(self._item_cells, instrument, responses),
+                    items=partial(self._item_observations, instrument, responses),
+                    confidential=True,
                 )
             )
         return metrics
@@ -269,6 +273,7 @@ class Evaluation:
                     observations,
                     self.k,
                     RELATIONSHIP_SPLITS,
+                    confidential=True,
                 )
             )
         return metrics
@@ -284,6 +289,7 @@ class Evaluation:
                 [Observation(r.id, r.id in with_concern, _groups(r)) for r in self.f.relationships],
                 self.k,
                 RELATIONSHIP_SPLITS,
+                confidential=True,
             ),
             metric(
                 "concerns",
@@ -293,5 +299,6 @@ class Evaluation:
                 [Observation(c.id, 1, {"category": c.category.value}) for c in self.f.concerns],
                 self.k,
                 ("category",),
+                confidential=True,
             ),
         ]

@@ -127,6 +127,11 @@ def table(metric: Metric, cells: list[Cell]) -> str:
 
 def _metric(metric: Metric) -> str:
     parts = [f'<div class="metric"><h3>{escape(metric.label)}</h3>']
+    if metric.held_since is not None:
+        parts.append(
+            f"<p>As shown on {metric.held_since:%d %b %Y %H:%M} UTC: fewer than "
+            "the threshold of people's answers have changed since.</p>"
+        )
     parts.append(table(metric, [metric.total]))
     if metric.total.suppressed:
         return "".join([*parts, "</div>"])

@@ -21,6 +21,8 @@ RELATIONSHIPS = "relationships"
 WINDOWS = "feedback_windows"
 RESPONSES = "responses"
 CONCERNS = "concerns"
+# What the evaluation report last showed of each confidential metric (reporting/releases.py).
+RELEASES = "report_releases"
 
 
 class FeedbackUnitOfWork(MongoUnitOfWork):

@@ -3,7 +3,7 @@ aggregates, concerns and windows, never an individual answer."""
 
 from __future__ import annotations
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 
@@ -16,7 +16,8 @@ from telemachus.feedback.domain.model import (
     Relationship,
     Response,
 )
-from telemachus.feedback.reporting.evaluation import ProgramFacts
+from telemachus.feedback.reporting.evaluation import EvaluationReport, ProgramFacts
+from telemachus.feedback.reporting.releases import Release, release_report
 from telemachus.feedback.service_layer.handlers import involving
 from telemachus.feedback.service_layer.unit_of_work import (
     CONCERNS,
@@ -24,6 +25,7 @@ from telemachus.feedback.service_layer.unit_of_work import (
     PARTICIPANTS,
     PROGRAMS,
     RELATIONSHIPS,
+    RELEASES,
     RESPONSES,
     WINDOWS,
 )
@@ -36,6 +38,26 @@ class FeedbackViews:
     def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document]) -> None:
         self._client = client
         self._db = db
+
+    async def released(self, report: EvaluationReport) -> EvaluationReport:
+        """The report as the release rule lets it be shown (reporting/releases.py), storing
+        what it releases anew. Not part of a unit of work: no event, and two readers at
+        once at worst both store the same release."""
+        documents = await self._db[RELEASES].find({"program_id": report.program_id}).to_list()
+        previous = {d["metric"]["id"]: Release.model_validate(d) for d in documents}
+        shown, stored = release_report(report, previous)
+        if stored:
+            await self._db[RELEASES].bulk_write(
+                [
+                    ReplaceOne(
+                        {"_id": Release.key(r.program_id, r.metric.id)},
+                        r.model_dump(mode="json"),
+                        upsert=True,
+                    )
+                    for r in stored
+                ]
+            )
+        return shown
 
     async def program(self, program_id: str) -> Program | None:
         return await read_one(self._db, PROGRAMS, Program, program_id)
