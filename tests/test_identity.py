@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 
 from telemachus.cli.federation import Federation
+from telemachus.shared.contracts.identity import ParticipantEnrolledV2, ProfileUpdatedV2
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
 from telemachus.shared.runtime import dead_letter
+from telemachus.shared.security.keys import InstitutionKeys
 from telemachus.shared.security.tokens import Role, audience_of
 from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
 from tests.helpers.sites import (
@@ -125,7 +127,7 @@ async def test_the_topic_catalogue_is_seeded_and_extensible(
 
 
 async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields(
-    sites: tuple[Site, Site, Site],
+    sites: tuple[Site, Site, Site], federation: Federation
 ) -> None:
     hospital, university, _ = sites
     program = await publish_program(hospital, [university.id])
@@ -160,10 +162,16 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
 
     (enrol_headers, enrol), (update_headers, update) = await eventually(facts)
     assert [enrol_headers["ce_type"], update_headers["ce_type"]] == [
-        "org.telemachus.identity.participant-enrolled.v1",
-        "org.telemachus.identity.profile-updated.v1",
+        "org.telemachus.identity.participant-enrolled.v2",
+        "org.telemachus.identity.profile-updated.v2",
     ]
-    for body in (enrol, update):
+    # The profile is sealed for the program's lead: open it as the hospital would.
+    lead_keys = InstitutionKeys.load(federation.key_files[hospital.id])
+    profiles = [
+        json.loads(model.model_validate(body).opened(lead_keys).profile.model_dump_json())
+        for model, body in ((ParticipantEnrolledV2, enrol), (ProfileUpdatedV2, update))
+    ]
+    for body, profile in zip((enrol, update), profiles, strict=True):
         assert set(body) == {
             "participant_ref",
             "home_institution",
@@ -173,7 +181,7 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
             "profile",
         }
         # Exactly the consented fields (line_manager travels as the managers' refs).
-        assert set(body["profile"]) == {
+        assert set(profile) == {
             "career_stage",
             "topics_offered",
             "topics_sought",
@@ -181,8 +189,8 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
             "availability",
             "reporting_line",
         }
-        assert body["profile"]["reporting_line"] == [manager["ref"]]
-        text = json.dumps(body)
+        assert profile["reporting_line"] == [manager["ref"]]
+        text = json.dumps(body) + json.dumps(profile)
         for personal in (
             person["display_name"],
             "Renamed",
@@ -191,8 +199,9 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
             person["id"] + "@",
         ):
             assert personal not in text
-    assert update["profile"]["languages"] == ["en", "pt-BR"]
-    assert enrol["profile"]["availability"]["time_zone"] == "Australia/Sydney"
+    assert profiles[1]["languages"] == ["en", "pt-BR"]
+    assert profiles[0]["availability"]["time_zone"] == "Australia/Sydney"
+    assert "Australia/Sydney" not in json.dumps(enrol)  # not in clear on the shared log
 
 
 async def test_who_may_do_what_and_refusals_change_nothing(

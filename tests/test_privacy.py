@@ -29,7 +29,7 @@ from telemachus.sessions.domain.model import Attendance
 from telemachus.sessions.service_layer.handlers import SessionsHandlers
 from telemachus.sessions.service_layer.publishing import to_wire as sessions_wire
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
-from telemachus.shared.contracts.identity import contact_context
+from telemachus.shared.contracts.identity import ParticipantEnrolledV2, contact_context
 from telemachus.shared.contracts.topics import SERVICES, dead_letter_topic, event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.keys import InstitutionKeys
@@ -434,3 +434,55 @@ async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_l
 async def _ok_json(request: Awaitable[httpx.Response]) -> dict[str, Any]:
     response = await request
     return dict(response.json()) if response.status_code == 200 else {}
+
+
+async def test_an_uninvolved_member_reads_who_enrolled_where_but_no_profile(
+    pair: Pair, federation: Federation
+) -> None:
+    """Attack 11: every institution's principal reads every topic, so a member that is no
+    partner of the program read enrolled people's profiles (profession, topics, availability,
+    reporting line) off the home's identity topic."""
+    outsider = federation.institutions[2].id  # a member of the federation
+    program = await publish_program(pair.hospital, [pair.university.id])  # not the centre's
+    await known_at(pair.university, program["id"])
+    person = await pair.university.register(
+        **junior(availability={"time_zone": "Pacific/Chatham", "slots": []})
+    )
+    await enrol(pair.university, person, program, CONSENT)
+    keys = {i: InstitutionKeys.load(path) for i, path in federation.key_files.items()}
+
+    async def enrolled() -> list[tuple[dict[str, str], Any]]:
+        return [
+            (h, body)
+            for h, body in await pair.university.events()
+            if body.get("participant_ref") == person["ref"] and "profile" in body
+        ]
+
+    [(headers, body)] = await eventually(enrolled)
+    assert headers["ce_type"] == "org.telemachus.identity.participant-enrolled.v2"
+    # What the outsider sees: a pseudonym enrolled in a program, and which fields it shared.
+    visible = {k: v for k, v in body.items() if k != "profile"}
+    assert visible == {
+        "participant_ref": person["ref"],
+        "home_institution": pair.university.id,
+        "program_id": program["id"],
+        "lead_institution": pair.hospital.id,
+        "consented_fields": visible["consented_fields"],
+    }
+    assert sorted(visible["consented_fields"]) == sorted(CONSENT)
+    text = json.dumps(body)
+    assert "Pacific/Chatham" not in text and "e-medicine" not in text and "nursing" not in text
+    event = ParticipantEnrolledV2.model_validate(body)
+    for institution in (outsider, pair.university.id):
+        with pytest.raises(SealError):
+            event.opened(keys[institution])
+    # The lead opens it, and its pairing pool has the person with their profile.
+    availability = event.opened(keys[pair.hospital.id]).profile.availability
+    assert availability is not None and availability.time_zone == "Pacific/Chatham"
+    lead = pair.pairing.coordinator(pair.hospital.id)
+
+    async def pooled() -> list[Any]:
+        pool = await pair.pairing.ok("GET", f"/programs/{program['id']}/pool", lead)
+        return [c for c in pool if c["participant_ref"] == person["ref"]]
+
+    assert await eventually(pooled)

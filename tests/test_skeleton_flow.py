@@ -15,9 +15,10 @@ from opentelemetry.trace import SpanKind
 from telemachus.cli.federation import Federation
 from telemachus.cli.main import main
 from telemachus.cli.skeleton import SkeletonFlow, SkeletonResult
-from telemachus.shared.contracts.identity import ParticipantEnrolledV1
+from telemachus.shared.contracts.identity import ParticipantEnrolledV2
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter
+from telemachus.shared.security.keys import InstitutionKeys
 from telemachus.shared.testing.kafka import headers_of, read_topic
 
 
@@ -101,7 +102,7 @@ async def test_enrolment_events_carry_only_consented_fields_under_a_pseudonym(
         enrolled = [
             r
             for r in records
-            if headers_of(r)["ce_type"] == ParticipantEnrolledV1.event_type
+            if headers_of(r)["ce_type"] == ParticipantEnrolledV2.event_type
             and json.loads(r.value)["program_id"] == flow.program_id
         ]
         assert len(enrolled) == 1
@@ -119,6 +120,12 @@ async def test_enrolment_events_carry_only_consented_fields_under_a_pseudonym(
         assert record.key == body["participant_ref"].encode()
         text = record.value.decode() + json.dumps(headers_of(record))
         assert "@" not in text and "Dr " not in text and "Prof " not in text
+        # The profile opens only at the program's lead, with only the consented fields.
+        lead = flow.program_id.split(":")[0]
+        opened = ParticipantEnrolledV2.model_validate(body).opened(
+            InstitutionKeys.load(federation.key_files[lead])
+        )
+        assert set(opened.profile.model_dump(exclude_unset=True)) == set(body["consented_fields"])
         assert headers_of(record)["ce_source"] == f"/telemachus/{institution.id}/identity"
         assert "traceparent" in headers_of(record)
 

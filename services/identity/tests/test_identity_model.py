@@ -16,13 +16,16 @@ from telemachus.identity.domain.programs import Program
 from telemachus.identity.service_layer.publishing import IdentityPublisher
 from telemachus.shared.contracts.identity import (
     ParticipantEnrolledV1,
+    ParticipantEnrolledV2,
     ParticipantWithdrawnV1,
     ProfileUpdatedV1,
+    ProfileUpdatedV2,
     ProgramUpdatedV1,
 )
 from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.errors import Conflict, Rejected
 from telemachus.shared.security.keys import development_trust
+from telemachus.shared.security.sealing import SealError
 
 NOW = datetime(2026, 3, 1, 9, tzinfo=UTC)
 TOPICS = {"apps", "e-medicine", "genetic-analysis"}
@@ -35,7 +38,7 @@ TRUST, KEYS = development_trust(
         ("lab", "Lab", InstitutionKind.RESEARCH_CENTRE),
     ]
 )
-PUBLISHER = IdentityPublisher(b"k" * 32)
+PUBLISHER = IdentityPublisher(b"k" * 32, TRUST, clock=lambda: NOW)
 
 
 def program(**overrides: Any) -> Program:
@@ -80,12 +83,20 @@ def test_enrolment_shares_only_consented_fields_under_a_pseudonym() -> None:
     p, prog = participant(), program()
     p.enrol(prog, [*PAIRING_FIELDS, F.DEPARTMENT], NOW)
     wire = PUBLISHER(p.pop_events()[0])
-    assert isinstance(wire, ParticipantEnrolledV1)
+    assert isinstance(wire, ParticipantEnrolledV2)
     assert wire.participant_ref == "uni:abcdefgh1234"
-    profile = wire.profile.model_dump(exclude_defaults=True)
+    # Sealed for the program's lead: the home and the third member cannot open it.
+    assert wire.profile.recipient == "hospital"
+    for other in ("uni", "lab"):
+        with pytest.raises(SealError):
+            wire.opened(KEYS[other])
+    opened = wire.opened(KEYS["hospital"])
+    assert isinstance(opened, ParticipantEnrolledV1)
+    profile = opened.profile.model_dump(exclude_defaults=True)
     assert set(profile) == {"career_stage", "topics_offered", "department_code"}
     text = wire.model_dump_json()
     assert "Ben" not in text and "@" not in text and "Informatics" not in text
+    assert "career_stage" not in wire.profile.model_dump_json()  # names of fields too
     # The same department gives the same code, whatever its spelling of spaces and case.
     assert PUBLISHER.department_code(" informatics ") == profile["department_code"]
 
@@ -118,9 +129,11 @@ def test_profile_changes_reach_only_programs_that_were_given_the_field() -> None
         "display_name",
     ]
     updates = [PUBLISHER(e) for e in p.pop_events()]
-    assert [type(u) for u in updates] == [ProfileUpdatedV1]
-    assert isinstance(updates[0], ProfileUpdatedV1)
-    assert updates[0].program_id == first.id and updates[0].profile.languages == ["en", "fr"]
+    assert [type(u) for u in updates] == [ProfileUpdatedV2]
+    assert isinstance(updates[0], ProfileUpdatedV2)
+    opened = updates[0].opened(KEYS["hospital"])
+    assert isinstance(opened, ProfileUpdatedV1)
+    assert opened.program_id == first.id and opened.profile.languages == ["en", "fr"]
     p.update_profile({"display_name": "Ben again"})
     assert p.pop_events() == []  # a name is never shared
     # The same values again, as a request body carries them, change nothing.

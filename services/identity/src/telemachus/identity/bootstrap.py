@@ -36,7 +36,7 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
             "identity needs TELEMACHUS_TRUST_REGISTRY_FILE and TELEMACHUS_KEYS_FILE "
             "(see docs/security.md)"
         )
-    publisher = IdentityPublisher.from_key(runtime.keys.pseudonym_key)
+    publisher = IdentityPublisher.from_key(runtime.keys.pseudonym_key, runtime.trust)
     unit_of_work = runtime.unit_of_work_factory(IdentityUnitOfWork, publisher)
 
     handlers = IdentityHandlers(settings.institution, runtime.trust)

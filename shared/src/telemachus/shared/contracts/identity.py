@@ -25,7 +25,8 @@ from telemachus.shared.contracts.vocabulary import (
     TopicId,
     Weekday,
 )
-from telemachus.shared.security.sealing import SealedV1
+from telemachus.shared.security.keys import InstitutionKeys
+from telemachus.shared.security.sealing import SealedV1, open_sealed
 
 
 class ProgramTermsV1(IntegrationEvent):
@@ -126,15 +127,69 @@ class EnrolmentFactsV1(IntegrationEvent):
 
 
 class ParticipantEnrolledV1(EnrolmentFactsV1):
-    """A person enrolled in a program, with consent; names and e-mail never travel."""
+    """Retired, no longer published: the profile travelled in clear, so every member of
+    the federation could read it; v2 seals it for the program's lead."""
 
     event_type = "org.telemachus.identity.participant-enrolled.v1"
+    retired = True
 
 
 class ProfileUpdatedV1(EnrolmentFactsV1):
-    """A shared field of an enrolled person changed; carries the whole shared profile."""
+    """Retired, no longer published: see ParticipantEnrolledV1 (v2 seals the profile)."""
 
     event_type = "org.telemachus.identity.profile-updated.v1"
+    retired = True
+
+
+def profile_context(program_id: str, participant_ref: str) -> str:
+    """What a sealed profile is bound to: it opens only as this person's, in this program."""
+    return f"telemachus profile v1|{program_id}|{participant_ref}"
+
+
+class SealedEnrolmentFactsV2(IntegrationEvent):
+    """A person's shared profile for one program, sealed for the program's lead, the only
+    institution whose services use it: other members see who enrolled where (a pseudonym)
+    and which fields were shared, not their values."""
+
+    key_field = "participant_ref"
+
+    participant_ref: ParticipantRef
+    home_institution: InstitutionId
+    program_id: ProgramId
+    lead_institution: InstitutionId
+    consented_fields: list[str]
+    profile: SealedV1 = Field(
+        description="SharedProfileV1 as JSON, sealed (HPKE) for lead_institution, bound to "
+        "the program and the participant"
+    )
+
+    def opened(self, keys: InstitutionKeys) -> EnrolmentFactsV1:
+        """The same facts with the profile in the clear, as v1 carried them (SealError if
+        these keys are not the lead's)."""
+        plain = open_sealed(
+            self.profile, keys, profile_context(self.program_id, self.participant_ref)
+        )
+        clear = (
+            ParticipantEnrolledV1 if isinstance(self, ParticipantEnrolledV2) else ProfileUpdatedV1
+        )
+        return clear(
+            **self.model_dump(exclude={"profile"}),
+            profile=SharedProfileV1.model_validate_json(plain),
+        )
+
+
+class ParticipantEnrolledV2(SealedEnrolmentFactsV2):
+    """A person enrolled in a program, with consent; names and e-mail never travel, and the
+    shared profile opens only at the program's lead."""
+
+    event_type = "org.telemachus.identity.participant-enrolled.v2"
+
+
+class ProfileUpdatedV2(SealedEnrolmentFactsV2):
+    """A shared field of an enrolled person changed; carries the whole shared profile,
+    sealed for the program's lead."""
+
+    event_type = "org.telemachus.identity.profile-updated.v2"
 
 
 class ParticipantWithdrawnV1(IntegrationEvent):

@@ -7,9 +7,7 @@ from telemachus.feedback.domain import commands
 from telemachus.feedback.domain.model import PairingOutcome, RelationshipStatus
 from telemachus.shared.contracts.identity import (
     EnrolmentFactsV1,
-    ParticipantEnrolledV1,
     ParticipantWithdrawnV1,
-    ProfileUpdatedV1,
     ProgramPublishedV1,
     ProgramTermsV1,
     ProgramUpdatedV1,
@@ -29,6 +27,7 @@ from telemachus.shared.contracts.sessions import (
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
+from telemachus.shared.runtime.enrolments import enrolment_handlers
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.security.access import for_our_program, require_lead
 
@@ -81,8 +80,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         {
             ProgramPublishedV1: program,
             ProgramUpdatedV1: program,
-            ParticipantEnrolledV1: enrolment,
-            ProfileUpdatedV1: enrolment,
+            **enrolment_handlers(me, runtime.keys, enrolment),
             ParticipantWithdrawnV1: withdrawn,
         },
         "Programs this institution leads (terms and reporting threshold), and their "

@@ -7,9 +7,7 @@ from telemachus.pairing.domain import commands
 from telemachus.pairing.domain.model import Candidate, Need, Offer, Program, Slot
 from telemachus.shared.contracts.identity import (
     EnrolmentFactsV1,
-    ParticipantEnrolledV1,
     ParticipantWithdrawnV1,
-    ProfileUpdatedV1,
     ProgramPublishedV1,
     ProgramTermsV1,
     ProgramUpdatedV1,
@@ -23,6 +21,7 @@ from telemachus.shared.contracts.sessions import (
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
+from telemachus.shared.runtime.enrolments import enrolment_handlers
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
@@ -91,8 +90,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         {
             ProgramPublishedV1: program_terms,
             ProgramUpdatedV1: program_terms,
-            ParticipantEnrolledV1: enrolment,
-            ProfileUpdatedV1: enrolment,
+            **enrolment_handlers(me, runtime.keys, enrolment),
             ParticipantWithdrawnV1: withdrawn,
         },
         "Programs this institution leads, and enrolments, profile changes and withdrawals in "

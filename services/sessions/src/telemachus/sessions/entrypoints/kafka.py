@@ -6,9 +6,7 @@ from __future__ import annotations
 from telemachus.sessions.domain import commands
 from telemachus.shared.contracts.identity import (
     EnrolmentFactsV1,
-    ParticipantEnrolledV1,
     ParticipantWithdrawnV1,
-    ProfileUpdatedV1,
     ProgramPublishedV1,
     ProgramTermsV1,
     ProgramUpdatedV1,
@@ -17,6 +15,7 @@ from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
+from telemachus.shared.runtime.enrolments import enrolment_handlers
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.security.access import for_our_program, require_lead
 
@@ -87,8 +86,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         {
             ProgramPublishedV1: program,
             ProgramUpdatedV1: program,
-            ParticipantEnrolledV1: availability,
-            ProfileUpdatedV1: availability,
+            **enrolment_handlers(me, runtime.keys, availability),
             ParticipantWithdrawnV1: withdrawn,
         },
         "Programs this institution leads, and their participants' shared availability and "
