@@ -48,13 +48,15 @@ def test_compose_runs_every_service_of_every_institution_as_its_own_principal() 
             env = {k: str(v) for k, v in spec["environment"].items()}
             assert spec["command"] == [service]
             assert env["TELEMACHUS_INSTITUTION"] == env["TELEMACHUS_KAFKA_USERNAME"] == institution
-            assert env["TELEMACHUS_KEYS_FILE"] == f"/trust/{institution}.keys.json"
+            assert env["TELEMACHUS_KEYS_FILE"] == "/secrets/keys.json"
+            assert f"secrets-{institution}:/secrets:ro" in spec["volumes"]
             assert f"mongo-{institution}:" in env["TELEMACHUS_MONGODB_URI"]
             # The settings the service would start with are valid.
             settings = ServiceSettings.model_validate(
                 {k.removeprefix("TELEMACHUS_").lower(): v for k, v in env.items()}
                 | {"service": service}
             )
+            assert settings.mongodb_username == service
             assert settings.kafka_sasl == "scram-sha-512"
             for dependency in spec["depends_on"]:
                 assert dependency in services, dependency
@@ -67,16 +69,19 @@ def test_the_kafka_setup_gives_each_institution_a_principal_acls_and_topics() ->
     setup = services["kafka-setup"]["environment"]
     ids = setup["INSTITUTIONS"].split()
     assert ids == [i.id for i in DEFAULT_INSTITUTIONS]
-    # Passwords: made by the trust job, read from files by the setup job and the services.
-    assert "--kafka-passwords" in services["trust"]["entrypoint"]
+    # Passwords: made by the secrets job, read from files by the setup job and the services.
+    made_by = (ROOT / "deploy" / "compose" / "dev-secrets.sh").read_text()
+    assert "--kafka-passwords" in made_by
+    assert services["secrets"]["environment"]["INSTITUTIONS"].split() == ids
     assert not [k for k in setup if k.startswith("PASSWORD_") and k != "PASSWORD_DIR"]
+    assert f'"{setup["PASSWORD_DIR"]}/$id.kafka-password"' in made_by
+    assert '"/secrets-$id/kafka-password"' in made_by
     for institution in ids:
         for service in SERVICES:
             env = services[f"{institution}-{service}"]["environment"]
             assert "TELEMACHUS_KAFKA_PASSWORD" not in env
-            assert env["TELEMACHUS_KAFKA_PASSWORD_FILE"] == (
-                f"{setup['PASSWORD_DIR']}/{institution}.kafka-password"
-            )
+            assert env["TELEMACHUS_KAFKA_PASSWORD_FILE"] == "/secrets/kafka-password"
+    run("bash", "-n", "deploy/compose/dev-secrets.sh")
     script = (ROOT / "deploy" / "kafka" / "setup.sh").read_text()
     assert '--topic "telemachus.$id." --resource-pattern-type prefixed' in script
     assert '--group "telemachus.$id." --resource-pattern-type prefixed' in script
@@ -150,3 +155,72 @@ def test_the_dashboard_shows_the_metrics_the_services_export() -> None:
         "telemachus_outbox_backlog",
         "telemachus_consumer_lag",
     }
+
+
+def test_compose_keeps_each_institutions_secrets_to_itself_and_opens_nothing_anonymous() -> None:
+    """Issue 14, point 12: no anonymous super-user listener, one secrets volume per
+    institution mounted only in its own services, MongoDB with authentication, Grafana
+    without anonymous access or a default password, nothing published on all interfaces."""
+    spec = compose()
+    services = spec["services"]
+    kafka = services["kafka"]["environment"]
+    assert "ANONYMOUS" not in str(kafka.get("KAFKA_SUPER_USERS", ""))
+    protocols = dict(p.split(":") for p in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    listeners = dict(
+        (name, address)
+        for name, address in (x.split("://") for x in kafka["KAFKA_LISTENERS"].split(","))
+    )
+    for name, protocol in protocols.items():
+        assert protocol.startswith("SASL_") or listeners[name].startswith("localhost:"), name
+    ids = [i.id for i in DEFAULT_INSTITUTIONS]
+    for institution in ids:
+        own = f"secrets-{institution}"
+        assert own in spec["volumes"]
+        for service in SERVICES:
+            mounts = services[f"{institution}-{service}"]["volumes"]
+            volumes = {m.split(":")[0] for m in mounts}
+            assert volumes == {"registry", own}, (institution, service, mounts)
+            assert all(m.endswith(":ro") for m in mounts)
+            env = services[f"{institution}-{service}"]["environment"]
+            assert env["TELEMACHUS_MONGODB_USERNAME"] == service
+            assert env["TELEMACHUS_MONGODB_PASSWORD_FILE"].startswith("/secrets/")
+            assert "authSource=admin" in env["TELEMACHUS_MONGODB_URI"]
+        mongo = services[f"mongo-{institution}"]
+        assert "--keyFile" in mongo["command"]
+        assert "MONGO_INITDB_ROOT_PASSWORD_FILE" in mongo["environment"]
+        # Other institutions' services never see this institution's secrets.
+        strangers = [
+            name
+            for name, s in services.items()
+            if any(m.split(":")[0] == own for m in s.get("volumes", []))
+            and not name.startswith(institution)
+            and name not in ("secrets", f"mongo-{institution}")
+        ]
+        assert strangers == []
+    grafana = services["grafana"]["environment"]
+    assert str(grafana.get("GF_AUTH_ANONYMOUS_ENABLED", "false")).lower() == "false"
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in grafana
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_kubernetes_denies_by_default_and_each_service_gets_only_what_it_needs() -> None:
+    documents = list(yaml.safe_load_all((ROOT / "deploy/k8s/telemachus.yaml").read_text()))
+    policies = [d for d in documents if d["kind"] == "NetworkPolicy"]
+    default = [p for p in policies if p["spec"]["podSelector"] == {}]
+    assert default and set(default[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in default[0]["spec"] and "egress" not in default[0]["spec"]
+    for service in SERVICES:
+        [policy] = [
+            p
+            for p in policies
+            if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+            == f"telemachus-{service}"
+        ]
+        ports = {
+            port["port"] for rule in policy["spec"]["egress"] for port in rule.get("ports", [])
+        }
+        assert ports <= {53, 9093, 27017, 4318}, (service, ports)
+        [ingress] = policy["spec"]["ingress"]
+        assert [p["port"] for p in ingress["ports"]] == ["http"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -22,3 +24,20 @@ def test_a_bad_setting_names_the_variable_and_the_reason(monkeypatch: pytest.Mon
     with pytest.raises(ValidationError, match="institution") as error:
         ServiceSettings(service="pairing")
     assert "lowercase letters" in str(error.value)
+
+
+def test_a_mongodb_password_comes_from_its_file_and_the_user_is_the_services(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "mongo-password"
+    secret.write_text("s3cret\n")
+    settings = ServiceSettings(
+        institution="hospital",
+        service="pairing",
+        mongodb_uri="mongodb://db:27017/?replicaSet=rs0&authSource=admin",
+        mongodb_password_file=secret,
+    )
+    assert settings.mongodb_credentials() == {"username": "pairing", "password": "s3cret"}
+    assert "s3cret" not in repr(settings)
+    plain = ServiceSettings(institution="hospital", service="pairing")
+    assert plain.mongodb_credentials() == {}

@@ -65,7 +65,9 @@ class ServiceRuntime:
         self.settings = settings
         self.telemetry = telemetry or ServiceTelemetry.create(settings)
         name = f"telemachus-{settings.institution}-{settings.service}"
-        self.client = create_mongo_client(settings.mongodb_uri, app_name=name)
+        self.client = create_mongo_client(
+            settings.mongodb_uri, app_name=name, credentials=settings.mongodb_credentials()
+        )
         self.db = self.client[settings.database_name]
         self.broker = create_broker(settings, self.telemetry)
         self.trust = (

@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     # Defaults to telemachus-<institution>-<service>: each service owns its database.
     mongodb_database: str | None = None
+    # The service's own MongoDB user, with its password in a mounted secret (kept out of the
+    # URI and the environment); or give both in the URI.
+    mongodb_username: str | None = None
+    mongodb_password_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     topic_partitions: int = Field(default=3, ge=1, le=1000)
@@ -107,6 +111,13 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _federation_ids(cls, value: list[str]) -> list[str]:
         return [check_institution_id(v) for v in value]
+
+    def mongodb_credentials(self) -> dict[str, str]:
+        """AsyncMongoClient keyword arguments for the service's own user, if configured."""
+        if self.mongodb_password_file is None:
+            return {}
+        password = self.mongodb_password_file.read_text().strip()
+        return {"username": self.mongodb_username or self.service, "password": password}
 
     @property
     def database_name(self) -> str:

@@ -11,10 +11,18 @@ from telemachus.shared.runtime.telemetry import instrument_process
 Document = dict[str, Any]
 
 
-def create_mongo_client(uri: str, app_name: str) -> AsyncMongoClient[Document]:
+def create_mongo_client(
+    uri: str, app_name: str, credentials: dict[str, str] | None = None
+) -> AsyncMongoClient[Document]:
     # Spans are only recorded for clients created after the instrumentor registered.
     instrument_process()
-    return AsyncMongoClient(uri, appname=app_name, tz_aware=True, connect=False)
+    options: dict[str, Any] = {
+        "appname": app_name,
+        "tz_aware": True,
+        "connect": False,
+        **(credentials or {}),
+    }
+    return AsyncMongoClient(uri, **options)
 
 
 async def ping(client: AsyncMongoClient[Document]) -> None:
