@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import stats
 
-from telemachus.feedback.reporting.cells import Cell, Kind, Observation, metric, suppress_partition
+from telemachus.feedback.reporting.cells import Cell, Kind, Observation, metric
 from telemachus.feedback.reporting.statistics import (
     mean_estimate,
     proportion_estimate,
@@ -39,23 +39,30 @@ def test_wilson_interval_matches_statsmodels_formula() -> None:
     assert proportion_estimate(0, 5).low == 0.0
 
 
-def cells(**sizes: int) -> list[Cell]:
-    return [Cell(group=g, n=n, value=float(n)) for g, n in sizes.items()]
+def split_of(threshold: int, **sizes: int) -> list[Cell]:
+    """The cells of one split whose groups hold these many units each, as released."""
+    observations = [
+        Observation(f"{group}{i}", float(n), {"mode": group})
+        for group, n in sizes.items()
+        for i in range(n)
+    ]
+    m = metric("x", "x", Kind.MEAN, "respondents", observations, threshold, ("mode",))
+    return m.splits["mode"]
 
 
 def test_one_small_cell_takes_the_next_smallest_with_it() -> None:
-    shown = suppress_partition(cells(a=10, b=6, c=2), threshold=5)
+    shown = split_of(5, a=10, b=6, c=2)
     assert [c.suppressed for c in shown] == [False, True, True]
     assert shown[1].n is None and shown[1].value is None
 
 
 def test_small_cells_that_together_reach_the_threshold_suffice() -> None:
-    shown = suppress_partition(cells(a=10, b=3, c=2), threshold=5)
+    shown = split_of(5, a=10, b=3, c=2)
     assert [c.suppressed for c in shown] == [False, True, True]
 
 
 def test_everything_hidden_when_no_complement_is_large_enough() -> None:
-    shown = suppress_partition(cells(a=6, b=1), threshold=5)
+    shown = split_of(5, a=6, b=1)
     assert all(c.suppressed for c in shown)
 
 
@@ -71,8 +78,9 @@ def test_a_total_below_the_threshold_hides_the_whole_metric() -> None:
 )
 def test_no_hidden_cell_can_be_recovered_by_subtraction(sizes: list[int], k: int) -> None:
     assume(sum(sizes) >= k)  # a smaller total is hidden whole (previous test)
-    shown = suppress_partition([Cell(group=str(i), n=n) for i, n in enumerate(sizes)], k)
-    hidden = [n for n, c in zip(sizes, shown, strict=True) if c.suppressed]
+    groups = {f"g{i}": n for i, n in enumerate(sizes) if n}
+    shown = split_of(k, **groups)
+    hidden = [groups[c.group] for c in shown if c.suppressed]
     assert all(not (0 < (c.n or 0) < k) for c in shown if not c.suppressed)
     # What subtraction reveals is the hidden cells' sum: a group of at least k, or nothing.
     assert not hidden or sum(hidden) >= k

@@ -111,12 +111,6 @@ def hidden(group: str) -> Cell:
     return Cell(group=group, n=None, suppressed=True)
 
 
-def suppress_partition(cells: list[Cell], threshold: int) -> list[Cell]:
-    """Rules 1 and 2 over the cells of one split (see the module's docstring)."""
-    suppressed = hidden_groups({c.group: (c.n or 0,) for c in cells}, threshold)
-    return [hidden(c.group) if c.group in suppressed else c for c in cells]
-
-
 def fingerprint(values: Mapping[str, float]) -> dict[str, str]:
     """Who contributed what to a cell, as digests: enough to tell how many units changed
     between two releases, not who they are or what they gave."""
@@ -207,6 +201,9 @@ def metric(
         members: dict[str, list[str]] = defaultdict(list)
         for u in values:
             members[groups_of[u][split]].append(u)
+        grouped: dict[str, list[Observation]] = defaultdict(list)
+        for o in observations:
+            grouped[o.groups[split]].append(o)
         suppressed = hidden_groups(
             {g: disclosure.counts(us) for g, us in members.items()}, threshold
         )
@@ -220,8 +217,7 @@ def metric(
             if g in suppressed:
                 cells.append(hidden(g))
                 continue
-            grouped = [o for o in observations if o.groups[split] == g]
-            cells.append(cell(g, kind, grouped))
+            cells.append(cell(g, kind, grouped[g]))
             if confidential:
                 composition[f"{split}:{g}"] = fingerprint({u: values[u] for u in members[g]})
         by_split[split] = cells
