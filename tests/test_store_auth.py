@@ -5,7 +5,6 @@ store refuses. Runs SecantusDB with --auth: a real SCRAM handshake, no mock."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,27 +12,14 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from telemachus.shared.runtime.local_infra import free_port
+from telemachus.shared.runtime.local_infra import free_port, secantus_argv
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.store import create_mongo_client
 
 
 def secantus(storage: Path, port: int, *flags: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from secantus.cli import main; sys.exit(main())",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--storage-path",
-            str(storage),
-            "--log-level",
-            "WARNING",
-            *flags,
-        ],
+        secantus_argv(port, storage, *flags),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -113,8 +113,9 @@ class SharedProfileV1(BaseModel):
         return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
 
-class EnrolmentFactsV1(IntegrationEvent):
-    """A person's shared profile for one program: only what they consented to share."""
+class EnrolmentInClear(IntegrationEvent):
+    """Who enrolled where, and the names of the fields they consented to share: what every
+    version of the enrolment facts carries in clear."""
 
     key_field = "participant_ref"
 
@@ -123,6 +124,11 @@ class EnrolmentFactsV1(IntegrationEvent):
     program_id: ProgramId
     lead_institution: InstitutionId
     consented_fields: list[str]
+
+
+class EnrolmentFactsV1(EnrolmentInClear):
+    """A person's shared profile for one program: only what they consented to share."""
+
     profile: SharedProfileV1
 
 
@@ -146,18 +152,11 @@ def profile_context(program_id: str, participant_ref: str) -> str:
     return f"telemachus profile v1|{program_id}|{participant_ref}"
 
 
-class SealedEnrolmentFactsV2(IntegrationEvent):
+class SealedEnrolmentFactsV2(EnrolmentInClear):
     """A person's shared profile for one program, sealed for the program's lead, the only
     institution whose services use it: other members see who enrolled where (a pseudonym)
     and which fields were shared, not their values."""
 
-    key_field = "participant_ref"
-
-    participant_ref: ParticipantRef
-    home_institution: InstitutionId
-    program_id: ProgramId
-    lead_institution: InstitutionId
-    consented_fields: list[str]
     profile: SealedV1 = Field(
         description="SharedProfileV1 as JSON, sealed (HPKE) for lead_institution, bound to "
         "the program and the participant"

@@ -49,6 +49,24 @@ def tansu_binary() -> Path:
     return path
 
 
+def secantus_argv(port: int, storage: Path, *flags: str) -> list[str]:
+    """The command that runs SecantusDB on loopback (flags: e.g. --auth)."""
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from secantus.cli import main; sys.exit(main())",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(storage),
+        "--log-level",
+        "WARNING",
+        *flags,
+    ]
+
+
 def kafka_answers(host: str, port: int) -> bool:
     """Send a Kafka ApiVersions v0 request and check that a matching response comes back."""
     request = struct.pack(">hhih", 18, 0, 7, -1)
@@ -168,22 +186,7 @@ class LocalInfrastructure:
         self.mongo_port = self.mongo_port or free_port()
         storage = self.workdir / "secantus-data"
         storage.mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            "secantusdb",
-            [
-                sys.executable,
-                "-c",
-                "import sys; from secantus.cli import main; sys.exit(main())",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.mongo_port),
-                "--storage-path",
-                str(storage),
-                "--log-level",
-                "WARNING",
-            ],
-        )
+        self._spawn("secantusdb", secantus_argv(self.mongo_port, storage))
 
     def _wait(self, what: str, check: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
