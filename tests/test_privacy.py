@@ -292,12 +292,17 @@ def every_span(spans: InMemorySpanExporter) -> str:
     )
 
 
-async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_logs_or_traces(
-    federation: Federation, spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Attacks 1, 2 and 4: after `DELETE /participants/{id}`, the contact card still opened
-    from the retained identity topic with the recipient's key, and the lead's sessions store
-    kept the person's objectives, session places and attendance."""
+@dataclass
+class Participation:
+    pair: Pair
+    markers: dict[str, str]  # what only this person wrote or is called, by kind
+    card_path: str
+    reader: dict[str, str]  # the counterpart's token for the mentor's home
+
+
+async def took_part_everywhere(federation: Federation, client: httpx.AsyncClient) -> Participation:
+    """A university junior who is paired, agrees objectives, meets somewhere, notes,
+    answers feedback with a comment and raises a concern: a marker in every store."""
     tag = secrets.token_hex(4)
     markers = {
         "name": f"Zorblatt Quenby {tag}",
@@ -310,112 +315,121 @@ async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_l
         "comment": f"comment-zorblatt-{tag}",
         "concern": f"concern-zorblatt-{tag}",
     }
+    sites = (
+        Site(federation, 0, client),
+        Site(federation, 1, client),
+        Site(federation, 2, client),
+    )
+    pair = await confirmed_pair(
+        sites,
+        client,
+        display_name=markers["name"],
+        work_email=markers["e-mail"],
+        subject=markers["subject"],
+        department=markers["department"],
+    )
+    mentor, mentee = pair.mentor, pair.mentee
+    assert mentor["subject"] == markers["subject"]
+    rid = pair.relationship_id
+    as_mentor, as_mentee = pair.sessions.participant(mentor), pair.sessions.participant(mentee)
+
+    # The counterpart reads the card from the mentor's home while they take part.
+    reader = bearer(
+        federation.token(
+            pair.hospital.id,
+            mentee["subject"],
+            Role.PARTICIPANT,
+            audience=pair.university.id,
+            ref=mentee["ref"],
+        )
+    )
+    card_path = f"/contact-cards/{pair.pairing_id}"
+    card = await eventually(lambda: _ok_json(pair.university.call("GET", card_path, reader)))
+    assert card["work_email"] == markers["e-mail"]
+
+    # Their words at the lead: objectives, a session's place, attendance, a private note,
+    # a feedback comment, a concern.
+    terms = {"mentor_objectives": [markers["objective"]], "mentee_objectives": ["apps"]}
+    await pair.sessions.ok("PUT", f"/relationships/{rid}/agreement", as_mentor, json=terms)
+    await pair.sessions.ok(
+        "POST", f"/relationships/{rid}/agreement/confirmations", as_mentee, json={"revision": 1}
+    )
+    starts = london(next_tuesday(1), 9)
+    proposed = await pair.sessions.ok(
+        "POST",
+        f"/relationships/{rid}/sessions",
+        as_mentor,
+        json={"starts_at": starts, "format": "in-person", "place": markers["place"]},
+    )
+    session_id = proposed["sessions"][-1]["id"]
+    await pair.sessions.ok(
+        "POST", f"/relationships/{rid}/sessions/{session_id}/confirmation", as_mentee
+    )
+    runtime = federation.runtime(pair.hospital.id, "sessions")
+    later = MessageBus(
+        runtime.unit_of_work_factory(SessionsUnitOfWork, sessions_wire),
+        SessionsHandlers(
+            pair.hospital.id, clock=lambda: datetime.now(UTC) + timedelta(days=30)
+        ).handlers(),
+        runtime.telemetry.tracer,
+    )
+    await later.handle(
+        sessions_commands.RecordAttendance(
+            principal=Principal(
+                pair.university.id,
+                mentor["subject"],
+                frozenset({Role.PARTICIPANT}),
+                mentor["ref"],
+            ),
+            relationship_id=rid,
+            session_id=session_id,
+            attended=Attendance.HELD,
+            note=markers["note"],
+        )
+    )
+    as_respondent = pair.feedback.participant(mentor)
+    [mine] = await pair.feedback.ok("GET", "/feedback/me", as_respondent)
+    key = mine["instruments"][0]["key"]
+    await pair.feedback.ok(
+        "PUT",
+        f"/windows/{mine['window']['id']}/answers/{key}",
+        as_respondent,
+        json={"answers": all_items(key, 5), "comment": markers["comment"]},
+    )
+    await pair.feedback.ok(
+        "POST",
+        "/concerns",
+        as_respondent,
+        json={"relationship_id": rid, "category": "other", "text": markers["concern"]},
+    )
+    before = await every_database(federation)
+    assert all(m in before for m in markers.values() if m != markers["subject"])
+    return Participation(pair, markers, card_path, reader)
+
+
+async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_logs_or_traces(
+    federation: Federation, spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attacks 1, 2 and 4: after `DELETE /participants/{id}`, the contact card still opened
+    from the retained identity topic with the recipient's key, and the lead's sessions store
+    kept the person's objectives, session places and attendance."""
     async with httpx.AsyncClient(timeout=60) as client:
-        sites = (
-            Site(federation, 0, client),
-            Site(federation, 1, client),
-            Site(federation, 2, client),
-        )
-        pair = await confirmed_pair(
-            sites,
-            client,
-            display_name=markers["name"],
-            work_email=markers["e-mail"],
-            subject=markers["subject"],
-            department=markers["department"],
-        )
-        mentor, mentee = pair.mentor, pair.mentee
-        assert mentor["subject"] == markers["subject"]
-        rid = pair.relationship_id
-        as_mentor, as_mentee = pair.sessions.participant(mentor), pair.sessions.participant(mentee)
-
-        # The counterpart reads the card from the mentor's home while they take part.
-        reader = bearer(
-            federation.token(
-                pair.hospital.id,
-                mentee["subject"],
-                Role.PARTICIPANT,
-                audience=pair.university.id,
-                ref=mentee["ref"],
-            )
-        )
-        card_path = f"/contact-cards/{pair.pairing_id}"
-        card = await eventually(lambda: _ok_json(pair.university.call("GET", card_path, reader)))
-        assert card["work_email"] == markers["e-mail"]
-
-        # Their words at the lead: objectives, a session's place, attendance, a private note,
-        # a feedback comment, a concern.
-        terms = {"mentor_objectives": [markers["objective"]], "mentee_objectives": ["apps"]}
-        await pair.sessions.ok("PUT", f"/relationships/{rid}/agreement", as_mentor, json=terms)
-        await pair.sessions.ok(
-            "POST", f"/relationships/{rid}/agreement/confirmations", as_mentee, json={"revision": 1}
-        )
-        starts = london(next_tuesday(1), 9)
-        proposed = await pair.sessions.ok(
-            "POST",
-            f"/relationships/{rid}/sessions",
-            as_mentor,
-            json={"starts_at": starts, "format": "in-person", "place": markers["place"]},
-        )
-        session_id = proposed["sessions"][-1]["id"]
-        await pair.sessions.ok(
-            "POST", f"/relationships/{rid}/sessions/{session_id}/confirmation", as_mentee
-        )
-        runtime = federation.runtime(pair.hospital.id, "sessions")
-        later = MessageBus(
-            runtime.unit_of_work_factory(SessionsUnitOfWork, sessions_wire),
-            SessionsHandlers(
-                pair.hospital.id, clock=lambda: datetime.now(UTC) + timedelta(days=30)
-            ).handlers(),
-            runtime.telemetry.tracer,
-        )
-        await later.handle(
-            sessions_commands.RecordAttendance(
-                principal=Principal(
-                    pair.university.id,
-                    mentor["subject"],
-                    frozenset({Role.PARTICIPANT}),
-                    mentor["ref"],
-                ),
-                relationship_id=rid,
-                session_id=session_id,
-                attended=Attendance.HELD,
-                note=markers["note"],
-            )
-        )
-        as_respondent = pair.feedback.participant(mentor)
-        [mine] = await pair.feedback.ok("GET", "/feedback/me", as_respondent)
-        key = mine["instruments"][0]["key"]
-        await pair.feedback.ok(
-            "PUT",
-            f"/windows/{mine['window']['id']}/answers/{key}",
-            as_respondent,
-            json={"answers": all_items(key, 5), "comment": markers["comment"]},
-        )
-        await pair.feedback.ok(
-            "POST",
-            "/concerns",
-            as_respondent,
-            json={"relationship_id": rid, "category": "other", "text": markers["concern"]},
-        )
-        before = await every_database(federation)
-        assert all(m in before for m in markers.values() if m != markers["subject"])
-
-        # The mentor erases themselves at home.
+        took_part = await took_part_everywhere(federation, client)
+        pair, markers = took_part.pair, took_part.markers
+        mentor = pair.mentor
         erased = await pair.university.call(
             "DELETE", f"/participants/{mentor['id']}", pair.university.person(mentor["subject"])
         )
         assert erased.status_code == 200, erased.text
-        assert (await pair.university.call("GET", card_path, reader)).status_code == 404
+        card = await pair.university.call("GET", took_part.card_path, took_part.reader)
+        assert card.status_code == 404
 
         async def nothing_left_in_stores() -> list[str]:
             text = await every_database(federation)
             return [] if any(m in text for m in markers.values()) else ["clean"]
 
         await eventually(nothing_left_in_stores, within=60)
-        ended = await pair.sessions.ok("GET", f"/relationships/{rid}", as_mentee)
-        assert ended["status"] == "ended" and ended["agreement"] is None
-        assert all(mentor["ref"] not in s["attendance"] for s in ended["sessions"])
+        await assert_words_and_attendance_gone(pair)
 
     found = {
         "event log (sealed fields opened with every key)": await everything_on_the_log(federation),
@@ -429,6 +443,43 @@ async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_l
         (where, what) for where, text in found.items() for what, m in markers.items() if m in text
     }
     assert leaks == set()
+
+
+async def assert_words_and_attendance_gone(pair: Pair) -> None:
+    as_mentee = pair.sessions.participant(pair.mentee)
+    ended = await pair.sessions.ok("GET", f"/relationships/{pair.relationship_id}", as_mentee)
+    assert ended["status"] == "ended" and ended["agreement"] is None
+    assert all(pair.mentor["ref"] not in s["attendance"] for s in ended["sessions"])
+    assert all(s["place"] is None and s["link"] is None for s in ended["sessions"])
+
+
+async def test_after_a_withdrawal_from_the_program_the_lead_keeps_none_of_their_words(
+    federation: Federation,
+) -> None:
+    """Attack 2, the same on a program-only withdrawal: the person stays at home, but the
+    lead's stores drop what they wrote there and the card is no longer given."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        took_part = await took_part_everywhere(federation, client)
+        pair, markers = took_part.pair, took_part.markers
+        withdrawn = await pair.university.withdraw(pair.mentor, pair.program["id"])
+        assert withdrawn.status_code == 200, withdrawn.text
+        card = await pair.university.call("GET", took_part.card_path, took_part.reader)
+        assert card.status_code == 404
+        written_at_the_lead = [
+            markers[k] for k in ("objective", "place", "note", "comment", "concern")
+        ]
+
+        async def lead_stores_clean() -> list[str]:
+            text = "\n".join(
+                [await database_text(federation, pair.hospital.id, service) for service in SERVICES]
+            )
+            return [] if any(m in text for m in written_at_the_lead) else ["clean"]
+
+        await eventually(lead_stores_clean, within=60)
+        await assert_words_and_attendance_gone(pair)
+        # At home the person is still there, with their profile.
+        home = await database_text(federation, pair.university.id, "identity")
+        assert markers["name"] in home
 
 
 async def _ok_json(request: Awaitable[httpx.Response]) -> dict[str, Any]:
