@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 MEMBERS := $(wildcard shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
 
-.PHONY: demo up test test-all lint bench schemas clean
+.PHONY: demo up test test-all test-faults lint bench schemas clean
 
 demo: .venv/.synced  ## the walking skeleton across three institutions, step by step
 	.venv/bin/telemachus demo
@@ -21,6 +21,9 @@ test: .venv/.synced  ## the test suite (real local broker and store; prints whic
 
 test-all: .venv/.synced  ## including tests marked slow
 	.venv/bin/pytest -m ""
+
+test-faults: .venv/.synced  ## the fault suite alone (store outages, write conflicts, oversized events)
+	.venv/bin/pytest tests/faults -m ""
 
 lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser  ## ruff, mypy, the catalog's AsyncAPI
 	.venv/bin/ruff check .

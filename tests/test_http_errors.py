@@ -152,7 +152,12 @@ async def test_health_and_readiness(federation: Federation) -> None:
             assert (await client.get("/health/live")).json() == {"status": "ok"}
             ready = await client.get("/health/ready")
             assert ready.status_code == 200, ready.text
-            assert ready.json()["checks"] == {"started": "ok", "mongodb": "ok", "kafka": "ok"}
+            assert ready.json()["checks"] == {
+                "started": "ok",
+                "mongodb": "ok",
+                "kafka": "ok",
+                "consumers": "ok",
+            }
             docs = await client.get("/openapi.json")
             assert docs.status_code == 200 and docs.json()["paths"]
 

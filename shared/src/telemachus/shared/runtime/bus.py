@@ -14,16 +14,12 @@ from typing import Any, Generic, TypeVar
 from opentelemetry import trace
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from telemachus.shared.runtime.faults import is_transient
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 
 U = TypeVar("U", bound=MongoUnitOfWork)
 # A handler takes (message, unit of work); services list theirs by message type.
 Handlers = Mapping[type, Callable[..., Awaitable[Any]]]
-_TRANSIENT = ("TransientTransactionError", "UnknownTransactionCommitResult")
-
-
-def _is_transient(error: PyMongoError) -> bool:
-    return any(error.has_error_label(label) for label in _TRANSIENT)
 
 
 class MessageBus(Generic[U]):
@@ -87,7 +83,7 @@ class MessageBus(Generic[U]):
                     await uow.commit()
                     return result
             except PyMongoError as error:
-                if not _is_transient(error) or attempt == self._attempts:
+                if not is_transient(error) or attempt == self._attempts:
                     raise
                 span.add_event("transient transaction error; retrying", {"attempt": attempt})
                 await asyncio.sleep(0.01 * 2**attempt)

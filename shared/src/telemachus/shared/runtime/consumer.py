@@ -7,8 +7,15 @@ says which, see security/signing.py); a type this subscription does not handle -
 skipped (other consumers read the same topic); data that fails its schema -> dead
 letter; the same source and id read before at another position -> dead letter
 (replayed); the handler raises a DomainError -> dead letter (retrying cannot help); any
-other error -> retried with backoff, then dead letter. Only then is the offset
-marked for commit. Handlers dedupe through the inbox (see bus.py).
+other error of the event's -> retried with backoff, then dead letter. Only then is the
+offset marked for commit. Handlers dedupe through the inbox (see bus.py).
+
+The infrastructure's failures (faults.py: the store or broker unavailable, a write
+conflict) are never the event's: the record is tried again, with backoff, until it goes
+through, however long that takes, and whatever raised where (the replay check, the
+handler, the dead-letter publish). Meanwhile `stalled()` says which subscription waits on
+what (the readiness check reports it) and the log says so once per interval. On shutdown
+the wait ends without marking the record, so it comes again after the restart.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from telemachus.shared.contracts.envelope import (
 from telemachus.shared.contracts.topics import publisher_of
 from telemachus.shared.errors import DomainError
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
+from telemachus.shared.runtime.faults import is_transient
 from telemachus.shared.runtime.inbox import inbox_id
 from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.offsets import OffsetCommitter
@@ -71,6 +79,25 @@ class DeliveryPolicy:
     commit_seconds: float = 0.2
     commit_every: int = 200
     fetch_max_wait_ms: int = 500
+    # Waiting out the infrastructure: the longest pause between tries, and how often the
+    # log repeats that a subscription is still waiting.
+    max_wait_seconds: float = 10.0
+    report_every_seconds: float = 30.0
+
+
+class ConsumerStalled(RuntimeError):
+    """A subscription waits on the infrastructure: the service is not progressing."""
+
+
+class ConsumerStopping(Exception):
+    """The service is stopping while a record waits: leave it unmarked, it comes again."""
+
+
+@dataclass
+class Stall:
+    since: float  # time.monotonic()
+    tries: int
+    error: str
 
 
 @dataclass
@@ -80,6 +107,7 @@ class Subscription:
     handlers: Mapping[type[IntegrationEvent], EventHandler]
     description: str
     committer: OffsetCommitter = field(init=False)
+    stall: Stall | None = None
 
 
 def _utf8(value: bytes) -> bool:
@@ -141,6 +169,53 @@ class EventConsumer:
         self._first_seen = first_seen
         self._metrics = metrics
         self.subscriptions: list[Subscription] = []
+        self._stopping = asyncio.Event()
+
+    def stalled(self) -> dict[str, str]:
+        """Subscriptions waiting on the infrastructure: name -> for how long, and why."""
+        now = time.monotonic()
+        return {
+            s.name: f"waiting {now - s.stall.since:.0f}s ({s.stall.tries} tries): {s.stall.error}"
+            for s in self.subscriptions
+            if s.stall is not None
+        }
+
+    async def _until_done(
+        self, subscription: Subscription, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run `work` until it completes; nothing raised in it moves the consumer on."""
+        delay = self._policy.backoff_seconds or 0.05
+        reported = 0.0
+        while True:
+            try:
+                await work()
+                break
+            except Exception as error:
+                now = time.monotonic()
+                stall = subscription.stall or Stall(now, 0, "")
+                stall.tries += 1
+                stall.error = f"{type(error).__name__}: {error}"[:300]
+                subscription.stall = stall
+                if now - reported >= self._policy.report_every_seconds:
+                    reported = now
+                    log.error(
+                        "subscription %s cannot go on; retrying until it can",
+                        subscription.name,
+                        extra={"tries": stall.tries, "error": stall.error},
+                        exc_info=not is_transient(error),
+                    )
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                raise ConsumerStopping(subscription.name)
+            except TimeoutError:
+                delay = min(delay * 2, self._policy.max_wait_seconds)
+        if subscription.stall is not None:
+            log.info(
+                "subscription %s goes on after %d tries",
+                subscription.name,
+                subscription.stall.tries,
+            )
+            subscription.stall = None
 
     def subscribe(
         self,
@@ -160,9 +235,13 @@ class EventConsumer:
         async def consume(message: KafkaMessage) -> None:
             record = message.raw_message
             assert not isinstance(record, tuple)
-            admitted = await self._admit(record, by_type)
-            if admitted is not None:
-                await self._run(record, *admitted)
+
+            async def one() -> None:
+                admitted = await self._admit(record, by_type)
+                if admitted is not None:
+                    await self._run(record, *admitted)
+
+            await self._until_done(subscription, one)
             subscription.committer.handled(message)
 
         subscriber(consume)
@@ -197,25 +276,29 @@ class EventConsumer:
         async def consume(message: KafkaMessage) -> None:
             records = message.raw_message
             assert isinstance(records, tuple)
-            admitted = [(r, a) for r in records if (a := await self._admit(r, by_type))]
-            try:
-                if admitted:
-                    started = time.perf_counter()
-                    await batch_handler([(event, delivery) for _, (_, event, delivery) in admitted])
-                    if self._metrics is not None:
-                        each = (time.perf_counter() - started) / len(admitted)
-                        for record, (_, event, _) in admitted:
-                            kind = {"type": type(event).event_type, "topic": record.topic}
-                            self._metrics.handler_duration.record(each, kind)
-                            self._metrics.events_handled.add(1, {**kind, "outcome": "handled"})
-            except Exception:
-                log.warning(
-                    "batch of %d failed; handling its events one by one",
-                    len(admitted),
-                    exc_info=True,
-                )
-                for record, one in admitted:
-                    await self._run(record, *one)
+
+            async def batch() -> None:
+                admitted = [(r, a) for r in records if (a := await self._admit(r, by_type))]
+                try:
+                    if admitted:
+                        started = time.perf_counter()
+                        await batch_handler([(event, d) for _, (_, event, d) in admitted])
+                        if self._metrics is not None:
+                            each = (time.perf_counter() - started) / len(admitted)
+                            for record, (_, event, _) in admitted:
+                                kind = {"type": type(event).event_type, "topic": record.topic}
+                                self._metrics.handler_duration.record(each, kind)
+                                self._metrics.events_handled.add(1, {**kind, "outcome": "handled"})
+                except Exception:
+                    log.warning(
+                        "batch of %d failed; handling its events one by one",
+                        len(admitted),
+                        exc_info=True,
+                    )
+                    for record, one in admitted:
+                        await self._run(record, *one)
+
+            await self._until_done(subscription, batch)
             subscription.committer.handled(message)
 
         subscriber(consume)
@@ -351,6 +434,8 @@ class EventConsumer:
                 )
                 return "refused"
             except Exception as error:
+                if is_transient(error):
+                    raise  # the infrastructure's: waited out by _until_done, never dead letter
                 if attempt == self._policy.attempts:
                     log.exception("handler failed %d times; dead-lettering", attempt)
                     await self._dead_letters.send(
@@ -365,5 +450,6 @@ class EventConsumer:
             subscription.committer.start()
 
     async def stop(self) -> None:
+        self._stopping.set()  # a record waiting on the infrastructure gives up its wait
         for subscription in self.subscriptions:
             await subscription.committer.stop()

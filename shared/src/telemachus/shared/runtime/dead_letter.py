@@ -1,22 +1,25 @@
 """The dead-letter topic: what a consumer could not handle, with the reason in headers.
 
-Publishing there is retried until it succeeds: the consumer moves past an event only
-once it is either handled or dead-lettered, so nothing is silently dropped.
+A failed publish raises: the consumer tries the record again until it is handled or
+dead-lettered (consumer.py), so nothing is silently dropped. A body too large to publish
+again (an event of megabytes) is dead-lettered by reference: its first bytes, its size
+and its SHA-256. Headers are kept as they came; one that is not UTF-8 is kept as base64,
+named in `dlq_base64_headers`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import hashlib
 import logging
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
 
-from telemachus.shared.contracts.envelope import decode_headers
 from telemachus.shared.runtime.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -29,8 +32,32 @@ ORIGINAL_PARTITION = "dlq_original_partition"
 ORIGINAL_OFFSET = "dlq_original_offset"
 CONSUMER_GROUP = "dlq_consumer_group"
 FAILED_AT = "dlq_failed_at"
+TRUNCATED = "dlq_truncated"
+ORIGINAL_BYTES = "dlq_original_bytes"
+ORIGINAL_SHA256 = "dlq_original_sha256"
+BASE64_HEADERS = "dlq_base64_headers"
+
+# What a dead letter carries of the original at most: well under any producer's limit.
+MAX_BODY_BYTES = 64 * 1024
+MAX_HEADER_CHARS = 8 * 1024
 
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def copied_headers(raw: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """The original headers as text; a value that is not UTF-8 as base64 (and named)."""
+    copied: dict[str, str] = {}
+    binary: list[str] = []
+    for name, value in raw:
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            text = base64.b64encode(value).decode("ascii")
+            binary.append(name)
+        copied[name] = text[:MAX_HEADER_CHARS]
+    if binary:
+        copied[BASE64_HEADERS] = ",".join(binary)
+    return copied
 
 
 def _trace_id(traceparent: str) -> str | None:
@@ -57,10 +84,8 @@ class DeadLetterPublisher:
         self.by_reason: Counter[str] = Counter()
 
     async def send(self, record: ConsumerRecord[Any, Any], reason: str, detail: str) -> None:
-        try:
-            headers = decode_headers(record.headers)
-        except ValueError:
-            headers = {}  # the headers themselves were the problem; the reason says so
+        body: bytes = record.value or b""
+        headers = copied_headers(record.headers)
         headers.update(
             {
                 REASON: reason,
@@ -72,15 +97,16 @@ class DeadLetterPublisher:
                 FAILED_AT: datetime.now(UTC).isoformat(),
             }
         )
-        delay = 0.1
-        while True:
-            try:
-                await self._publish(record.value or b"", self.topic, record.key, headers)
-                break
-            except Exception:
-                log.exception("dead-letter publish to %s failed; retrying", self.topic)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        if len(body) > MAX_BODY_BYTES:
+            headers.update(
+                {
+                    TRUNCATED: "true",
+                    ORIGINAL_BYTES: str(len(body)),
+                    ORIGINAL_SHA256: hashlib.sha256(body).hexdigest(),
+                }
+            )
+            body = body[:MAX_BODY_BYTES]
+        await self._publish(body, self.topic, record.key, headers)
         self.count += 1
         self.by_reason[reason] += 1
         if self._metrics is not None:

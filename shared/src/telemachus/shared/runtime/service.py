@@ -24,7 +24,7 @@ from telemachus.shared.runtime.broker import (
     kafka_sender,
     wait_for_topics,
 )
-from telemachus.shared.runtime.consumer import DeliveryPolicy, EventConsumer
+from telemachus.shared.runtime.consumer import ConsumerStalled, DeliveryPolicy, EventConsumer
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.http import (
     BindTelemetry,
@@ -223,7 +223,11 @@ class ServiceRuntime:
         )
         app.include_router(
             health_router(
-                {"mongodb": lambda: ping(self.client), "kafka": self._kafka_ready},
+                {
+                    "mongodb": lambda: ping(self.client),
+                    "kafka": self._kafka_ready,
+                    "consumers": self._consumers_progressing,
+                },
                 lambda: self.started,
             )
         )
@@ -248,6 +252,11 @@ class ServiceRuntime:
             return uow_class(self.client, self.db, self.publication, self.relay.nudge, event_mapper)
 
         return unit_of_work
+
+    async def _consumers_progressing(self) -> None:
+        stalled = self.consumer.stalled()
+        if stalled:
+            raise ConsumerStalled("; ".join(f"{n}: {why}" for n, why in stalled.items()))
 
     async def _kafka_ready(self) -> None:
         if not await self.broker.ping(timeout=2.0):

@@ -1,0 +1,143 @@
+"""Issue 15, fault 1: an unavailable store, or a write conflict held by another process's
+open transaction, is the infrastructure's failure, not the event's. The consumer waits and
+retries that record until it succeeds: nothing is dead-lettered, nothing skipped, every
+effect happens once; meanwhile the consumer says it is not progressing. On the real broker,
+with a SecantusDB of the test's own that it stops and starts again."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.runtime.broker import ensure_topics
+from telemachus.shared.runtime.local_infra import free_port, mongo_answers, secantus_argv
+from telemachus.shared.testing.backends import Backend
+from telemachus.shared.testing.kafka import eventually, produce_event
+from telemachus.shared.testing.samples import envelope, program_published
+from tests.helpers.counting_service import CountingService, settings_for
+
+
+class RestartableStore:
+    """A SecantusDB on its own port and files, stopped and started by the test."""
+
+    def __init__(self, storage: Path) -> None:
+        self.storage, self.port = storage, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        # Operations fail fast while it is down, as they would against a lost replica set.
+        self.uri = (
+            f"mongodb://127.0.0.1:{self.port}/?directConnection=true&serverSelectionTimeoutMS=1000"
+        )
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            secantus_argv(self.port, self.storage),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            if mongo_answers(self.uri):
+                return
+        raise RuntimeError("the store did not come up")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RestartableStore]:
+    restartable = RestartableStore(tmp_path / "data")
+    restartable.start()
+    try:
+        yield restartable
+    finally:
+        restartable.stop()
+
+
+@pytest.fixture
+async def source(backend: Backend) -> str:
+    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
+    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
+    return topic
+
+
+async def publish(backend: Backend, topic: str, key: str) -> None:
+    event = program_published(key)
+    await produce_event(backend.kafka_bootstrap_servers, topic, event, envelope(event, topic))
+
+
+@pytest.fixture
+async def on_store(
+    backend: Backend, source: str, store: RestartableStore
+) -> AsyncIterator[CountingService]:
+    settings = settings_for(
+        backend, f"outage-{secrets.token_hex(3)}", mongodb_uri=store.uri, handler_attempts=2
+    )
+    service = CountingService(settings, source)
+    await service.runtime.start()
+    try:
+        yield service
+    finally:
+        await service.runtime.stop()
+
+
+async def test_events_that_wait_through_a_store_outage_are_all_handled_once(
+    backend: Backend, source: str, store: RestartableStore, on_store: CountingService
+) -> None:
+    keys = [f"inst-a:outage-{i}" for i in range(8)]
+    await publish(backend, source, keys[0])
+    await eventually(lambda: on_store.count(keys[0]))
+
+    store.stop()
+    for key in keys[1:]:
+        await publish(backend, source, key)
+    # The consumer meets the outage, retries, and says it is not progressing.
+    await eventually(lambda: _true(on_store.runtime.consumer.stalled() != {}), within=30)
+    assert on_store.runtime.dead_letters.count == 0
+    await asyncio.sleep(3)
+    store.start()
+
+    for key in keys:
+        assert await eventually(partial(on_store.count, key), within=60) == 1
+    await eventually(lambda: _true(on_store.committed() == len(keys)), within=30)
+    assert on_store.runtime.dead_letters.count == 0
+    assert on_store.runtime.consumer.stalled() == {}
+
+
+async def test_a_write_conflict_held_by_another_transaction_waits_instead_of_dead_lettering(
+    backend: Backend, source: str, store: RestartableStore, on_store: CountingService
+) -> None:
+    """A killed process's open transaction keeps a document locked for about a minute; the
+    handler's retry budget was about 1.5 s, so the event was dead-lettered and lost."""
+    key = "inst-a:contended"
+    blocker: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(store.uri)
+    session = blocker.start_session()
+    try:
+        await session.start_transaction()
+        await blocker[on_store.settings.database_name]["counters"].update_one(
+            {"_id": key}, {"$inc": {"n": 0}}, upsert=True, session=session
+        )
+        await publish(backend, source, key)
+        await eventually(lambda: _true(on_store.runtime.consumer.stalled() != {}), within=30)
+        await asyncio.sleep(4)  # well past the old retry budget
+        assert on_store.runtime.dead_letters.count == 0
+        assert await on_store.count(key) == 0
+        await session.abort_transaction()
+    finally:
+        await session.end_session()
+        await blocker.close()
+    assert await eventually(lambda: on_store.count(key), within=30) == 1
+    assert on_store.runtime.dead_letters.count == 0
+
+
+async def _true(value: bool) -> bool:
+    return value
