@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.broker import ensure_topics
@@ -58,3 +60,26 @@ async def test_handled_latency_dead_letters_and_lag_are_measured(backend: Backen
 
 async def _ready(value: bool) -> bool:
     return value
+
+
+async def test_an_idle_service_writes_no_spans(backend: Backend) -> None:
+    """Issue 15: the outbox poll made a root span every 0.5 s (about 1 GB of traces a day
+    from an idle service). Housekeeping is not traced; a published event still is."""
+    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
+    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
+    settings = settings_for(backend, f"idle-{secrets.token_hex(3)}", outbox_poll_seconds=0.1)
+    spans = InMemorySpanExporter()
+    service = CountingService(
+        settings, topic, telemetry=ServiceTelemetry.create(settings, extra_exporters=[spans])
+    )
+    await service.runtime.start()
+    try:
+        spans.clear()
+        await asyncio.sleep(3)  # some 30 polls of the outbox and lease renewals
+        assert [s.name for s in spans.get_finished_spans()] == []
+        event = program_published("inst-a:traced")
+        await produce_event(backend.kafka_bootstrap_servers, topic, event, envelope(event, topic))
+        await eventually(lambda: service.count("inst-a:traced"))
+        assert spans.get_finished_spans()  # handling an event is traced
+    finally:
+        await service.runtime.stop()
