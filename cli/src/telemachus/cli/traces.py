@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from telemachus.shared.runtime.telemetry import rotated
+
 
 @dataclass(frozen=True)
 class Span:
@@ -50,14 +52,18 @@ class Span:
 
 
 def read_spans(path: Path) -> list[Span]:
+    """The spans of the file and of the one it rotated to (a trace may straddle both)."""
     spans = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                try:
-                    spans.append(Span.of(json.loads(line)))
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line cut short by a crash: skip it, keep the rest
+    for part in (rotated(path), path):
+        if not part.exists():
+            continue
+        with part.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    try:
+                        spans.append(Span.of(json.loads(line)))
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a line cut short by a crash: skip it, keep the rest
     return spans
 
 

@@ -80,6 +80,8 @@ class ServiceSettings(BaseSettings):
     # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
     telemetry_exporter: TelemetryExporter = "none"
     telemetry_file: Path = Path(".telemachus/traces.jsonl")
+    # Past this size the spans file moves to <file>.1 and a new one starts.
+    telemetry_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
 

@@ -118,7 +118,7 @@ def _configured_exporter(settings: ServiceSettings) -> SpanExporter | None:
         case "console":
             return ConsoleSpanExporter()
         case "file":
-            return JsonLinesSpanExporter(settings.telemetry_file)
+            return JsonLinesSpanExporter(settings.telemetry_file, settings.telemetry_file_max_bytes)
         case "otlp":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -128,18 +128,29 @@ def _configured_exporter(settings: ServiceSettings) -> SpanExporter | None:
 
 
 class JsonLinesSpanExporter(SpanExporter):
-    """Local runs write one JSON span per line, readable without a trace UI."""
+    """Local runs write one JSON span per line, readable without a trace UI. The file is
+    capped: past `max_bytes` it moves to `<name>.1` (replacing the one before) and a new
+    one starts, so at most twice the cap is ever on disk."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = 50 * 1024 * 1024) -> None:
         self._path = path
+        self._max_bytes = max_bytes
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         lines = [json.dumps(span_record(span), default=str) for span in spans]
-        with self._lock, self._path.open("a", encoding="utf-8") as out:
-            out.write("".join(line + "\n" for line in lines))
+        with self._lock:
+            if self._path.exists() and self._path.stat().st_size >= self._max_bytes:
+                self._path.replace(rotated(self._path))
+            with self._path.open("a", encoding="utf-8") as out:
+                out.write("".join(line + "\n" for line in lines))
         return SpanExportResult.SUCCESS
+
+
+def rotated(path: Path) -> Path:
+    """Where the spans file goes when it is full."""
+    return path.with_name(path.name + ".1")
 
 
 def span_record(span: ReadableSpan) -> dict[str, Any]:
