@@ -6,10 +6,16 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
+from pathlib import Path
 
 import httpx
+import pytest
 
+from telemachus.cli import main as cli_main
+from telemachus.cli.main import main
+from telemachus.shared.security.registry import TrustRegistry
 from tests.test_local_infra import alive
 
 
@@ -79,3 +85,56 @@ async def test_up_serves_every_api_and_stops_cleanly_on_ctrl_c(tmp_path: object)
     assert code == 0, rest
     assert "stopping the local broker and store" in rest
     assert not any(alive(pid) for pid in pids)
+
+
+def test_up_on_busy_ports_says_which_and_how_to_choose_others(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `up` configures the process's logging; leave this test process's alone.
+    monkeypatch.setattr(cli_main, "configure_logging", lambda *_: None)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["up", "--base-port", str(port - 3)]) == 2
+    said = capsys.readouterr().err
+    assert str(port) in said and "--base-port" in said
+    assert "Traceback" not in said
+
+
+def test_dev_trust_knows_each_kind_and_token_finds_the_keys_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trust = tmp_path / "trust"
+    assert (
+        main(
+            [
+                "dev-trust",
+                "--dir",
+                str(trust),
+                "st-marys-hospital",
+                "northgate-university",
+                "harbour-research-centre",
+                "acme:university",
+            ]
+        )
+        == 0
+    )
+    registry = TrustRegistry.load(trust / "registry.json")
+    assert {i.id: i.kind.value for i in registry} == {
+        "st-marys-hospital": "hospital",
+        "northgate-university": "university",
+        "harbour-research-centre": "research-centre",
+        "acme": "university",
+    }
+    assert main(["dev-trust", "--dir", str(tmp_path / "x"), "acme:castle"]) == 2
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    args = ["token", "--institution", "acme", "--role", "coordinator", "--subject", "me"]
+    assert main(args) == 2
+    assert "--trust-dir" in capsys.readouterr().err
+    monkeypatch.setenv("TELEMACHUS_TRUST_DIR", str(trust))
+    assert main(args) == 0
+    assert capsys.readouterr().out.count(".") == 2  # a JWT

@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from telemachus.cli import traces as traces_file
 from telemachus.cli.catalog import write_catalog
-from telemachus.cli.federation import BOOTSTRAPS, Federation
+from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS, Federation
 from telemachus.cli.skeleton import FlowError, SkeletonFlow
 from telemachus.shared.contracts.catalog import write_schemas
 from telemachus.shared.contracts.topics import SERVICES
@@ -129,10 +130,15 @@ async def _up(
         for service in SERVICES:
             url = federation.url(institution.id, service)
             say(f"  {service:9} {url}   docs {url}/docs   events {url}/asyncapi")
+    say(
+        f"\nintegrators: Kafka at {infra.kafka_bootstrap_servers} (local: no TLS, no SASL); "
+        "topics telemachus.<institution>.<service>, signed CloudEvents (docs/integrators/)"
+    )
     first = federation.institutions[0].id
     say(
         "\nevery identity call needs a bearer token, e.g.\n"
-        f"  TOKEN=$(telemachus token --trust-dir {federation.trust_dir} --institution {first} "
+        f"  TOKEN=$(telemachus token --trust-dir {federation.trust_dir.resolve()} "
+        f"--institution {first} "
         "--role coordinator "
         "--subject me@example.org)\n"
         f'  curl -H "Authorization: Bearer $TOKEN" {federation.url(first, "identity")}/programs'
@@ -147,8 +153,33 @@ async def _up(
     await federation.stop()
 
 
+def busy_ports(host: str, first: int, count: int) -> list[int]:
+    """Which of `count` ports from `first` another program already listens on."""
+    busy = []
+    for port in range(first, first + count):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
 def up(args: argparse.Namespace) -> int:
     clock = Clock()
+    wanted = len(DEFAULT_INSTITUTIONS) * len(SERVICES)
+    if args.base_port:
+        taken = busy_ports("127.0.0.1", args.base_port, wanted)
+        if taken:
+            last = args.base_port + wanted - 1
+            print(
+                f"port(s) {', '.join(map(str, taken))} of {args.base_port}-{last} are in use by "
+                "another program: stop it, or choose other ports with "
+                f"`telemachus up --base-port {args.base_port + 1000}` "
+                "(`--base-port 0` takes any free ports)",
+                file=sys.stderr,
+            )
+            return 2
     with local_infrastructure(clock) as infra:
         asyncio.run(_up(infra, clock, args.base_port, Path(args.traces), Path(args.trust_dir)))
     return 0
@@ -234,13 +265,23 @@ def parser() -> argparse.ArgumentParser:
         "--ref", help="the participant's reference, for services of other institutions"
     )
     run_token.add_argument("--hours", type=float, default=8.0)
-    run_token.add_argument("--trust-dir", default=str(STATE_DIR / "trust"))
+    run_token.add_argument(
+        "--trust-dir",
+        default=os.environ.get("TELEMACHUS_TRUST_DIR", str(STATE_DIR / "trust")),
+        help="where `telemachus up` wrote the development keys (it prints the path; "
+        "default $TELEMACHUS_TRUST_DIR, else .telemachus/trust here)",
+    )
     run_token.set_defaults(func=token)
     run_trust = commands.add_parser(
         "dev-trust", help="write a development trust registry and keys (containers, demos)"
     )
     run_trust.add_argument("--dir", default=str(STATE_DIR / "trust"))
-    run_trust.add_argument("institutions", nargs="+", help="institution ids")
+    run_trust.add_argument(
+        "institutions",
+        nargs="+",
+        help="institution ids, each as ID or ID:KIND (hospital, university, research-centre; "
+        "without one, the id's words tell it, e.g. northgate-university)",
+    )
     run_trust.add_argument(
         "--kafka-passwords",
         action="store_true",
@@ -268,7 +309,11 @@ def token(args: argparse.Namespace) -> int:
     """Only the development issuer's key is at hand; a real IdP issues production tokens."""
     path = Path(args.trust_dir) / f"{args.institution}.keys.json"
     if not path.exists():
-        print(f"no development keys at {path}: run `telemachus up` first", file=sys.stderr)
+        print(
+            f"no development keys at {path.resolve()}: run `telemachus up` first, or pass "
+            "the --trust-dir it printed (or set TELEMACHUS_TRUST_DIR)",
+            file=sys.stderr,
+        )
         return 2
     try:
         issuer = development_issuer(InstitutionKeys.load(path))
@@ -284,12 +329,45 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+KIND_WORDS = {
+    "hospital": InstitutionKind.HOSPITAL,
+    "clinic": InstitutionKind.HOSPITAL,
+    "health": InstitutionKind.HOSPITAL,
+    "university": InstitutionKind.UNIVERSITY,
+    "college": InstitutionKind.UNIVERSITY,
+    "school": InstitutionKind.UNIVERSITY,
+    "research": InstitutionKind.RESEARCH_CENTRE,
+    "centre": InstitutionKind.RESEARCH_CENTRE,
+    "center": InstitutionKind.RESEARCH_CENTRE,
+    "institute": InstitutionKind.RESEARCH_CENTRE,
+    "lab": InstitutionKind.RESEARCH_CENTRE,
+}
+
+
+def institution_of(spec: str) -> tuple[str, str, InstitutionKind]:
+    """`ID` or `ID:KIND` -> (id, name, kind); without a kind, the id's words tell it."""
+    institution, _, kind = spec.partition(":")
+    if kind:
+        try:
+            return institution, institution.replace("-", " ").title(), InstitutionKind(kind)
+        except ValueError:
+            kinds = ", ".join(k.value for k in InstitutionKind)
+            raise ValueError(f"{spec}: the kind must be one of {kinds}") from None
+    guessed = next(
+        (KIND_WORDS[w] for w in institution.split("-") if w in KIND_WORDS),
+        InstitutionKind.HOSPITAL,
+    )
+    return institution, institution.replace("-", " ").title(), guessed
+
+
 def dev_trust(args: argparse.Namespace) -> int:
     """Not for production: there each institution makes its own keys and shares public ones."""
-    registry, key_files = load_or_create_development_trust(
-        Path(args.dir),
-        [(i, i.replace("-", " ").title(), InstitutionKind.HOSPITAL) for i in args.institutions],
-    )
+    try:
+        members = [institution_of(spec) for spec in args.institutions]
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    registry, key_files = load_or_create_development_trust(Path(args.dir), members)
     say(f"registry: {registry}")
     for institution, path in key_files.items():
         say(f"keys of {institution}: {path}")
