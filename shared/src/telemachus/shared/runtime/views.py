@@ -12,7 +12,6 @@ from telemachus.shared.runtime.documents import from_document
 from telemachus.shared.runtime.store import Document
 
 A = TypeVar("A", bound=Aggregate)
-MAX_LISTED = 1000
 
 
 async def read_one(
@@ -25,5 +24,7 @@ async def read_one(
 async def read_many(
     db: AsyncDatabase[Document], collection: str, model: type[A], query: Mapping[str, Any]
 ) -> list[A]:
-    documents = await db[collection].find(dict(query)).sort("_id").to_list(MAX_LISTED)
+    """Every match: callers count and decide on all of it, and HTTP lists are paged on top
+    (paging.py), never cut here without a word."""
+    documents = await db[collection].find(dict(query)).sort("_id").to_list(None)
     return [from_document(model, d) for d in documents]

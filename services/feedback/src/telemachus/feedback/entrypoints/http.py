@@ -32,6 +32,7 @@ from telemachus.shared.clock import utc_now
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.paging import PAGED, Page
 from telemachus.shared.security.access import (
     Scope,
     acting_party,
@@ -135,25 +136,29 @@ def feedback_router(
     @router.get(
         "/instruments",
         response_model=list[InstrumentView],
+        responses=PAGED,
         summary="The feedback instruments, versioned, with their items",
     )
-    async def instruments() -> list[InstrumentView]:
-        return [InstrumentView.of(i) for i in INSTRUMENTS]
+    async def instruments(page: Page = Depends()) -> list[InstrumentView]:
+        return page.of([InstrumentView.of(i) for i in INSTRUMENTS], key=lambda i: i.key)
 
     # -- participants -------------------------------------------------------------------
 
     @router.get(
         "/feedback/me",
         response_model=list[MyWindow],
+        responses=PAGED,
         summary="Your feedback windows, what each asks of you and what you have answered",
     )
-    async def my_windows(who: Principal = Depends(authenticate)) -> list[MyWindow]:
+    async def my_windows(
+        page: Page = Depends(), who: Principal = Depends(authenticate)
+    ) -> list[MyWindow]:
         me = participant_ref(who)
         answered: dict[str, list[str]] = {}
         for answer in await views.responses_by(me):
             answered.setdefault(answer.window_id, []).append(answer.instrument)
         now = utc_now()
-        return [
+        mine = [
             MyWindow(
                 window=w,
                 role=w.party(me, "window_id"),
@@ -163,6 +168,7 @@ def feedback_router(
             )
             for w in await views.windows_of(me)
         ]
+        return page.of(mine, key=lambda m: m.window.id)
 
     @router.put(
         "/windows/{window_id}/answers/{instrument}",
@@ -212,22 +218,30 @@ def feedback_router(
         )
         return concern
 
-    @router.get("/concerns/me", response_model=list[Concern], summary="Concerns you reported")
-    async def my_concerns(who: Principal = Depends(authenticate)) -> list[Concern]:
-        return await views.concerns_by(participant_ref(who))
+    @router.get(
+        "/concerns/me",
+        response_model=list[Concern],
+        responses=PAGED,
+        summary="Concerns you reported",
+    )
+    async def my_concerns(
+        page: Page = Depends(), who: Principal = Depends(authenticate)
+    ) -> list[Concern]:
+        return page.of(await views.concerns_by(participant_ref(who)))
 
     # -- coordinators -------------------------------------------------------------------
 
     @router.get(
         "/programs/{program_id}/feedback-windows",
         response_model=list[WindowSummary],
+        responses=PAGED,
         summary="A program's feedback windows (coordinators; partners: their own people's)",
     )
     async def program_windows(
-        program_id: str, who: Principal = Depends(authenticate)
+        program_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
     ) -> list[WindowSummary]:
         scope = await scope_of(who, await program_of(program_id))
-        return [
+        windows = [
             WindowSummary(
                 **w.model_dump(include=set(WindowSummary.model_fields) - {"opens_at", "closes_at"}),
                 opens_at=w.opens_at.isoformat(),
@@ -236,17 +250,20 @@ def feedback_router(
             for w in await views.program_windows(program_id)
             if any(sees(scope, ref) for ref in w.respondents.values())
         ]
+        return page.of(windows)
 
     @router.get(
         "/programs/{program_id}/concerns",
         response_model=list[Concern],
+        responses=PAGED,
         summary="Concerns reported in a program (coordinators; partners: their own people's)",
     )
     async def program_concerns(
-        program_id: str, who: Principal = Depends(authenticate)
+        program_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
     ) -> list[Concern]:
         scope = await scope_of(who, await program_of(program_id))
-        return [c for c in await views.concerns(program_id) if sees(scope, c.reporter_ref)]
+        concerns = await views.concerns(program_id)
+        return page.of([c for c in concerns if sees(scope, c.reporter_ref)])
 
     @router.post(
         "/concerns/{concern_id}/follow-up",

@@ -28,6 +28,7 @@ from telemachus.identity.service_layer.views import IdentityViews
 from telemachus.shared.contracts.vocabulary import CareerStage, InstitutionKind, Profession
 from telemachus.shared.errors import Forbidden, NotFound, Rejected, found
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.paging import PAGED, Page
 from telemachus.shared.security.access import acting_party
 from telemachus.shared.security.registry import TrustRegistry
 from telemachus.shared.security.tokens import Principal, Role
@@ -147,14 +148,16 @@ def identity_router(
 
     router = APIRouter(tags=["identity"])
 
-    @router.get("/institutions", response_model=list[InstitutionView])
-    async def institutions(who: Principal = Depends(principal)) -> list[InstitutionView]:
+    @router.get("/institutions", response_model=list[InstitutionView], responses=PAGED)
+    async def institutions(
+        page: Page = Depends(), who: Principal = Depends(principal)
+    ) -> list[InstitutionView]:
         """The federation as the trust registry lists it (configuration, not an API)."""
-        return [InstitutionView.model_validate(i.model_dump()) for i in trust]
+        return page.of([InstitutionView.model_validate(i.model_dump()) for i in trust])
 
-    @router.get("/topics", response_model=list[Topic])
-    async def topics(who: Principal = Depends(principal)) -> list[Topic]:
-        return await views.topics()
+    @router.get("/topics", response_model=list[Topic], responses=PAGED)
+    async def topics(page: Page = Depends(), who: Principal = Depends(principal)) -> list[Topic]:
+        return page.of(await views.topics())
 
     @router.post("/topics", status_code=status.HTTP_201_CREATED, response_model=Topic)
     async def add_topic(body: Topic, who: Principal = Depends(coordinator)) -> Topic:
@@ -186,10 +189,13 @@ def identity_router(
     @router.get(
         "/programs",
         response_model=list[Program],
+        responses=PAGED,
         summary="Programs led here and programs this institution is a partner of",
     )
-    async def list_programs(who: Principal = Depends(principal)) -> list[Program]:
-        return await views.programs()
+    async def list_programs(
+        page: Page = Depends(), who: Principal = Depends(principal)
+    ) -> list[Program]:
+        return page.of(await views.programs())
 
     @router.get("/programs/{program_id}", response_model=Program)
     async def get_program(program_id: str, who: Principal = Depends(principal)) -> Program:
@@ -232,14 +238,14 @@ def identity_router(
         )
         return report
 
-    @router.get("/participants", response_model=list[ParticipantView])
+    @router.get("/participants", response_model=list[ParticipantView], responses=PAGED)
     async def list_participants(
         program_id: str | None = None,
-        after: str | None = Query(None, description="the last id of the previous page"),
+        page: Page = Depends(),
         who: Principal = Depends(principal),
     ) -> list[ParticipantView]:
         access.require_role(who, *access.READERS)
-        return [participant_view(p) for p in await views.participants(program_id, after)]
+        return [participant_view(p) for p in page.of(await views.participants(program_id))]
 
     @router.get("/participants/me", response_model=ParticipantView)
     async def me(who: Principal = Depends(principal)) -> ParticipantView:
@@ -312,9 +318,13 @@ def identity_router(
         )
         return next(e for e in reversed(person.enrolments) if e.program_id == program_id)
 
-    @router.get("/participants/{participant_id}/contacts", response_model=list[Counterpart])
+    @router.get(
+        "/participants/{participant_id}/contacts",
+        response_model=list[Counterpart],
+        responses=PAGED,
+    )
     async def contacts(
-        participant_id: str, who: Principal = Depends(principal)
+        participant_id: str, page: Page = Depends(), who: Principal = Depends(principal)
     ) -> list[Counterpart]:
         """Your counterparts in confirmed pairings: the card of a colleague here, and for
         another institution's people, where to read theirs."""
@@ -336,7 +346,7 @@ def identity_router(
                     card=card,
                 )
             )
-        return counterparts
+        return page.of(counterparts, key=lambda c: c.pairing_id)
 
     @router.get(
         "/contact-cards/{pairing_id}",

@@ -35,12 +35,10 @@ class IdentityViews:
         found = await read_many(self._db, PARTICIPANTS, Participant, {"subject": subject})
         return found[0] if found else None
 
-    async def participants(self, program_id: str | None, after: str | None) -> list[Participant]:
+    async def participants(self, program_id: str | None) -> list[Participant]:
         query: dict[str, object] = {}
         if program_id:
             query["enrolments"] = {"$elemMatch": {"program_id": program_id, "withdrawn_at": None}}
-        if after:
-            query["_id"] = {"$gt": after}
         return await read_many(self._db, PARTICIPANTS, Participant, query)
 
     async def tombstone(self, participant_id: str) -> Tombstone | None:

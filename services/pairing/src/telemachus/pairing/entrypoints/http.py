@@ -25,6 +25,7 @@ from telemachus.pairing.service_layer.views import PairingViews
 from telemachus.shared.contracts.vocabulary import PairingMode, ParticipantRef
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.paging import PAGED, Page
 from telemachus.shared.security.tokens import Principal
 
 
@@ -110,12 +111,16 @@ def pairing_router(
     @router.get(
         "/programs/{program_id}/pool",
         response_model=list[Candidate],
+        responses=PAGED,
         summary="The program's candidate pool, as built from enrolment events",
     )
-    async def pool(program_id: str, who: Principal = Depends(authenticate)) -> list[Candidate]:
+    async def pool(
+        program_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
+    ) -> list[Candidate]:
         program = await program_of(program_id)
         visible = access.visible_institutions(who, institution, program)
-        return [c for c in await views.pool(program_id) if access.sees(visible, c.participant_ref)]
+        pool = await views.pool(program_id)
+        return page.of([c for c in pool if access.sees(visible, c.participant_ref)])
 
     @router.post(
         "/programs/{program_id}/rounds",
@@ -131,11 +136,13 @@ def pairing_router(
         )
         return round_
 
-    @router.get("/programs/{program_id}/rounds", response_model=list[Round])
-    async def list_rounds(program_id: str, who: Principal = Depends(authenticate)) -> list[Round]:
+    @router.get("/programs/{program_id}/rounds", response_model=list[Round], responses=PAGED)
+    async def list_rounds(
+        program_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
+    ) -> list[Round]:
         program = await program_of(program_id)
         visible = access.visible_institutions(who, institution, program)
-        return [_only(r, visible) for r in await views.rounds(program_id)]
+        return page.of([_only(r, visible) for r in await views.rounds(program_id)])
 
     @router.get("/rounds/{round_id}", response_model=RoundView)
     async def get_round(round_id: str, who: Principal = Depends(authenticate)) -> RoundView:
@@ -187,17 +194,19 @@ def pairing_router(
     @router.get(
         "/rounds/{round_id}/candidates/me",
         response_model=list[CandidateView],
+        responses=PAGED,
         summary="Your eligible candidates this round, best first, each explained",
     )
     async def my_candidates(
-        round_id: str, who: Principal = Depends(authenticate)
+        round_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
     ) -> list[CandidateView]:
         me = access.participant(who)
         round_ = await round_of(round_id)
         program = await program_of(round_.program_id)
         if await views.candidate(program.id, me) is None:
             raise Forbidden(f"{me} is not in the pool of {program.id}", field="round_id")
-        return await candidate_list(views, institution, program, round_, me, utc_now().date())
+        ranked = await candidate_list(views, institution, program, round_, me, utc_now().date())
+        return page.of(ranked, key=None)  # best first: pages keep the ranking
 
     @router.put(
         "/rounds/{round_id}/rankings/me",
@@ -215,10 +224,13 @@ def pairing_router(
     @router.get(
         "/pairings/me",
         response_model=list[Pairing],
+        responses=PAGED,
         summary="Your proposals and pairings, each with its explanation",
     )
-    async def my_pairings(who: Principal = Depends(authenticate)) -> list[Pairing]:
-        return await views.pairings_of(access.participant(who))
+    async def my_pairings(
+        page: Page = Depends(), who: Principal = Depends(authenticate)
+    ) -> list[Pairing]:
+        return page.of(await views.pairings_of(access.participant(who)))
 
     @router.get("/pairings/{pairing_id}", response_model=Pairing)
     async def get_pairing(pairing_id: str, who: Principal = Depends(authenticate)) -> Pairing:

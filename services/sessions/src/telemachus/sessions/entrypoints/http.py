@@ -28,6 +28,7 @@ from telemachus.sessions.service_layer.views import SessionsViews
 from telemachus.shared.disclosure import suppressed_counts
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.paging import PAGED, Page
 from telemachus.shared.security.access import (
     acting_party,
     coordinator_scope,
@@ -109,10 +110,13 @@ def sessions_router(
     @router.get(
         "/relationships/me",
         response_model=list[Relationship],
+        responses=PAGED,
         summary="Your relationships in programs this institution leads",
     )
-    async def mine(who: Principal = Depends(authenticate)) -> list[Relationship]:
-        return await views.relationships_of(participant_ref(who))
+    async def mine(
+        page: Page = Depends(), who: Principal = Depends(authenticate)
+    ) -> list[Relationship]:
+        return page.of(await views.relationships_of(participant_ref(who)))
 
     @router.get("/relationships/{relationship_id}", response_model=Relationship)
     async def get_relationship(
@@ -238,12 +242,13 @@ def sessions_router(
     @router.get(
         "/relationships/{relationship_id}/notes/me",
         response_model=list[PrivateNote],
+        responses=PAGED,
         summary="Your own private notes; nobody else can read them",
     )
     async def my_notes(
-        relationship_id: str, who: Principal = Depends(authenticate)
+        relationship_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
     ) -> list[PrivateNote]:
-        return await views.notes_by(participant_ref(who), relationship_id)
+        return page.of(await views.notes_by(participant_ref(who), relationship_id))
 
     @router.post(
         "/relationships/{relationship_id}/exit",
@@ -297,19 +302,25 @@ def sessions_router(
     @router.get(
         "/programs/{program_id}/relationships",
         response_model=list[Relationship],
+        responses=PAGED,
         summary="A program's relationships (coordinators; partners see their own people)",
     )
     async def program_relationships(
-        program_id: str, stalled: bool = False, who: Principal = Depends(authenticate)
+        program_id: str,
+        stalled: bool = False,
+        page: Page = Depends(),
+        who: Principal = Depends(authenticate),
     ) -> list[Relationship]:
         program = await program_of(program_id)
         scope = coordinator_scope(who, institution, program.partner_institutions, program_id)
-        return [
-            r
-            for r in await views.relationships(program_id)
-            if any(sees(scope, ref) for ref in r.parties)
-            and (not stalled or r.stalled_since is not None)
-        ]
+        return page.of(
+            [
+                r
+                for r in await views.relationships(program_id)
+                if any(sees(scope, ref) for ref in r.parties)
+                and (not stalled or r.stalled_since is not None)
+            ]
+        )
 
     @router.get(
         "/programs/{program_id}/exits",
