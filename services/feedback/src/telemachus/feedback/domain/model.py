@@ -136,6 +136,12 @@ class Pairing(TwoParties):
     mode: PairingMode
     outcome: PairingOutcome
 
+    def learn(self, outcome: PairingOutcome) -> None:
+        """The first decision stands: an event about this pairing that arrives later, or a
+        stale copy published again, never takes it back to proposed or to another answer."""
+        if self.outcome is PairingOutcome.PROPOSED:
+            self.outcome = outcome
+
 
 class RelationshipStatus(StrEnum):
     ACTIVE = "active"

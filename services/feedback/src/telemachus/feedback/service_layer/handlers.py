@@ -130,7 +130,7 @@ class FeedbackHandlers:
         if pairing is None:
             uow.pairings.add(Pairing(id=cmd.pairing_id, **cmd.model_dump(exclude={"pairing_id"})))
         else:
-            pairing.outcome = cmd.outcome
+            pairing.learn(cmd.outcome)
 
     async def open_relationship(
         self, cmd: commands.OpenRelationship, uow: FeedbackUnitOfWork
