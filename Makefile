@@ -5,6 +5,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+PROMTOOL := $(or $(shell command -v promtool 2>/dev/null),/usr/bin/promtool)
 export UV_PYTHON_DOWNLOADS := never
 MEMBERS := $(wildcard shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
 
@@ -25,10 +26,12 @@ test-all: .venv/.synced  ## including tests marked slow
 test-faults: .venv/.synced  ## the fault suite alone (store outages, write conflicts, oversized events)
 	.venv/bin/pytest tests/faults -m ""
 
-lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser  ## ruff, mypy, the catalog's AsyncAPI
+lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser $(PROMTOOL)  ## ruff, mypy, the catalog's AsyncAPI, the alert rules
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	NODE_PATH=.tools/node/node_modules node deploy/validate/asyncapi.cjs docs/asyncapi.json
+	$(PROMTOOL) check rules deploy/observability/alerts.yaml
+	cd deploy/observability && $(PROMTOOL) test rules alerts.test.yaml
 	.venv/bin/mypy shared/src services/*/src cli/src benchmarks tests docs/integrators $(wildcard shared/tests services/*/tests)
 
 bench: .venv/.synced  ## pipeline and CSV import benchmarks, each against a baseline in the same run
@@ -38,6 +41,11 @@ bench: .venv/.synced  ## pipeline and CSV import benchmarks, each against a base
 
 schemas: .venv/.synced  ## regenerate docs/events/*.schema.json and docs/asyncapi.json from the code
 	.venv/bin/telemachus schemas --out docs/events
+
+# Prometheus's own tool checks the alert rules and runs their unit tests (Debian's package;
+# these machines run as root).
+$(PROMTOOL):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
 
 # The AsyncAPI project's own parser checks the catalog (an implementation independent of ours).
 .tools/node/node_modules/@asyncapi/parser:

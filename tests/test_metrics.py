@@ -6,9 +6,12 @@ import asyncio
 import secrets
 from typing import Any
 
+import httpx
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
 
+from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
@@ -16,6 +19,7 @@ from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, produce_event
 from telemachus.shared.testing.samples import envelope, program_published
 from tests.helpers.counting_service import CountingService, settings_for
+from tests.helpers.sites import Site, known_at, publish_program
 
 
 def points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
@@ -83,3 +87,38 @@ async def test_an_idle_service_writes_no_spans(backend: Backend) -> None:
         assert spans.get_finished_spans()  # handling an event is traced
     finally:
         await service.runtime.stop()
+
+
+async def test_every_service_serves_its_metrics_to_prometheus(federation: Federation) -> None:
+    """Issue 15: metrics only went out by OTLP push; Prometheus scrapes `/metrics`, parsed
+    here by the Prometheus client library's own parser."""
+    async with httpx.AsyncClient() as client:
+        for (institution, service), running in federation.services.items():
+            response = await client.get(f"{running.url}/metrics")
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+            families = {f.name: f for f in text_string_to_metric_families(response.text)}
+            assert {
+                "telemachus_outbox_backlog",
+                "telemachus_outbox_oldest_age_seconds",
+                "telemachus_consumer_stalled_seconds",
+            } <= set(families), (institution, service, sorted(families))
+            for sample in families["telemachus_outbox_backlog"].samples:
+                assert sample.labels["telemachus_institution"] == institution
+                assert sample.labels["telemachus_service"] == service
+    # A service that has handled an event counts it and times its handler.
+    async with httpx.AsyncClient(timeout=30) as client:
+        lead, partner = Site(federation, 0, client), Site(federation, 1, client)
+        program = await publish_program(lead, [partner.id])
+        await known_at(partner, program["id"])  # the partner's identity handled it
+        text = (await client.get(f"{federation.url(partner.id, 'identity')}/metrics")).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    handled = families["telemachus_events_handled"]  # the parser drops the _total suffix
+    assert handled.type == "counter"
+    assert any(
+        s.labels["type"] == "org.telemachus.identity.program-published.v1"
+        and s.labels["outcome"] == "handled"
+        and s.value >= 1
+        for s in handled.samples
+    )
+    assert families["telemachus_handler_duration_seconds"].type == "histogram"

@@ -170,6 +170,14 @@ class EventConsumer:
         self._metrics = metrics
         self.subscriptions: list[Subscription] = []
         self._stopping = asyncio.Event()
+        if metrics is not None:
+            metrics.watch_stalls(self._stalled_seconds)
+
+    def _stalled_seconds(self) -> dict[str, float]:
+        now = time.monotonic()
+        return {
+            s.name: now - s.stall.since if s.stall is not None else 0.0 for s in self.subscriptions
+        }
 
     def stalled(self) -> dict[str, str]:
         """Subscriptions waiting on the infrastructure: name -> for how long, and why."""

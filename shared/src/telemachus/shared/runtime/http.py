@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemachus.shared.errors import DomainError
+from telemachus.shared.runtime.prometheus import CONTENT_TYPE
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -41,6 +42,17 @@ def health_router(
             {"status": "ok" if ok else "unavailable", "checks": results},
             status_code=200 if ok else 503,
         )
+
+    return router
+
+
+def metrics_router(render: Callable[[], str]) -> APIRouter:
+    """Prometheus scrapes `GET /metrics` (see prometheus.py)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/metrics", response_class=PlainTextResponse, summary="Metrics for Prometheus")
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(render(), media_type=CONTENT_TYPE)
 
     return router
 

@@ -1,6 +1,7 @@
 """The metrics ops teams watch, per service (resource attributes name it and its
 institution): events handled and their handler latency, events dead-lettered by reason,
-the outbox backlog and the consumer lag per partition."""
+the outbox backlog and the age of its oldest row, the consumer lag per partition, and how
+long a consumer has been unable to go on."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 # (topic, partition) -> records not yet handled, for one consumer group.
 LagSource = Callable[[], Mapping[tuple[str, int], int]]
+# subscription -> seconds it has been waiting on the infrastructure (0 when it goes on).
+StallSource = Callable[[], Mapping[str, float]]
 
 
 class ServiceMetrics:
@@ -43,6 +46,32 @@ class ServiceMetrics:
             unit="{event}",
             description="records on a partition not yet handled by this consumer group",
         )
+
+        self.outbox_oldest_seconds = 0.0
+        meter.create_observable_gauge(
+            "telemachus.outbox.oldest_age",
+            callbacks=[self._oldest],
+            unit="s",
+            description="how long the oldest outbox row not yet published has waited",
+        )
+        self._stall_sources: list[StallSource] = []
+        meter.create_observable_gauge(
+            "telemachus.consumer.stalled",
+            callbacks=[self._stalled],
+            unit="s",
+            description="how long a subscription has waited on the store or broker (0: going)",
+        )
+
+    def watch_stalls(self, source: StallSource) -> None:
+        self._stall_sources.append(source)
+
+    def _oldest(self, options: CallbackOptions) -> Iterable[Observation]:
+        yield Observation(self.outbox_oldest_seconds)
+
+    def _stalled(self, options: CallbackOptions) -> Iterable[Observation]:
+        for source in self._stall_sources:
+            for subscription, seconds in source().items():
+                yield Observation(seconds, {"subscription": subscription})
 
     def watch_lag(self, group: str, source: LagSource) -> None:
         self._lag_sources.append((group, source))

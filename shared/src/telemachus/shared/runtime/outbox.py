@@ -182,6 +182,10 @@ class OutboxRelay:
             return
         full = len(rows) == self._batch_size
         self._metrics.outbox_backlog = await self.backlog() if full else len(rows)
+        # Rows go out oldest first, and an ObjectId carries the time it was made.
+        self._metrics.outbox_oldest_seconds = (
+            (datetime.now(UTC) - rows[0]["_id"].generation_time).total_seconds() if rows else 0.0
+        )
 
     async def _publish_batch(self, rows: list[Document]) -> int:
         pending: list[asyncio.Future[Any]] = []

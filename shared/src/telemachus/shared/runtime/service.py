@@ -32,6 +32,7 @@ from telemachus.shared.runtime.http import (
     asyncapi_router,
     health_router,
     install_error_handlers,
+    metrics_router,
 )
 from telemachus.shared.runtime.kafka_security import client_options
 from telemachus.shared.runtime.lease import LEASES_COLLECTION, Lease, replica_id
@@ -42,6 +43,7 @@ from telemachus.shared.runtime.outbox import (
     ensure_outbox_indexes,
 )
 from telemachus.shared.runtime.periodic import PeriodicJobs
+from telemachus.shared.runtime.prometheus import exposition
 from telemachus.shared.runtime.replays import POSITIONS_COLLECTION, FirstSeen
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.store import create_mongo_client, ping
@@ -231,6 +233,7 @@ class ServiceRuntime:
                 lambda: self.started,
             )
         )
+        app.include_router(metrics_router(lambda: exposition(self.telemetry.scrape)))
         for router in routers:
             app.include_router(router)
         app.include_router(asyncapi_router(self.broker, app.title, description))

@@ -20,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
+    InMemoryMetricReader,
     MetricReader,
     PeriodicExportingMetricReader,
 )
@@ -56,10 +57,19 @@ class ServiceTelemetry:
     """One service's tracer and meter providers; `active()` makes its tracer provider the
     one process-wide spans use."""
 
-    def __init__(self, provider: TracerProvider, meters: MeterProvider | None = None) -> None:
+    def __init__(
+        self,
+        provider: TracerProvider,
+        meters: MeterProvider | None = None,
+        scrape: InMemoryMetricReader | None = None,
+    ) -> None:
         self.provider = provider
         self.tracer = provider.get_tracer("telemachus")
-        self.meters = meters or MeterProvider(resource=provider.resource)
+        # What GET /metrics renders: read when Prometheus asks, beside any push exporter.
+        self.scrape = scrape or InMemoryMetricReader()
+        self.meters = meters or MeterProvider(
+            resource=provider.resource, metric_readers=[self.scrape]
+        )
         self.metrics = ServiceMetrics(self.meters.get_meter("telemachus"))
 
     @classmethod
@@ -77,8 +87,9 @@ class ServiceTelemetry:
         for extra in extra_exporters:
             # Tests read spans synchronously, so no batching delay there.
             provider.add_span_processor(SimpleSpanProcessor(extra))
-        readers = [*_configured_metric_readers(settings), *metric_readers]
-        return cls(provider, MeterProvider(resource=resource, metric_readers=readers))
+        scrape = InMemoryMetricReader()
+        readers = [*_configured_metric_readers(settings), *metric_readers, scrape]
+        return cls(provider, MeterProvider(resource=resource, metric_readers=readers), scrape)
 
     @contextmanager
     def active(self) -> Iterator[None]:
