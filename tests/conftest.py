@@ -11,7 +11,10 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation, Institution
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.testing.backends import Backend, start_backend
+from tests.helpers.counting_service import CountingService, settings_for
 from tests.helpers.sites import Site
 
 _used: list[str] = []
@@ -69,6 +72,23 @@ async def federation(
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+async def source(backend: Backend) -> str:
+    """A fresh topic standing for another institution's identity topic."""
+    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
+    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
+    return topic
+
+
+@pytest.fixture
+async def counting(backend: Backend, source: str) -> AsyncIterator[CountingService]:
+    """A consumer of `source` whose every handled event adds one to a counter."""
+    service = CountingService(settings_for(backend, f"count-{secrets.token_hex(3)}"), source)
+    await service.runtime.start()
+    yield service
+    await service.runtime.stop()
 
 
 @pytest.fixture

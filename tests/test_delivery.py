@@ -8,16 +8,12 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
 from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
 from telemachus.shared.runtime import dead_letter
-from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import (
@@ -32,22 +28,6 @@ from telemachus.shared.testing.trust import trust_settings
 from tests.helpers.counting_service import CountingService, settings_for
 
 HELPERS = Path(__file__).parent / "helpers"
-
-
-@pytest.fixture
-async def source(backend: Backend) -> str:
-    """A fresh topic standing for another institution's identity topic."""
-    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
-    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
-    return topic
-
-
-@pytest.fixture
-async def counting(backend: Backend, source: str) -> AsyncIterator[CountingService]:
-    service = CountingService(settings_for(backend, f"count-{secrets.token_hex(3)}"), source)
-    await service.runtime.start()
-    yield service
-    await service.runtime.stop()
 
 
 async def test_the_same_event_delivered_twice_changes_state_once(

@@ -8,35 +8,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
 
-import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
-from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
+from telemachus.shared.contracts.topics import dead_letter_topic
 from telemachus.shared.runtime import dead_letter
-from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
 from telemachus.shared.testing.samples import envelope, program_published
-from tests.helpers.counting_service import CountingService, settings_for
+from tests.helpers.counting_service import CountingService
 
 MB = 1024 * 1024
-
-
-@pytest.fixture
-async def source(backend: Backend) -> str:
-    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
-    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
-    return topic
-
-
-@pytest.fixture
-async def counting(backend: Backend, source: str) -> AsyncIterator[CountingService]:
-    service = CountingService(settings_for(backend, f"big-{secrets.token_hex(3)}"), source)
-    await service.runtime.start()
-    yield service
-    await service.runtime.stop()
 
 
 async def test_events_of_1_5_and_20_mb_are_dead_lettered_by_reference_and_the_next_flows(

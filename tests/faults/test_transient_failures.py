@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from pymongo import AsyncMongoClient
 
-from telemachus.shared.contracts.topics import event_topic
-from telemachus.shared.runtime.broker import ensure_topics
+from telemachus.shared.runtime import service as service_module
 from telemachus.shared.runtime.local_infra import free_port, mongo_answers, secantus_argv
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, produce_event
@@ -61,13 +60,6 @@ def store(tmp_path: Path) -> Iterator[RestartableStore]:
         yield restartable
     finally:
         restartable.stop()
-
-
-@pytest.fixture
-async def source(backend: Backend) -> str:
-    topic = event_topic(f"src-{secrets.token_hex(3)}", "identity")
-    await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
-    return topic
 
 
 async def publish(backend: Backend, topic: str, key: str) -> None:
@@ -141,3 +133,22 @@ async def test_a_write_conflict_held_by_another_transaction_waits_instead_of_dea
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_service_stops_in_bounded_time_whatever_hangs(
+    counting: CountingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, fault 3: services ignored SIGTERM's grace (52 s to stop) while the broker
+    misbehaved. Each step of stopping gets a bounded time, then the service goes on."""
+    runtime = counting.runtime
+    monkeypatch.setattr(service_module, "STOP_STEP_SECONDS", 0.5)
+    stop_broker = runtime.broker.stop
+
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(runtime.broker, "stop", hangs)
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(runtime.stop(), timeout=10)
+    assert asyncio.get_running_loop().time() - started < 5
+    await stop_broker()  # the real clients, so nothing is left running

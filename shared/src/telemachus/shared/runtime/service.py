@@ -7,6 +7,7 @@ until the app's lifespan starts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -58,6 +59,16 @@ log = logging.getLogger(__name__)
 StartupHook = Callable[[], Awaitable[None]]
 W = TypeVar("W", bound=MongoUnitOfWork)
 MAX_REQUEST_BYTES = 1024 * 1024
+
+
+STOP_STEP_SECONDS = 10.0
+
+
+async def _bounded(what: str, step: Awaitable[None]) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_STEP_SECONDS)
+    except TimeoutError:
+        log.error("%s did not stop within %.0fs; stopping anyway", what, STOP_STEP_SECONDS)
 
 
 class ServiceRuntime:
@@ -193,13 +204,16 @@ class ServiceRuntime:
         log.info("%s of %s started", self.settings.service, self.settings.institution)
 
     async def stop(self) -> None:
+        """Stops within a bounded time whatever the broker or store is doing: each step
+        gets STOP_STEP_SECONDS, then the service goes on stopping (what was not committed
+        comes again after the restart; the inbox makes that harmless)."""
         self.started = False
-        await self.periodic.stop()
+        await _bounded("the periodic jobs", self.periodic.stop())
         # Commit handled offsets while the consumers are still members of their groups.
-        await self.consumer.stop()
-        await self.relay.stop()
-        await self.broker.stop()
-        await self.client.close()
+        await _bounded("the consumers", self.consumer.stop())
+        await _bounded("the outbox relay", self.relay.stop())
+        await _bounded("the Kafka clients", self.broker.stop())
+        await _bounded("the MongoDB client", self.client.close())
         self.telemetry.provider.force_flush()
 
     def create_app(
