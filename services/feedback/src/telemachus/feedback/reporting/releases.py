@@ -43,21 +43,18 @@ def release(
     if not current.confidential:
         return current, None
     composition = current._composition
-    if previous is None:
-        return current, Release(
-            program_id=program_id, metric=current, composition=composition, released_at=now
-        )
-    cells = previous.composition.keys() | composition.keys()
-    changes = [
-        changed_units(previous.composition.get(c, {}), composition.get(c, {})) for c in cells
-    ]
-    if all(n == 0 for n in changes):
-        return current, None
-    if all(n == 0 or n >= threshold for n in changes):
-        return current, Release(
-            program_id=program_id, metric=current, composition=composition, released_at=now
-        )
-    return previous.metric.model_copy(update={"held_since": previous.released_at}), None
+    if previous is not None:
+        cells = previous.composition.keys() | composition.keys()
+        changes = [
+            changed_units(previous.composition.get(c, {}), composition.get(c, {})) for c in cells
+        ]
+        if all(n == 0 for n in changes):
+            return current, None
+        if any(0 < n < threshold for n in changes):
+            return previous.metric.model_copy(update={"held_since": previous.released_at}), None
+    return current, Release(
+        program_id=program_id, metric=current, composition=composition, released_at=now
+    )
 
 
 def release_report(

@@ -23,6 +23,7 @@ from telemachus.identity.domain.participants import (
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
 from telemachus.identity.service_layer import access, csv_import
+from telemachus.identity.service_layer.handlers import home_of
 from telemachus.identity.service_layer.import_report import ImportReport
 from telemachus.identity.service_layer.views import IdentityViews
 from telemachus.shared.contracts.vocabulary import CareerStage, InstitutionKind, Profession
@@ -332,7 +333,7 @@ def identity_router(
         access.require_self(who, person, "read their contacts")
         counterparts = []
         for release in await views.released_by(person.ref):
-            home = release.counterpart_ref.split(":", 1)[0]
+            home = home_of(release.counterpart_ref)
             card = None
             if home == institution:
                 found_card = await views.card_for(release.pairing_id, person.ref)

@@ -7,6 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
+from telemachus.identity.service_layer.handlers import local_id
 from telemachus.identity.service_layer.unit_of_work import (
     PARTICIPANTS,
     PROGRAMS,
@@ -61,7 +62,7 @@ class IdentityViews:
         )
         if not releases:
             return None
-        person = await self.participant(releases[0].participant_ref.split(":", 1)[1])
+        person = await self.participant(local_id(releases[0].participant_ref))
         if person is None or person.active_enrolment(releases[0].program_id) is None:
             return None
         return releases[0], person
