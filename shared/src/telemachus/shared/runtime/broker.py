@@ -8,12 +8,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import OffsetOutOfRangeError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from telemachus.shared.runtime.kafka_security import broker_security
+from telemachus.shared.runtime.lost_records import EVENT_ID_HEADER
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
@@ -105,3 +107,91 @@ def kafka_sender(broker: KafkaBroker) -> Any:
         )
 
     return send
+
+
+class KafkaBrokerLog:
+    """What the relay asks the broker to find lost records (see lost_records).
+
+    It reads records rather than asking for end offsets: the local broker answers a
+    ListOffsets with the last batch's base offset plus one, not the log's end.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: Sequence[str],
+        partitions: int,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._topics = list(topics)
+        self._partitions = partitions
+        self._options = dict(client_options or {})
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def _reader(self, topic: str, partition: int) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            # No group: it reads by position. A short timeout: a broker that does not
+            # answer is tried again at the next check, not waited on for 40 s.
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap_servers,
+                request_timeout_ms=5_000,
+                enable_auto_commit=False,
+                auto_offset_reset="none",
+                **self._options,
+            )
+            await consumer.start()
+            self._consumer = consumer
+        self._consumer.assign([TopicPartition(topic, partition)])
+        return self._consumer
+
+    async def event_at(self, topic: str, partition: int, offset: int) -> str | None:
+        tp = TopicPartition(topic, partition)
+        reader = await self._reader(topic, partition)
+        reader.seek(tp, offset)
+        try:
+            found = await reader.getmany(tp, timeout_ms=2_000, max_records=1)
+        except OffsetOutOfRangeError:
+            return None
+        records = found.get(tp, [])
+        if not records or records[0].offset != offset:
+            return None
+        return _event_id(records[0])
+
+    async def event_ids(self, topic: str, partition: int, through: int) -> set[str]:
+        """Ids of the events in the partition, read to past `through` (the last offset we
+        know of) or until it yields nothing three times in a row: a fetch may come back
+        empty before the end, and a missed id would be published twice."""
+        tp = TopicPartition(topic, partition)
+        reader = await self._reader(topic, partition)
+        await reader.seek_to_beginning(tp)
+        ids: set[str] = set()
+        empty = 0
+        while empty < 3:
+            try:
+                found = await reader.getmany(tp, timeout_ms=1_000, max_records=500)
+            except OffsetOutOfRangeError:
+                return ids
+            if found.get(tp):
+                empty = 0
+                ids.update(i for i in map(_event_id, found[tp]) if i is not None)
+            elif await reader.position(tp) > through:
+                return ids
+            else:
+                empty += 1
+        return ids
+
+    async def recreate_topics(self) -> None:
+        await ensure_topics(self._bootstrap_servers, self._topics, self._partitions, self._options)
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await consumer.stop()
+
+
+def _event_id(record: Any) -> str | None:
+    for name, value in record.headers or ():
+        if name == EVENT_ID_HEADER:
+            return bytes(value).decode(errors="replace")
+    return None

@@ -45,6 +45,7 @@ from telemachus.shared.errors import DomainError
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.faults import is_transient
 from telemachus.shared.runtime.inbox import inbox_id
+from telemachus.shared.runtime.lost_records import REPUBLISHED_HEADER
 from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.offsets import OffsetCommitter
 from telemachus.shared.runtime.replays import FirstSeen, Position
@@ -400,7 +401,9 @@ class EventConsumer:
         if self._first_seen is not None:
             here = Position(record.topic, record.partition, record.offset)
             first = await self._first_seen.replayed_from(delivery.id, here)
-            if first is not None:
+            # Published again after the broker lost its log: the inbox decides, as for
+            # any redelivery (see lost_records).
+            if first is not None and REPUBLISHED_HEADER not in headers:
                 await self._dead_letters.send(
                     record,
                     "replayed",

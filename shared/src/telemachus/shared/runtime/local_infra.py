@@ -49,6 +49,21 @@ def tansu_binary() -> Path:
     return path
 
 
+def tansu_argv(port: int) -> list[str]:
+    """The command that runs Tansu on loopback; it keeps everything in memory only."""
+    url = f"tcp://127.0.0.1:{port}"
+    return [
+        str(tansu_binary()),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+
+
 def secantus_argv(port: int, storage: Path, *flags: str) -> list[str]:
     """The command that runs SecantusDB on loopback (flags: e.g. --auth)."""
     return [
@@ -167,20 +182,7 @@ class LocalInfrastructure:
 
     def _start_kafka(self) -> None:
         self.kafka_port = self.kafka_port or free_port()
-        url = f"tcp://127.0.0.1:{self.kafka_port}"
-        self._spawn(
-            "tansu",
-            [
-                str(tansu_binary()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-        )
+        self._spawn("tansu", tansu_argv(self.kafka_port))
 
     def _start_mongo(self) -> None:
         self.mongo_port = self.mongo_port or free_port()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from opentelemetry import trace
@@ -27,6 +30,56 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+class OncePerInterval(logging.Filter):
+    """Lets a warning or error of one logger and message template through once per
+    interval; the next one through carries how many were held back (`suppressed`).
+
+    With the broker gone, the Kafka client logs each failed retry (thousands of lines a
+    minute, per service); the outage is told as well by one line per kind per interval.
+    """
+
+    def __init__(self, interval: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self._interval = interval
+        self._clock = clock
+        self._last: dict[tuple[str, object], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, record.msg)
+        now = self._clock()
+        with self._lock:
+            last, held = self._last.get(key, (float("-inf"), 0))
+            if now - last < self._interval:
+                self._last[key] = (last, held + 1)
+                return False
+            self._last[key] = (now, 0)
+        if held:
+            record.suppressed = held
+        return True
+
+
+_throttle = OncePerInterval()
+# Loggers that repeat themselves while the broker or store is away.
+NOISY_LOGGERS = ("aiokafka", "telemachus.shared.runtime.outbox")
+
+
+def throttle_repeated_logs(prefixes: tuple[str, ...] = NOISY_LOGGERS) -> None:
+    """Attach the once-per-interval filter to every logger under these names (a filter on
+    a logger does not reach its children, so each existing one gets it). Idempotent."""
+    names = [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if any(name == p or name.startswith(p + ".") for p in prefixes)
+    ]
+    for name in {*names, *prefixes}:
+        logger = logging.getLogger(name)
+        if _throttle not in logger.filters:
+            logger.addFilter(_throttle)
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:

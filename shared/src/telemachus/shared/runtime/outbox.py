@@ -21,12 +21,17 @@ from bson import ObjectId
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import CloudEventAttributes
 from telemachus.shared.runtime.lease import Lease
+from telemachus.shared.runtime.lost_records import (
+    EVENT_ID_HEADER,
+    REPUBLISHED_HEADER,
+    LostRecords,
+)
 from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.store import Document
 from telemachus.shared.security.signing import MATERIAL_HEADER, EventSigner
@@ -102,6 +107,7 @@ class OutboxRelay:
         max_backoff_seconds: float = 10.0,
         lease: Lease | None = None,
         metrics: ServiceMetrics | None = None,
+        lost: LostRecords | None = None,
     ) -> None:
         self._collection = collection
         self._send = send
@@ -112,6 +118,8 @@ class OutboxRelay:
         # go out in order from one place.
         self._lease = lease
         self._metrics = metrics
+        # Finds what the broker lost of what was published, and queues it again.
+        self._lost = lost
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -145,6 +153,8 @@ class OutboxRelay:
                 raise
             except Exception:
                 log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                if self._lost is not None:
+                    self._lost.check_soon()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
@@ -159,12 +169,18 @@ class OutboxRelay:
         does not outlast the lease's term.
         """
         total = 0
+        checked = False
         while True:
             # Polling and the lease are housekeeping, not a trace: an idle service would
             # otherwise write a root span per poll (about 1 GB of traces a day).
             with suppress_instrumentation():
                 if self._lease is not None and not await self._lease.hold():
+                    if self._lost is not None:
+                        self._lost.forget()
                     return total
+                if self._lost is not None and not checked:
+                    await self._lost.check_if_due()
+                    checked = True
                 self._wake.clear()
                 rows = (
                     await self._collection.find({"sent_at": None})
@@ -190,30 +206,29 @@ class OutboxRelay:
     async def _publish_batch(self, rows: list[Document]) -> int:
         pending: list[asyncio.Future[Any]] = []
         for row in rows:
+            headers = row["headers"]
+            if row.get("republish"):
+                headers = {**headers, REPUBLISHED_HEADER: "lost-by-broker"}
             # The publish span joins the trace of the request that wrote the row.
             token = otel_context.attach(propagate.extract(row.get("trace_carrier") or {}))
             try:
                 pending.append(
-                    await self._send(
-                        row["topic"], row["key"], bytes(row["payload"]), row["headers"]
-                    )
+                    await self._send(row["topic"], row["key"], bytes(row["payload"]), headers)
                 )
             finally:
                 otel_context.detach(token)
         results = await asyncio.gather(*pending, return_exceptions=True)
         # Only the prefix before the first failure is marked sent: a later row of the same
         # key must not overtake an earlier one that will be retried.
-        sent: list[ObjectId] = []
+        sent: list[tuple[Document, Any]] = []
         failure: BaseException | None = None
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, BaseException):
                 failure = result
                 break
-            sent.append(row["_id"])
+            sent.append((row, result))
         if sent:
-            await self._collection.update_many(
-                {"_id": {"$in": sent}}, {"$set": {"sent_at": datetime.now(UTC)}}
-            )
+            await self._mark_sent(sent)
         if failure is not None:
             await self._collection.update_many(
                 {"_id": {"$in": [row["_id"] for row in rows[len(sent) :]]}},
@@ -221,3 +236,38 @@ class OutboxRelay:
             )
             raise failure
         return len(sent)
+
+    async def _mark_sent(self, sent: list[tuple[Document, Any]]) -> None:
+        """Sent, and where the broker put each row: what tells a lost record later."""
+        now = datetime.now(UTC)
+        placed = [
+            (
+                row["_id"],
+                (row["topic"], int(meta.partition)),
+                int(meta.offset),
+                row["headers"][EVENT_ID_HEADER],
+            )
+            for row, meta in sent
+            if getattr(meta, "offset", None) is not None
+        ]
+        if len(placed) < len(sent):  # a sender that does not say where (test doubles)
+            await self._collection.update_many(
+                {"_id": {"$in": [row["_id"] for row, _ in sent]}},
+                {"$set": {"sent_at": now}, "$unset": {"republish": ""}},
+            )
+            return
+        await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": row_id},
+                    {
+                        "$set": {"sent_at": now, "partition": partition, "offset": offset},
+                        "$unset": {"republish": ""},
+                    },
+                )
+                for row_id, (_, partition), offset, _ in placed
+            ],
+            ordered=False,
+        )
+        if self._lost is not None:
+            await self._lost.published(placed)

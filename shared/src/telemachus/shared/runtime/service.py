@@ -20,8 +20,8 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.topics import dead_letter_topic, event_source, event_topic
 from telemachus.shared.runtime.broker import (
+    KafkaBrokerLog,
     create_broker,
-    ensure_topics,
     kafka_sender,
     wait_for_topics,
 )
@@ -37,6 +37,8 @@ from telemachus.shared.runtime.http import (
 )
 from telemachus.shared.runtime.kafka_security import client_options
 from telemachus.shared.runtime.lease import LEASES_COLLECTION, Lease, replica_id
+from telemachus.shared.runtime.logs import throttle_repeated_logs
+from telemachus.shared.runtime.lost_records import LostRecords
 from telemachus.shared.runtime.outbox import (
     OUTBOX_COLLECTION,
     OutboxRelay,
@@ -95,6 +97,16 @@ class ServiceRuntime:
             source=event_source(settings.institution, settings.service),
             signer=EventSigner(signing_key) if signing_key else None,
         )
+        own_topics = [
+            self.publication.topic,
+            dead_letter_topic(settings.institution, settings.service),
+        ]
+        self.broker_log = KafkaBrokerLog(
+            settings.kafka_bootstrap_servers,
+            own_topics,
+            settings.topic_partitions,
+            client_options(settings),
+        )
         self.relay = OutboxRelay(
             self.db[OUTBOX_COLLECTION],
             kafka_sender(self.broker),
@@ -107,9 +119,14 @@ class ServiceRuntime:
                 settings.outbox_lease_seconds,
             ),
             metrics=self.telemetry.metrics,
+            lost=LostRecords(
+                self.db[OUTBOX_COLLECTION],
+                self.broker_log,
+                check_seconds=settings.outbox_log_check_seconds,
+            ),
         )
         self.dead_letters = DeadLetterPublisher(
-            dead_letter_topic(settings.institution, settings.service),
+            own_topics[1],
             settings.consumer_group,
             self._publish_raw,
             self.telemetry.metrics,
@@ -178,17 +195,15 @@ class ServiceRuntime:
 
     async def prepare(self) -> None:
         """Topics and indexes: what must exist before anything is produced or consumed."""
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
-            [self.publication.topic, self.dead_letters.topic],
-            self.settings.topic_partitions,
-            client_options(self.settings),
-        )
+        await self.broker_log.recreate_topics()
         for hook in self._startup_hooks:
             await hook()
 
     async def start(self) -> None:
         self.telemetry.bind()
+        # The Kafka client's loggers exist once it is imported; the outage of a broker is
+        # then told once per interval, not per retry.
+        throttle_repeated_logs()
         await self.prepare()
         await wait_for_topics(
             self.settings.kafka_bootstrap_servers,
@@ -213,6 +228,7 @@ class ServiceRuntime:
         await _bounded("the consumers", self.consumer.stop())
         await _bounded("the outbox relay", self.relay.stop())
         await _bounded("the Kafka clients", self.broker.stop())
+        await _bounded("the broker log probe", self.broker_log.close())
         await _bounded("the MongoDB client", self.client.close())
         self.telemetry.provider.force_flush()
 

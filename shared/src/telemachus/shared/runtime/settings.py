@@ -57,6 +57,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     # How long published outbox rows are kept (for inspection) before MongoDB expires them.
+    # How often the relay asks the broker whether it lost what was published.
+    outbox_log_check_seconds: float = Field(default=5.0, gt=0)
     outbox_retention_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     # Among replicas, the one holding this lease runs the relay; another takes over when
     # it stops, or this long after it dies.

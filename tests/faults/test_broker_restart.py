@@ -1,0 +1,194 @@
+"""Issue 15, faults 3 and 4: the local broker keeps everything in memory, so a restart
+loses every topic, record and committed offset. Services must say they cannot progress
+while it is gone, tell the outage once per interval rather than per retry, and when it is
+back publish again from their outboxes what it lost: every institution's topic holds
+again every event it had published, and every one acknowledged since.
+
+(Still open, see the issue's note: consumer groups do not always pick up topics the broker
+created again, so the lead's pool is not asserted complete after the restart.)
+
+A federation of two institutions on a Tansu of the test's own, which it stops and starts
+on the same port; the store is the session's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from telemachus.cli.federation import Federation
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.runtime.local_infra import free_port, kafka_answers, tansu_argv
+from telemachus.shared.testing.backends import Backend
+from telemachus.shared.testing.kafka import eventually, headers_of, read_topic
+from tests.conftest import unique_institutions
+from tests.helpers.lead_api import LeadApi
+from tests.helpers.sites import Site, enrol, known_at, publish_program
+
+ENROLLED = "participant-enrolled"
+
+
+class RestartableBroker:
+    """A Tansu on its own port, stopped and started again by the test on that port.
+
+    Started without LocalInfrastructure's parent-death hook: a `preexec_fn` in a process
+    that already runs threads (the services' executors) can deadlock the fork."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.kafka_bootstrap_servers = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            tansu_argv(self.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(300):
+            if kafka_answers("127.0.0.1", self.port):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the broker did not come up")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def broker() -> Iterator[RestartableBroker]:
+    running = RestartableBroker()
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+async def federation_on(
+    backend: Backend, broker: RestartableBroker, tmp_path: Path
+) -> AsyncIterator[Federation]:
+    running = Federation(
+        broker.kafka_bootstrap_servers,
+        backend.mongodb_uri,
+        institutions=unique_institutions(2),
+        database_prefix=f"restart-{secrets.token_hex(3)}",
+        trust_dir=tmp_path / "trust",
+    )
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def enrolled_events(federation: Federation, institution: str) -> list[str]:
+    """Ids of the enrolment events on the institution's identity topic, in log order."""
+    records = await read_topic(
+        federation.kafka_bootstrap_servers, event_topic(institution, "identity")
+    )
+    return [headers_of(r)["ce_id"] for r in records if ENROLLED in headers_of(r)["ce_type"]]
+
+
+async def readiness(client: httpx.AsyncClient, federation: Federation) -> list[int]:
+    answers = await asyncio.gather(
+        *(client.get(f"{s.url}/health/ready") for s in federation.services.values())
+    )
+    return [a.status_code for a in answers]
+
+
+async def test_after_a_broker_restart_the_log_is_whole_again_and_health_told_the_truth(
+    federation_on: Federation, broker: RestartableBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    federation = federation_on
+    async with httpx.AsyncClient(timeout=30) as client:
+        lead, partner = Site(federation, 0, client), Site(federation, 1, client)
+        program = await publish_program(lead, [partner.id])
+        await known_at(partner, program["id"])
+        pairing = LeadApi(federation, lead, client, "pairing")
+        coordinator = pairing.coordinator(lead.id)
+        acknowledged: list[str] = []
+        at_home = {lead.id: 0, partner.id: 0}
+
+        async def enrol_some(count: int) -> None:
+            for i in range(count):
+                site = (lead, partner)[i % 2]
+                person = await site.register()
+                await enrol(site, person, program)  # 201: acknowledged
+                acknowledged.append(person["ref"])
+                at_home[site.id] += 1
+
+        async def pool() -> list[str]:
+            response = await pairing.call(
+                "GET", f"/programs/{program['id']}/pool?limit=1000", coordinator
+            )
+            assert response.status_code == 200, response.text
+            return [c["participant_ref"] for c in response.json()]
+
+        async def all_in_pool() -> list[str]:
+            found = await pool()
+            return found if sorted(found) == sorted(acknowledged) else []
+
+        await enrol_some(6)
+        await eventually(all_in_pool)
+        published = {i.id: await enrolled_events(federation, i.id) for i in federation.institutions}
+        # Enrolled just before the broker goes: acknowledged by the broker, perhaps not
+        # yet read by the lead's pairing.
+        await enrol_some(4)
+
+        caplog.clear()
+        broker.stop()
+        # While the broker is gone no service may say it is ready.
+        await eventually(lambda: _all_not_ready(client, federation), within=30)
+        await enrol_some(4)  # acknowledged by identity while the broker is down
+        await asyncio.sleep(3)
+        broker.start()
+
+        await enrol_some(4)
+        # The log is whole again: each institution's topic holds what it had published
+        # before the restart, and every enrolment since.
+        for institution, count in at_home.items():
+            events = await eventually(
+                lambda i=institution, n=count: _whole(federation, i, published[i], n),
+                within=60,
+            )
+            # At least once: a send the broker took but did not confirm before it went
+            # is sent again; consumers' inboxes make the copy harmless.
+            assert len(set(events)) == count
+        await eventually(lambda: _all_ready(client, federation), within=60)
+    # The outage is told once per interval, not once per retry.
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) < 100, _common(errors)
+
+
+async def _all_ready(client: httpx.AsyncClient, federation: Federation) -> bool:
+    return all(code == 200 for code in await readiness(client, federation))
+
+
+async def _all_not_ready(client: httpx.AsyncClient, federation: Federation) -> bool:
+    return all(code == 503 for code in await readiness(client, federation))
+
+
+async def _whole(
+    federation: Federation, institution: str, before: list[str], total: int
+) -> list[str]:
+    """The topic's enrolments once they include all published before and number `total`."""
+    events = await enrolled_events(federation, institution)
+    return events if set(before) <= set(events) and len(set(events)) >= total else []
+
+
+def _common(records: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[f"{record.name}: {record.msg}"] = counts.get(f"{record.name}: {record.msg}", 0) + 1
+    return json.dumps(sorted(counts.items(), key=lambda kv: -kv[1])[:10], indent=1)
