@@ -19,6 +19,7 @@ import secrets
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,7 @@ async def test_after_a_broker_restart_the_log_is_whole_again_and_health_told_the
         # before the restart, and every enrolment since.
         for institution, count in at_home.items():
             events = await eventually(
-                lambda i=institution, n=count: _whole(federation, i, published[i], n),
+                partial(_whole, federation, institution, published[institution], count),
                 within=60,
             )
             # At least once: a send the broker took but did not confirm before it went
