@@ -64,7 +64,9 @@ def digest(client: MongoClient[Any], database: str) -> str:
     for name in sorted(db.list_collection_names()):
         if name in BOOKKEEPING:
             continue
-        for document in db[name].find({}, {"sent_at": 0, "attempts": 0}).sort("_id"):
+        # The relay's marks on an outbox row: when and where it was published.
+        relay_marks = {"sent_at": 0, "attempts": 0, "partition": 0, "offset": 0, "republish": 0}
+        for document in db[name].find({}, relay_marks).sort("_id"):
             h.update(name.encode())
             h.update(json.dumps(document, sort_keys=True, default=str).encode())
     return h.hexdigest()
