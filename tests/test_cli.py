@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import secrets
 import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from telemachus.cli import main as cli_main
+from telemachus.cli.federation import Federation
 from telemachus.cli.main import main
+from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.security.registry import TrustRegistry
+from telemachus.shared.security.tokens import Role
+from telemachus.shared.testing.kafka import eventually, produce_event
+from telemachus.shared.testing.samples import envelope, program_published
 from tests.test_local_infra import alive
 
 
@@ -138,3 +146,42 @@ def test_dev_trust_knows_each_kind_and_token_finds_the_keys_from_anywhere(
     monkeypatch.setenv("TELEMACHUS_TRUST_DIR", str(trust))
     assert main(args) == 0
     assert capsys.readouterr().out.count(".") == 2  # a JWT
+
+
+async def test_dead_letters_are_listed_shown_and_replayed_from_the_command_line(
+    federation: Federation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unsigned event on the hospital's identity topic is dead-lettered by its pairing;
+    an operator finds it, reads why, and a replay says it is refused again."""
+    hospital = federation.institutions[0].id
+    topic = event_topic(hospital, "identity")
+    forged = program_published(f"{hospital}:forged-{secrets.token_hex(3)}")
+    headers = envelope(forged, topic)  # not signed
+    await produce_event(federation.kafka_bootstrap_servers, topic, forged, headers)
+    url = federation.url(hospital, "pairing")
+    operator = federation.token(hospital, f"ops@{hospital}", Role.OPERATOR)
+    auth = ["--url", url, "--token", operator]
+
+    async def run(*words: str) -> int:
+        return await asyncio.to_thread(main, ["dead-letters", *words, *auth])
+
+    async def listed() -> list[dict[str, Any]]:
+        capsys.readouterr()
+        assert await run("list", "--json") == 0
+        letters = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [x for x in letters if x["event"]["id"] == headers["ce_id"]]
+
+    (letter,) = await eventually(listed)
+    assert letter["reason"] == "unsigned"
+    assert await run("list") == 0
+    assert f"{letter['id']}" in capsys.readouterr().out  # the plain listing names it
+
+    assert await run("show", letter["id"]) == 0
+    assert json.loads(capsys.readouterr().out)["headers"]["ce_id"] == headers["ce_id"]
+    assert await run("replay", letter["id"]) == 0
+    assert json.loads(capsys.readouterr().out)["outcome"].startswith("unsigned")
+
+    coordinator = federation.token(hospital, f"c@{hospital}", Role.COORDINATOR)
+    refused = ["dead-letters", "list", "--url", url, "--token", coordinator]
+    assert await asyncio.to_thread(main, refused) == 1
+    assert "operator" in capsys.readouterr().out

@@ -21,6 +21,7 @@ import uvicorn
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from telemachus.cli import dead_letters as dead_letters_cli
 from telemachus.cli import traces as traces_file
 from telemachus.cli.catalog import write_catalog
 from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS, Federation
@@ -296,6 +297,7 @@ def parser() -> argparse.ArgumentParser:
     run_traces.add_argument("--limit", type=int, default=20)
     run_traces.add_argument("--db", action="store_true", help="also show MongoDB calls")
     run_traces.set_defaults(func=traces)
+    dead_letters_cli.add_parser(commands)
     run_schemas = commands.add_parser(
         "schemas", help="write each event's JSON Schema and the merged AsyncAPI catalog"
     )

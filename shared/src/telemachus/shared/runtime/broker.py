@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import OffsetOutOfRangeError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -109,30 +109,18 @@ def kafka_sender(broker: KafkaBroker) -> Any:
     return send
 
 
-class KafkaBrokerLog:
-    """What the relay asks the broker to find lost records (see lost_records).
+class PartitionReader:
+    """Reads a topic's partitions by position, with no consumer group: for the relay's
+    check of what the broker holds, and for reading dead letters back."""
 
-    It reads records rather than asking for end offsets: the local broker answers a
-    ListOffsets with the last batch's base offset plus one, not the log's end.
-    """
-
-    def __init__(
-        self,
-        bootstrap_servers: str,
-        topics: Sequence[str],
-        partitions: int,
-        client_options: Mapping[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, bootstrap_servers: str, client_options: Mapping[str, Any] | None = None):
         self._bootstrap_servers = bootstrap_servers
-        self._topics = list(topics)
-        self._partitions = partitions
         self._options = dict(client_options or {})
         self._consumer: AIOKafkaConsumer | None = None
 
-    async def _reader(self, topic: str, partition: int) -> AIOKafkaConsumer:
+    async def _reader(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            # No group: it reads by position. A short timeout: a broker that does not
-            # answer is tried again at the next check, not waited on for 40 s.
+            # A short timeout: a broker that does not answer fails the call, not waits 40 s.
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap_servers,
                 request_timeout_ms=5_000,
@@ -142,52 +130,95 @@ class KafkaBrokerLog:
             )
             await consumer.start()
             self._consumer = consumer
-        self._consumer.assign([TopicPartition(topic, partition)])
         return self._consumer
 
-    async def event_at(self, topic: str, partition: int, offset: int) -> str | None:
+    async def partitions(self, topic: str) -> list[int]:
+        reader = await self._reader()
+        if topic not in await reader.topics():  # also refreshes what the reader knows
+            return []
+        return sorted(reader.partitions_for_topic(topic) or ())
+
+    async def record_at(
+        self, topic: str, partition: int, offset: int
+    ) -> ConsumerRecord[Any, Any] | None:
         tp = TopicPartition(topic, partition)
-        reader = await self._reader(topic, partition)
+        reader = await self._reader()
+        reader.assign([tp])
         reader.seek(tp, offset)
         try:
             found = await reader.getmany(tp, timeout_ms=2_000, max_records=1)
         except OffsetOutOfRangeError:
             return None
         records = found.get(tp, [])
-        if not records or records[0].offset != offset:
-            return None
-        return _event_id(records[0])
+        return records[0] if records and records[0].offset == offset else None
 
-    async def event_ids(self, topic: str, partition: int, through: int) -> set[str]:
-        """Ids of the events in the partition, read to past `through` (the last offset we
-        know of) or until it yields nothing three times in a row: a fetch may come back
-        empty before the end, and a missed id would be published twice."""
+    async def records(
+        self, topic: str, partition: int, through: int | None = None
+    ) -> list[ConsumerRecord[Any, Any]]:
+        """Every record of the partition: read to its end (and past `through`, the last
+        offset the caller knows of). The local broker may name an end short of the last
+        record, and a fetch may come back empty early: reading goes on until a fetch past
+        the end is empty, or three in a row are."""
         tp = TopicPartition(topic, partition)
-        reader = await self._reader(topic, partition)
+        reader = await self._reader()
+        reader.assign([tp])
         await reader.seek_to_beginning(tp)
-        ids: set[str] = set()
+        end = (await reader.end_offsets([tp])).get(tp, 0)
+        target = max(end, through + 1 if through is not None else 0)
+        found: list[ConsumerRecord[Any, Any]] = []
         empty = 0
         while empty < 3:
+            past = await reader.position(tp) >= target
             try:
-                found = await reader.getmany(tp, timeout_ms=1_000, max_records=500)
+                batch = await reader.getmany(tp, timeout_ms=200 if past else 1_000, max_records=500)
             except OffsetOutOfRangeError:
-                return ids
-            if found.get(tp):
+                return found
+            if batch.get(tp):
+                found.extend(batch[tp])
                 empty = 0
-                ids.update(i for i in map(_event_id, found[tp]) if i is not None)
-            elif await reader.position(tp) > through:
-                return ids
+            elif past:
+                return found
             else:
                 empty += 1
-        return ids
-
-    async def recreate_topics(self) -> None:
-        await ensure_topics(self._bootstrap_servers, self._topics, self._partitions, self._options)
+        return found
 
     async def close(self) -> None:
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
+
+
+class KafkaBrokerLog:
+    """What the relay asks the broker to find lost records (see lost_records).
+
+    It reads records rather than asking for end offsets: the local broker answers a
+    ListOffsets with the last batch's base offset plus one, not the log's end.
+    """
+
+    def __init__(
+        self,
+        reader: PartitionReader,
+        bootstrap_servers: str,
+        topics: Sequence[str],
+        partitions: int,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._reader = reader
+        self._bootstrap_servers = bootstrap_servers
+        self._topics = list(topics)
+        self._partitions = partitions
+        self._options = dict(client_options or {})
+
+    async def event_at(self, topic: str, partition: int, offset: int) -> str | None:
+        record = await self._reader.record_at(topic, partition, offset)
+        return _event_id(record) if record is not None else None
+
+    async def event_ids(self, topic: str, partition: int, through: int) -> set[str]:
+        records = await self._reader.records(topic, partition, through)
+        return {i for i in map(_event_id, records) if i is not None}
+
+    async def recreate_topics(self) -> None:
+        await ensure_topics(self._bootstrap_servers, self._topics, self._partitions, self._options)
 
 
 def _event_id(record: Any) -> str | None:

@@ -86,6 +86,11 @@ class DeliveryPolicy:
     report_every_seconds: float = 30.0
 
 
+# Where a record that cannot be handled goes: the dead-letter topic, or (on a replay) back
+# to the operator who asked.
+Refuse = Callable[[ConsumerRecord[Any, Any], str, str], Awaitable[None]]
+
+
 class ConsumerStalled(RuntimeError):
     """A subscription waits on the infrastructure: the service is not progressing."""
 
@@ -357,11 +362,13 @@ class EventConsumer:
         self,
         record: ConsumerRecord[Any, Any],
         by_type: Mapping[str, tuple[type[IntegrationEvent], EventHandler]],
+        refuse: Refuse | None = None,
     ) -> Admitted | None:
         """The event and its handler, or None when dead-lettered or not for this consumer."""
+        refuse = refuse or self._dead_letters.send
         value: bytes = record.value or b""
         if len(value) > self._policy.max_event_bytes:
-            await self._dead_letters.send(
+            await refuse(
                 record, "oversized", f"{len(value)} bytes > {self._policy.max_event_bytes}"
             )
             return None
@@ -369,7 +376,7 @@ class EventConsumer:
             headers = decode_headers(record.headers)  # once: the envelope and the signature
             attributes = CloudEventAttributes.from_headers(headers)
         except EnvelopeError as error:
-            await self._dead_letters.send(record, "invalid-envelope", str(error))
+            await refuse(record, "invalid-envelope", str(error))
             return None
         origin, source = publisher_of(record.topic)
         if self._verifier is not None:
@@ -377,10 +384,10 @@ class EventConsumer:
             try:
                 self._verifier.verify(attributes, headers.get(MATERIAL_HEADER), value, origin)
             except SignatureRefused as refused:
-                await self._dead_letters.send(record, refused.reason, refused.detail)
+                await refuse(record, refused.reason, refused.detail)
                 return None
         if attributes.source != source:
-            await self._dead_letters.send(
+            await refuse(
                 record,
                 "source-mismatch",
                 f"source {attributes.source} published on topic {record.topic}",
@@ -393,7 +400,7 @@ class EventConsumer:
         try:
             event = event_class.model_validate_json(value)
         except ValidationError as error:
-            await self._dead_letters.send(
+            await refuse(
                 record, "invalid-data", f"{attributes.type}: {summarize_validation_error(error)}"
             )
             return None
@@ -404,7 +411,7 @@ class EventConsumer:
             # Published again after the broker lost its log: the inbox decides, as for
             # any redelivery (see lost_records).
             if first is not None and REPUBLISHED_HEADER not in headers:
-                await self._dead_letters.send(
+                await refuse(
                     record,
                     "replayed",
                     f"{delivery.id} was first read at {first.topic}[{first.partition}]"
@@ -434,27 +441,48 @@ class EventConsumer:
         handler: EventHandler,
         event: Any,
         delivery: Delivery,
+        refuse: Refuse | None = None,
     ) -> str:
+        refuse = refuse or self._dead_letters.send
         for attempt in range(1, self._policy.attempts + 1):
             try:
                 await handler(event, delivery)
                 return "handled"
             except DomainError as error:
-                await self._dead_letters.send(
-                    record, "rejected", f"{type(error).__name__}: {error}"
-                )
+                await refuse(record, "rejected", f"{type(error).__name__}: {error}")
                 return "refused"
             except Exception as error:
                 if is_transient(error):
                     raise  # the infrastructure's: waited out by _until_done, never dead letter
                 if attempt == self._policy.attempts:
                     log.exception("handler failed %d times; dead-lettering", attempt)
-                    await self._dead_letters.send(
-                        record, "handler-failed", f"{type(error).__name__}: {error}"
-                    )
+                    await refuse(record, "handler-failed", f"{type(error).__name__}: {error}")
                     return "failed"
                 await asyncio.sleep(self._policy.backoff_seconds * 2 ** (attempt - 1))
         raise AssertionError("unreachable: attempts >= 1")
+
+    async def replay(self, record: ConsumerRecord[Any, Any]) -> str:
+        """A dead letter's original, run again through the subscriptions that read its
+        topic, with the same checks (after a fix). The outcome is returned: "handled", or
+        why it was refused again (then no new dead letter is written). Handled already
+        (by an earlier replay): the inbox skips it. The infrastructure's failures raise."""
+        readers = [s for s in self.subscriptions if record.topic in s.topics]
+        if not readers:
+            return f"not-read: no subscription of this service reads {record.topic}"
+        refusals: list[str] = []
+
+        async def refuse(_: ConsumerRecord[Any, Any], reason: str, detail: str) -> None:
+            refusals.append(f"{reason}: {detail}")
+
+        taken = 0
+        for subscription in readers:
+            admitted = await self._admit(record, self._by_type(subscription.handlers), refuse)
+            if admitted is not None:
+                taken += 1
+                await self._attempts(record, *admitted, refuse=refuse)
+        if refusals:
+            return refusals[0]
+        return "handled" if taken else "not-taken: no handler of this service takes its type"
 
     def start(self) -> None:
         for subscription in self.subscriptions:

@@ -60,7 +60,8 @@ def copied_headers(raw: Iterable[tuple[str, bytes]]) -> dict[str, str]:
     return copied
 
 
-def _trace_id(traceparent: str) -> str | None:
+def trace_id_of(traceparent: str) -> str | None:
+    """The trace id in a W3C traceparent header, if it is one."""
     match = TRACEPARENT.match(traceparent)
     return match.group(1) if match else None
 
@@ -120,6 +121,6 @@ class DeadLetterPublisher:
                 "partition": record.partition,
                 "offset": record.offset,
                 # The producer's trace: where the refused event came from.
-                "event_trace_id": _trace_id(headers.get("traceparent", "")),
+                "event_trace_id": trace_id_of(headers.get("traceparent", "")),
             },
         )

@@ -19,14 +19,18 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.topics import dead_letter_topic, event_source, event_topic
+from telemachus.shared.runtime.auth import principal_dependency
 from telemachus.shared.runtime.broker import (
     KafkaBrokerLog,
+    PartitionReader,
     create_broker,
     kafka_sender,
     wait_for_topics,
 )
 from telemachus.shared.runtime.consumer import ConsumerStalled, DeliveryPolicy, EventConsumer
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
+from telemachus.shared.runtime.dead_letter_archive import REPLAYS_COLLECTION, DeadLetterArchive
+from telemachus.shared.runtime.dead_letter_routes import dead_letter_router
 from telemachus.shared.runtime.http import (
     BindTelemetry,
     BodySizeLimit,
@@ -97,11 +101,15 @@ class ServiceRuntime:
             source=event_source(settings.institution, settings.service),
             signer=EventSigner(signing_key) if signing_key else None,
         )
+        self.partition_reader = PartitionReader(
+            settings.kafka_bootstrap_servers, client_options(settings)
+        )
         own_topics = [
             self.publication.topic,
             dead_letter_topic(settings.institution, settings.service),
         ]
         self.broker_log = KafkaBrokerLog(
+            self.partition_reader,
             settings.kafka_bootstrap_servers,
             own_topics,
             settings.topic_partitions,
@@ -228,7 +236,7 @@ class ServiceRuntime:
         await _bounded("the consumers", self.consumer.stop())
         await _bounded("the outbox relay", self.relay.stop())
         await _bounded("the Kafka clients", self.broker.stop())
-        await _bounded("the broker log probe", self.broker_log.close())
+        await _bounded("the partition reader", self.partition_reader.close())
         await _bounded("the MongoDB client", self.client.close())
         self.telemetry.provider.force_flush()
 
@@ -266,6 +274,19 @@ class ServiceRuntime:
         app.include_router(metrics_router(lambda: exposition(self.telemetry.scrape)))
         for router in routers:
             app.include_router(router)
+        if self.trust is not None:  # operators sign in like everyone else
+            app.include_router(
+                dead_letter_router(
+                    DeadLetterArchive(
+                        self.dead_letters.topic,
+                        self.partition_reader,
+                        self.db[REPLAYS_COLLECTION],
+                    ),
+                    self.consumer,
+                    self.settings.institution,
+                    principal_dependency(self.token_verifier()),
+                )
+            )
         app.include_router(asyncapi_router(self.broker, app.title, description))
         install_error_handlers(app)
         FastAPIInstrumentor.instrument_app(

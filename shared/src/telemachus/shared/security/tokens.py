@@ -32,6 +32,7 @@ class Role(StrEnum):
     PARTICIPANT = "participant"  # acts on their own record only
     INTEGRATOR = "integrator"  # a system that reads (HR, learning management)
     AUDITOR = "auditor"  # reads consent and erasure records
+    OPERATOR = "operator"  # runs the institution's services: dead letters, replays
 
 
 def audience_of(institution: str) -> str:
