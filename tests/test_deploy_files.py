@@ -78,8 +78,9 @@ def test_the_kafka_setup_gives_each_institution_a_principal_acls_and_topics() ->
     assert "--kafka-passwords" in made_by
     assert services["secrets"]["environment"]["INSTITUTIONS"].split() == ids
     assert not [k for k in setup if k.startswith("PASSWORD_") and k != "PASSWORD_DIR"]
-    assert f'"{setup["PASSWORD_DIR"]}/$id.kafka-password"' in made_by
-    assert '"/secrets-$id/kafka-password"' in made_by
+    # Where the job writes them (under $root: / in compose; a folder in test_compose_secrets).
+    assert f'"$root{setup["PASSWORD_DIR"]}/$id.kafka-password"' in made_by
+    assert '"$root/secrets-$id/kafka-password"' in made_by
     for institution in ids:
         for service in SERVICES:
             env = services[f"{institution}-{service}"]["environment"]
@@ -287,3 +288,23 @@ def test_the_alert_rules_use_only_the_metrics_the_services_export() -> None:
         "/etc/prometheus/alerts.yaml"
         in yaml.safe_load((OBSERVABILITY / "prometheus.yaml").read_text())["rule_files"]
     )
+
+
+def test_observability_waits_on_health_where_an_image_can_say_it_and_jaeger_is_v2() -> None:
+    """Issue 15: healthchecks for Prometheus and Grafana (their images carry wget); the
+    collector and Jaeger images hold only their binary, so they serve a health endpoint
+    for Kubernetes instead; Jaeger v2, which takes OTLP itself."""
+    services = compose()["services"]
+    for name, url in [
+        ("prometheus", "http://localhost:9090/-/ready"),
+        ("grafana", "http://localhost:3000/api/health"),
+    ]:
+        check = services[name]["healthcheck"]["test"]
+        assert check[:2] == ["CMD", "wget"] and check[-1] == url, name
+    assert services["grafana"]["depends_on"]["prometheus"] == {"condition": "service_healthy"}
+    jaeger = services["jaeger"]
+    assert jaeger["image"].startswith("jaegertracing/jaeger:2.")
+    assert "COLLECTOR_OTLP_ENABLED" not in jaeger.get("environment", {})
+    collector = yaml.safe_load((OBSERVABILITY / "otel-collector.yaml").read_text())
+    assert "health_check" in collector["service"]["extensions"]
+    assert collector["extensions"]["health_check"]["endpoint"].endswith(":13133")

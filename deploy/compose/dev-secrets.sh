@@ -10,9 +10,11 @@
 #   /kafka-admin              the broker and the setup job (uid 1000): the admin password,
 #                             the admin client's properties, each institution's Kafka password
 #   /grafana                  Grafana (uid 472): admin-password
-# env: INSTITUTIONS (space-separated ids). Production secrets never come from here.
+# env: INSTITUTIONS (space-separated ids); SECRETS_ROOT (default /: where the volumes are
+# mounted; a test runs the job on folders). Production secrets never come from here.
 set -eu
-if [ -s /registry/registry.json ]; then
+root="${SECRETS_ROOT:-}"
+if [ -s "$root/registry/registry.json" ]; then
   echo "development secrets exist; keeping them"
   exit 0
 fi
@@ -29,24 +31,24 @@ printf 'password=%s\n' "$(cat "$admin")" > "$work/admin.properties"
 printf '%s\n' 'security.protocol=SASL_PLAINTEXT' 'sasl.mechanism=PLAIN' \
   "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$(cat "$admin")\";" \
   > "$work/client.properties"
-put 1000 /kafka-admin/admin.properties "$work/admin.properties"
-put 1000 /kafka-admin/client.properties "$work/client.properties"
+put 1000 "$root/kafka-admin/admin.properties" "$work/admin.properties"
+put 1000 "$root/kafka-admin/client.properties" "$work/client.properties"
 random > "$work/grafana"
-put 472 /grafana/admin-password "$work/grafana"
+put 472 "$root/grafana/admin-password" "$work/grafana"
 for id in $INSTITUTIONS; do
-  put 10001 "/secrets-$id/keys.json" "$work/$id.keys.json"
-  put 10001 "/secrets-$id/kafka-password" "$work/$id.kafka-password"
-  put 1000 "/kafka-admin/$id.kafka-password" "$work/$id.kafka-password"
+  put 10001 "$root/secrets-$id/keys.json" "$work/$id.keys.json"
+  put 10001 "$root/secrets-$id/kafka-password" "$work/$id.kafka-password"
+  put 1000 "$root/kafka-admin/$id.kafka-password" "$work/$id.kafka-password"
   random > "$work/$id.root"
-  put 999 "/mongo-$id/root-password" "$work/$id.root"
+  put 999 "$root/mongo-$id/root-password" "$work/$id.root"
   head -c 756 /dev/urandom | base64 > "$work/$id.keyfile"
-  put 999 "/mongo-$id/keyfile" "$work/$id.keyfile"
+  put 999 "$root/mongo-$id/keyfile" "$work/$id.keyfile"
   for service in identity pairing sessions feedback; do
     random > "$work/$id.$service"
-    put 10001 "/secrets-$id/mongo-$service.password" "$work/$id.$service"
-    put 999 "/mongo-$id/mongo-$service.password" "$work/$id.$service"
+    put 10001 "$root/secrets-$id/mongo-$service.password" "$work/$id.$service"
+    put 999 "$root/mongo-$id/mongo-$service.password" "$work/$id.$service"
   done
 done
-install -m 0444 "$work/registry.json" /registry/registry.json
+install -m 0444 "$work/registry.json" "$root/registry/registry.json"
 rm -rf "$work"
 echo "development secrets made for: $INSTITUTIONS"
