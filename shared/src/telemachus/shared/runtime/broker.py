@@ -138,6 +138,10 @@ class PartitionReader:
             return []
         return sorted(reader.partitions_for_topic(topic) or ())
 
+    async def topic_names(self) -> set[str]:
+        """Every topic the broker has now (asking names none, so it creates none)."""
+        return set(await (await self._reader()).topics())
+
     async def record_at(
         self, topic: str, partition: int, offset: int
     ) -> ConsumerRecord[Any, Any] | None:

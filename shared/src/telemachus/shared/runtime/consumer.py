@@ -114,6 +114,8 @@ class Subscription:
     description: str
     committer: OffsetCommitter = field(init=False)
     stall: Stall | None = None
+    # FastStream's subscriber, to make its Kafka consumer anew (see restart).
+    subscriber: Any = None
 
 
 def _utf8(value: bytes) -> bool:
@@ -259,6 +261,7 @@ class EventConsumer:
             subscription.committer.handled(message)
 
         subscriber(consume)
+        subscription.subscriber = subscriber
         return subscription
 
     def subscribe_batch(
@@ -316,6 +319,7 @@ class EventConsumer:
             subscription.committer.handled(message)
 
         subscriber(consume)
+        subscription.subscriber = subscriber
         return subscription
 
     def _subscription(
@@ -483,6 +487,16 @@ class EventConsumer:
         if refusals:
             return refusals[0]
         return "handled" if taken else "not-taken: no handler of this service takes its type"
+
+    async def restart(self) -> None:
+        """Each subscription's Kafka consumer made anew (after the broker lost its log): it
+        joins its group afresh and reads from the committed offsets, or from the start
+        where there are none. Offsets handled on the lost log are dropped, not committed."""
+        for subscription in self.subscriptions:
+            subscription.committer.forget()
+            if subscription.subscriber is not None:
+                await subscription.subscriber.stop()
+                await subscription.subscriber.start()
 
     def start(self) -> None:
         for subscription in self.subscriptions:

@@ -42,6 +42,13 @@ class OffsetCommitter(ConsumerRebalanceListener):
         if self._since_commit >= self._every:
             self._due.set()
 
+    def forget(self) -> None:
+        """The broker lost its log: offsets handled on it mean nothing on the new one."""
+        self._pending = {}
+        self.committed = {}
+        self._consumer = None
+        self._since_commit = 0
+
     def lag(self) -> dict[tuple[str, int], int]:
         """Per assigned partition this process has handled from: records still ahead of
         what it handled (the broker's high watermark from the last fetch, minus that)."""

@@ -27,6 +27,7 @@ from telemachus.shared.runtime.broker import (
     kafka_sender,
     wait_for_topics,
 )
+from telemachus.shared.runtime.broker_watch import BrokerWatch
 from telemachus.shared.runtime.consumer import ConsumerStalled, DeliveryPolicy, EventConsumer
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.dead_letter_archive import REPLAYS_COLLECTION, DeadLetterArchive
@@ -162,6 +163,15 @@ class ServiceRuntime:
             )
         ]
         self.periodic = PeriodicJobs()
+        self.broker_watch = BrokerWatch(
+            self.partition_reader.topic_names,
+            self.dead_letters.topic,
+            self.broker_log.recreate_topics,
+            self.consumer.restart,
+        )
+        self.periodic.every(
+            settings.outbox_log_check_seconds, "broker watch", self.broker_watch.check
+        )
         self.started = False
 
     def token_verifier(self) -> TokenVerifier:
