@@ -117,6 +117,9 @@ class PartitionReader:
         self._bootstrap_servers = bootstrap_servers
         self._options = dict(client_options or {})
         self._consumer: AIOKafkaConsumer | None = None
+        # One consumer, assigned and moved per read: the relay's check and an operator's
+        # listing must not move it under each other.
+        self._lock = asyncio.Lock()
 
     async def _reader(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -128,7 +131,11 @@ class PartitionReader:
                 auto_offset_reset="none",
                 **self._options,
             )
-            await consumer.start()
+            try:
+                await consumer.start()
+            except BaseException:
+                await consumer.stop()  # a broker away: no half-started client left behind
+                raise
             self._consumer = consumer
         return self._consumer
 
@@ -145,7 +152,10 @@ class PartitionReader:
     async def record_at(
         self, topic: str, partition: int, offset: int
     ) -> ConsumerRecord[Any, Any] | None:
-        tp = TopicPartition(topic, partition)
+        async with self._lock:
+            return await self._record_at(TopicPartition(topic, partition), offset)
+
+    async def _record_at(self, tp: TopicPartition, offset: int) -> ConsumerRecord[Any, Any] | None:
         reader = await self._reader()
         reader.assign([tp])
         reader.seek(tp, offset)
@@ -163,7 +173,12 @@ class PartitionReader:
         offset the caller knows of). The local broker may name an end short of the last
         record, and a fetch may come back empty early: reading goes on until a fetch past
         the end is empty, or three in a row are."""
-        tp = TopicPartition(topic, partition)
+        async with self._lock:
+            return await self._records(TopicPartition(topic, partition), through)
+
+    async def _records(
+        self, tp: TopicPartition, through: int | None
+    ) -> list[ConsumerRecord[Any, Any]]:
         reader = await self._reader()
         reader.assign([tp])
         await reader.seek_to_beginning(tp)
