@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,24 +57,40 @@ def unique_institutions(count: int = 3) -> list[Institution]:
     ]
 
 
-@pytest.fixture(scope="session")
-async def federation(
-    backend: Backend, spans: InMemorySpanExporter, tmp_path_factory: pytest.TempPathFactory
+@asynccontextmanager
+async def running_federation(
+    kafka: str, mongodb: str, count: int, prefix: str, trust_dir: Path, **options: Any
 ) -> AsyncIterator[Federation]:
-    """Three institutions, four services each, shared by the tests that only observe it."""
+    """`count` fresh institutions, four services each, on the given broker and store."""
     running = Federation(
-        backend.kafka_bootstrap_servers,
-        backend.mongodb_uri,
-        institutions=unique_institutions(),
-        extra_exporters=[spans],
-        database_prefix=f"test-{secrets.token_hex(3)}",
-        trust_dir=tmp_path_factory.mktemp("trust"),
+        kafka,
+        mongodb,
+        institutions=unique_institutions(count),
+        database_prefix=f"{prefix}-{secrets.token_hex(3)}",
+        trust_dir=trust_dir,
+        **options,
     )
     await running.start()
     try:
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture(scope="session")
+async def federation(
+    backend: Backend, spans: InMemorySpanExporter, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Federation]:
+    """Three institutions, four services each, shared by the tests that only observe it."""
+    async with running_federation(
+        backend.kafka_bootstrap_servers,
+        backend.mongodb_uri,
+        3,
+        "test",
+        tmp_path_factory.mktemp("trust"),
+        extra_exporters=[spans],
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import json
 import os
-import secrets
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,7 +28,7 @@ from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
 from telemachus.shared.security.tokens import Role
 from telemachus.shared.testing.backends import Backend
-from tests.conftest import unique_institutions
+from tests.conftest import running_federation
 
 # schemathesis' own strategies draw from `random`; that is theirs to change, not a finding.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
@@ -43,18 +42,14 @@ async def lone(
     backend: Backend, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Federation]:
     """One institution of its own: nothing else writes to its databases while it is fuzzed."""
-    federation = Federation(
+    async with running_federation(
         backend.kafka_bootstrap_servers,
         backend.mongodb_uri,
-        institutions=unique_institutions(1),
-        database_prefix=f"fuzz-{secrets.token_hex(3)}",
-        trust_dir=tmp_path_factory.mktemp("fuzz-trust"),
-    )
-    await federation.start()
-    try:
+        1,
+        "fuzz",
+        tmp_path_factory.mktemp("fuzz-trust"),
+    ) as federation:
         yield federation
-    finally:
-        await federation.stop()
 
 
 def digest(client: MongoClient[Any], database: str) -> str:

@@ -14,9 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from pathlib import Path
@@ -27,41 +24,14 @@ import pytest
 
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.topics import event_topic
-from telemachus.shared.runtime.local_infra import free_port, kafka_answers, tansu_argv
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, headers_of, read_topic
-from tests.conftest import unique_institutions
+from tests.conftest import running_federation
 from tests.helpers.lead_api import LeadApi
+from tests.helpers.restartable import RestartableBroker
 from tests.helpers.sites import Site, enrol, known_at, publish_program
 
 ENROLLED = "participant-enrolled"
-
-
-class RestartableBroker:
-    """A Tansu on its own port, stopped and started again by the test on that port.
-
-    Started without LocalInfrastructure's parent-death hook: a `preexec_fn` in a process
-    that already runs threads (the services' executors) can deadlock the fork."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.kafka_bootstrap_servers = f"127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            tansu_argv(self.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(300):
-            if kafka_answers("127.0.0.1", self.port):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("the broker did not come up")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
 
 
 @pytest.fixture
@@ -78,18 +48,10 @@ def broker() -> Iterator[RestartableBroker]:
 async def federation_on(
     backend: Backend, broker: RestartableBroker, tmp_path: Path
 ) -> AsyncIterator[Federation]:
-    running = Federation(
-        broker.kafka_bootstrap_servers,
-        backend.mongodb_uri,
-        institutions=unique_institutions(2),
-        database_prefix=f"restart-{secrets.token_hex(3)}",
-        trust_dir=tmp_path / "trust",
-    )
-    await running.start()
-    try:
+    async with running_federation(
+        broker.kafka_bootstrap_servers, backend.mongodb_uri, 2, "restart", tmp_path / "trust"
+    ) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def enrolled_events(federation: Federation, institution: str) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from pathlib import Path
@@ -17,39 +16,11 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from telemachus.shared.runtime import service as service_module
-from telemachus.shared.runtime.local_infra import free_port, mongo_answers, secantus_argv
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, produce_event
 from telemachus.shared.testing.samples import envelope, program_published
 from tests.helpers.counting_service import CountingService, settings_for
-
-
-class RestartableStore:
-    """A SecantusDB on its own port and files, stopped and started by the test."""
-
-    def __init__(self, storage: Path) -> None:
-        self.storage, self.port = storage, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        # Operations fail fast while it is down, as they would against a lost replica set.
-        self.uri = (
-            f"mongodb://127.0.0.1:{self.port}/?directConnection=true&serverSelectionTimeoutMS=1000"
-        )
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            secantus_argv(self.port, self.storage),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            if mongo_answers(self.uri):
-                return
-        raise RuntimeError("the store did not come up")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+from tests.helpers.restartable import RestartableStore
 
 
 @pytest.fixture
