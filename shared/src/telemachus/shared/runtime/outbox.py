@@ -3,7 +3,9 @@
 A unit of work writes outbox rows in the same MongoDB transaction as the state change;
 the relay publishes unsent rows to Kafka in `_id` order (send many, then flush), marks
 them sent, and retries with backoff when the broker fails. A crash between commit and
-publish loses nothing: the rows are still unsent when the relay starts again.
+publish loses nothing: the rows are still unsent when the relay starts again. Each sent
+row keeps where the broker put it, so what the broker loses later is found and published
+again (lost_records.py).
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ async def ensure_outbox_indexes(
     )
     # Erasure finds one person's rows by key.
     await collection.create_index("key")
+    # What the broker lost: the last row placed per partition, and the rows placed there.
+    await collection.create_index([("topic", ASCENDING), ("partition", ASCENDING), ("offset", -1)])
 
 
 # (topic, key, payload, headers) -> a future that resolves when the broker has the record.
