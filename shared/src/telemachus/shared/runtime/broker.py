@@ -120,8 +120,13 @@ class PartitionReader:
         # One consumer, assigned and moved per read: the relay's check and an operator's
         # listing must not move it under each other.
         self._lock = asyncio.Lock()
+        self._starting = asyncio.Lock()  # two first callers must not start two consumers
 
     async def _reader(self) -> AIOKafkaConsumer:
+        async with self._starting:
+            return await self._started()
+
+    async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             # A short timeout: a broker that does not answer fails the call, not waits 40 s.
             consumer = AIOKafkaConsumer(
