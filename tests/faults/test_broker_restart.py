@@ -120,6 +120,10 @@ async def test_services_recover_from_a_broker_restart_and_lose_nothing(
         # Every acknowledged enrolment reaches the lead's pool, once.
         found = await eventually(all_in_pool, within=90)
         assert len(found) == len(set(found)) == 18
+        # The lead's pairing re-joined its groups, and no service did so twice for one
+        # outage (its relay and its watch may both see it).
+        recoveries = {n: s.runtime.broker_watch.recoveries for n, s in federation.services.items()}
+        assert recoveries[(lead.id, "pairing")] == 1 and max(recoveries.values()) == 1
         # The log is whole again: each institution's topic holds what it had published
         # before the restart, and every enrolment since.
         for institution, count in at_home.items():

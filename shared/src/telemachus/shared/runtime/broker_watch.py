@@ -14,11 +14,14 @@ of the service's own events its relay publishes again (lost_records).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
+# One outage, one recovery: the watch and the relay may each see it within seconds.
+RECOVERY_WINDOW_SECONDS = 60.0
 
 
 class BrokerWatch:
@@ -28,11 +31,14 @@ class BrokerWatch:
         sentinel: str,
         recreate_topics: Callable[[], Awaitable[None]],
         restart_consumers: Callable[[], Awaitable[None]],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._topic_names = topic_names
         self._sentinel = sentinel
         self._recreate_topics = recreate_topics
         self._restart_consumers = restart_consumers
+        self._clock = clock
+        self._recovered_at = float("-inf")
         self.recoveries = 0
 
     async def check(self) -> None:
@@ -41,10 +47,18 @@ class BrokerWatch:
                 return
         except KafkaError:
             return  # the broker is away: readiness says so; this looks again next time
+        await self.recover(f"{self._sentinel} is gone")
+
+    async def recover(self, why: str) -> None:
+        """Also called by the relay when it finds records lost: it may re-create the
+        topics (the sentinel too) before this watch looks. Once per outage."""
+        if self._clock() - self._recovered_at < RECOVERY_WINDOW_SECONDS:
+            return
+        self._recovered_at = self._clock()
         log.warning(
-            "the broker lost this service's topics (%s is gone): creating them again and "
-            "joining every consumer group afresh",
-            self._sentinel,
+            "the broker lost this service's topics (%s): creating them again and joining "
+            "every consumer group afresh",
+            why,
         )
         await self._recreate_topics()
         await self._restart_consumers()

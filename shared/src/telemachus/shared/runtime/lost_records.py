@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from bson import ObjectId
@@ -59,11 +59,14 @@ class LostRecords:
         *,
         check_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        on_loss: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._collection = collection
         self._broker_log = broker_log
         self._check_seconds = check_seconds
         self._clock = clock
+        # The service's own recovery (its consumers re-join): see broker_watch.
+        self._on_loss = on_loss
         # Per partition: the last offset the broker acknowledged to us, and its event.
         self._last: dict[Partition, tuple[int, str]] | None = None
         self._checked_at = float("-inf")
@@ -79,9 +82,12 @@ class LostRecords:
     async def check_if_due(self) -> None:
         if self._clock() - self._checked_at < self._check_seconds:
             return
-        for (topic, partition), (offset, event_id) in list((await self._known()).items()):
-            if await self._broker_log.event_at(topic, partition, offset) != event_id:
-                await self._recover((topic, partition))
+        lost = [
+            (topic, partition)
+            for (topic, partition), (offset, event_id) in list((await self._known()).items())
+            if await self._broker_log.event_at(topic, partition, offset) != event_id
+        ]
+        await self._recover_all(lost)
         self._checked_at = self._clock()
 
     async def published(self, placed: Sequence[Placed]) -> None:
@@ -97,8 +103,7 @@ class LostRecords:
         for _, partition, offset, event_id in placed:
             if partition not in last or offset > last[partition][0]:
                 last[partition] = (offset, event_id)
-        for partition in regressed:
-            await self._recover(partition)
+        await self._recover_all(sorted(regressed))
 
     async def _known(self) -> dict[Partition, tuple[int, str]]:
         if self._last is None:
@@ -120,6 +125,12 @@ class LostRecords:
                 for g in await found.to_list(None)
             }
         return self._last
+
+    async def _recover_all(self, partitions: Sequence[Partition]) -> None:
+        for partition in partitions:
+            await self._recover(partition)
+        if partitions and self._on_loss is not None:
+            await self._on_loss()
 
     async def _recover(self, partition: Partition) -> None:
         await self._broker_log.recreate_topics()

@@ -132,6 +132,8 @@ class ServiceRuntime:
                 self.db[OUTBOX_COLLECTION],
                 self.broker_log,
                 check_seconds=settings.outbox_log_check_seconds,
+                # Bound late: the watch is made below, and this runs only once started.
+                on_loss=lambda: self.broker_watch.recover("it lost records of our topic"),
             ),
         )
         self.dead_letters = DeadLetterPublisher(
