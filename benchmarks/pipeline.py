@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
 from telemachus.shared.contracts.identity import ProgramPublishedV1
+from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.bus import MessageBus
@@ -240,7 +241,9 @@ def ours(batch: bool) -> Runner:
 async def measure(
     backend: Backend, path: str, runner: Runner, events: int, latency_events: int, rate: float
 ) -> Result:
-    topic = f"bench.{path}.{secrets.token_hex(3)}"
+    # Named as an institution's topic: the consumer refuses (source-mismatch) any event
+    # whose source is not its topic's publisher, so a bench.* topic dead-lettered all.
+    topic = event_topic(f"bench-{path}-{secrets.token_hex(3)}", "identity")
     await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
     clock = Clock()
     clock.reset(events)
