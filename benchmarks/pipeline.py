@@ -207,12 +207,12 @@ def _service(
 
     async def one(e: ProgramPublishedV1, delivery: Delivery) -> None:
         clock.begin()
-        await bus.handle(Record(event=e), inbox_id=delivery.id)
+        await bus.handle(Record(event=e), inbox=delivery.inbox)
         clock.mark([e.program_id])
 
     async def many(items: list[tuple[ProgramPublishedV1, Delivery]]) -> None:
         clock.begin()
-        await bus.handle_batch([(Record(event=e), d.id) for e, d in items])
+        await bus.handle_batch([(Record(event=e), d.inbox) for e, d in items])
         clock.mark([e.program_id for e, _ in items])
 
     return runtime, one, many

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
 from telemachus.shared.contracts.topics import dead_letter_topic, event_topic
 from telemachus.shared.runtime import dead_letter
@@ -157,6 +159,30 @@ async def test_batched_consumer_dedupes_and_isolates_a_failing_event(
         assert await service.runtime.db["inbox"].count_documents({}) == len(events)
         # The poison event, and the copy published again at another offset: a replay.
         assert service.runtime.dead_letters.by_reason == {"handler-failed": 1, "replayed": 1}
+    finally:
+        await service.runtime.stop()
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["per-event", "batched"])
+async def test_an_event_older_than_what_is_held_is_recorded_without_effect(
+    backend: Backend, source: str, batch: bool
+) -> None:
+    """Sequences: one program's events numbered 2, 1 (an older fact sent again under a new
+    id), 2 again (new id), then 3 and 5. Only 2, 3 and 5 count; all five are in the inbox,
+    so none is dead-lettered or comes again."""
+    service = CountingService(
+        settings_for(backend, f"seq-{secrets.token_hex(3)}"), source, batch=batch
+    )
+    program = program_published("inst-a:sequenced")
+    for n in (2, 1, 2, 3, 5):
+        event = program.model_copy(update={"sequence": n})
+        await produce_event(backend.kafka_bootstrap_servers, source, event, envelope(event, source))
+    await service.runtime.start()
+    try:
+        await eventually(lambda: _async(service.committed() == 5), within=60)
+        assert await service.count(program.program_id) == 3
+        assert await service.runtime.db["inbox"].count_documents({}) == 5
+        assert service.runtime.dead_letters.count == 0
     finally:
         await service.runtime.stop()
 

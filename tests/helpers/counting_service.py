@@ -52,12 +52,12 @@ class CountingService:
         )
 
         async def on_program(event: ProgramPublishedV1, delivery: Delivery) -> None:
-            await self.bus.handle(Count(key=event.program_id), inbox_id=delivery.id)
+            await self.bus.handle(Count(key=event.program_id), inbox=delivery.inbox)
 
         if self.batch:
 
             async def on_batch(items: list[tuple[ProgramPublishedV1, Delivery]]) -> None:
-                await self.bus.handle_batch([(Count(key=e.program_id), d.id) for e, d in items])
+                await self.bus.handle_batch([(Count(key=e.program_id), d.inbox) for e, d in items])
 
             self.subscription = runtime.consumer.subscribe_batch(
                 "counting",

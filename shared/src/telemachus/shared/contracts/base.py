@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 _REGISTRY: dict[str, type[IntegrationEvent]] = {}
 
@@ -23,6 +23,20 @@ class IntegrationEvent(BaseModel):
     key_field: ClassVar[str]
     # A version no service publishes any more: its schema stays, for records still on topics.
     retired: ClassVar[bool] = False
+    # The fields naming the thing whose changes `sequence` orders (default: the key). An
+    # enrolment is one person in one program, though a person's events share one key.
+    sequence_of: ClassVar[tuple[str, ...]] = ()
+
+    # In the data, not an extension attribute, so the publisher's signature covers it
+    # (the verifiability extension signs no extension attribute).
+    sequence: int | None = Field(
+        default=None,
+        ge=1,
+        description="This event's place among the events its publisher made about the same "
+        "thing (`sequence_of`, by default the key), from 1. A reader that already holds a "
+        "later one ignores this event: it is older than what it knows. Absent in records "
+        "from before it was introduced.",
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -39,6 +53,11 @@ class IntegrationEvent(BaseModel):
     def key(self) -> str:
         return str(getattr(self, self.key_field))
 
+    @property
+    def sequenced_id(self) -> str:
+        """What `sequence` counts the changes of, as one string."""
+        return "/".join(str(getattr(self, name)) for name in self.sequence_of or (self.key_field,))
+
 
 def registered_events() -> dict[str, type[IntegrationEvent]]:
     """Every wire event type known to this process, by versioned type name."""
@@ -50,4 +69,5 @@ def event_json_schema(event: type[IntegrationEvent]) -> dict[str, Any]:
     schema["$id"] = f"urn:telemachus:event:{event.event_type}"
     schema["x-event-type"] = event.event_type
     schema["x-kafka-key"] = event.key_field
+    schema["x-sequence-of"] = list(event.sequence_of or (event.key_field,))
     return schema

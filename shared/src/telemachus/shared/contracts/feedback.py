@@ -24,6 +24,7 @@ class FeedbackWindowOpenedV1(IntegrationEvent):
 
     event_type = "org.telemachus.feedback.feedback-window-opened.v1"
     key_field = "relationship_id"
+    sequence_of = ("window_id",)
 
     window_id: str
     relationship_id: str
@@ -41,6 +42,7 @@ class FeedbackDueV1(IntegrationEvent):
 
     event_type = "org.telemachus.feedback.feedback-due.v1"
     key_field = "relationship_id"
+    sequence_of = ("window_id",)
 
     window_id: str
     relationship_id: str
@@ -55,6 +57,7 @@ class FeedbackWindowClosedV1(IntegrationEvent):
 
     event_type = "org.telemachus.feedback.feedback-window-closed.v1"
     key_field = "relationship_id"
+    sequence_of = ("window_id",)
 
     window_id: str
     relationship_id: str

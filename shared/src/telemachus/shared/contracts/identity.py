@@ -118,6 +118,7 @@ class EnrolmentInClear(IntegrationEvent):
     version of the enrolment facts carries in clear."""
 
     key_field = "participant_ref"
+    sequence_of = ("program_id", "participant_ref")
 
     participant_ref: ParticipantRef
     home_institution: InstitutionId
@@ -200,6 +201,7 @@ class ParticipantWithdrawnV1(IntegrationEvent):
 
     event_type = "org.telemachus.identity.participant-withdrawn.v1"
     key_field = "participant_ref"
+    sequence_of = ("program_id", "participant_ref")
 
     participant_ref: ParticipantRef
     home_institution: InstitutionId

@@ -62,6 +62,7 @@ class SessionFactsV1(IntegrationEvent):
     """A mentoring session of a relationship; times are UTC instants."""
 
     key_field = "relationship_id"
+    sequence_of = ("session_id",)
 
     relationship_id: str
     session_id: str

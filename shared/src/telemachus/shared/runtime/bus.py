@@ -2,7 +2,8 @@
 
 Every command or event is handled in its own transaction, retried when MongoDB reports
 a transient transaction error (write conflict), and wrapped in a `handle <Message>` span.
-An inbound event carries its inbox id: seen before means nothing happens again.
+An inbound event carries its inbox entry: seen before, or older than what this service
+holds about its aggregate (sequences.py), means nothing happens again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from opentelemetry import trace
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from telemachus.shared.runtime.faults import is_transient
+from telemachus.shared.runtime.inbox import InboxEntry
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 
 U = TypeVar("U", bound=MongoUnitOfWork)
@@ -36,42 +38,53 @@ class MessageBus(Generic[U]):
         self._tracer = tracer
         self._attempts = attempts
 
-    async def handle(self, message: object, *, inbox_id: str | None = None) -> Any:
+    async def handle(self, message: object, *, inbox: InboxEntry | None = None) -> Any:
         name = type(message).__name__
         with self._tracer.start_as_current_span(f"handle {name}") as span:
             span.set_attribute("telemachus.message", name)
 
             async def once(uow: U) -> Any:
-                if inbox_id is not None:
-                    # The inbox row is the first write: its unique _id finds a duplicate
-                    # without a separate read (one round trip less per event).
-                    await uow.claim(inbox_id)
+                # The inbox row is the first write: its unique _id finds a duplicate
+                # without a separate read (one round trip less per event).
+                if inbox is not None and not await uow.claim(inbox):
+                    span.set_attribute("telemachus.superseded", True)
+                    return None
                 return await self._handlers[type(message)](message, uow)
 
             try:
                 return await self._in_transaction(once, span)
             except DuplicateKeyError as error:
-                if inbox_id is None or (error.details or {}).get("keyValue") != {"_id": inbox_id}:
+                if inbox is None or (error.details or {}).get("keyValue") != {"_id": inbox.id}:
                     raise
                 span.set_attribute("telemachus.duplicate", True)
                 return None
 
-    async def handle_batch(self, items: list[tuple[object, str]]) -> None:
-        """Inbound events with their inbox ids, all in one transaction (see consumer.py)."""
+    async def handle_batch(self, items: list[tuple[object, InboxEntry]]) -> None:
+        """Inbound events with their inbox entries, all in one transaction (consumer.py)."""
         with self._tracer.start_as_current_span(f"handle batch of {len(items)}") as span:
             span.set_attribute("telemachus.batch_size", len(items))
 
             async def once(uow: U) -> None:
-                seen = await uow.handled_among([inbox_id for _, inbox_id in items])
-                handled = 0
-                for message, inbox_id in items:
-                    if inbox_id in seen:
+                seen = await uow.handled_among([entry.id for _, entry in items])
+                held = await uow.held_sequences(
+                    [entry.sequenced.of for _, entry in items if entry.sequenced is not None]
+                )
+                handled = superseded = 0
+                for message, entry in items:
+                    if entry.id in seen:
                         continue  # redelivered, or twice in this very batch
+                    seen.add(entry.id)
+                    uow.mark_handled(entry)
+                    mark = entry.sequenced
+                    if mark is not None:
+                        if held.get(mark.of, 0) >= mark.n:
+                            superseded += 1
+                            continue
+                        held[mark.of] = mark.n
                     await self._handlers[type(message)](message, uow)
-                    uow.mark_handled(inbox_id)
-                    seen.add(inbox_id)
                     handled += 1
-                span.set_attribute("telemachus.duplicates", len(items) - handled)
+                span.set_attribute("telemachus.duplicates", len(items) - handled - superseded)
+                span.set_attribute("telemachus.superseded", superseded)
 
             await self._in_transaction(once, span)
 

@@ -44,11 +44,12 @@ from telemachus.shared.contracts.topics import publisher_of
 from telemachus.shared.errors import DomainError
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.faults import is_transient
-from telemachus.shared.runtime.inbox import inbox_id
+from telemachus.shared.runtime.inbox import InboxEntry, inbox_id
 from telemachus.shared.runtime.lost_records import REPUBLISHED_HEADER
 from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.offsets import OffsetCommitter
 from telemachus.shared.runtime.replays import FirstSeen, Position
+from telemachus.shared.runtime.sequences import Sequenced, sequenced
 from telemachus.shared.security.signing import MATERIAL_HEADER, EventVerifier, SignatureRefused
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,11 @@ class Delivery:
 
     id: str
     origin: str
+    sequenced: Sequenced | None = None
+
+    @property
+    def inbox(self) -> InboxEntry:
+        return InboxEntry(self.id, self.sequenced)
 
 
 EventHandler = Callable[[Any, Delivery], Awaitable[None]]
@@ -408,7 +414,7 @@ class EventConsumer:
                 record, "invalid-data", f"{attributes.type}: {summarize_validation_error(error)}"
             )
             return None
-        delivery = Delivery(inbox_id(attributes), origin)
+        delivery = Delivery(inbox_id(attributes), origin, sequenced(attributes.source, event))
         if self._first_seen is not None:
             here = Position(record.topic, record.partition, record.offset)
             first = await self._first_seen.replayed_from(delivery.id, here)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from telemachus.shared.contracts.envelope import CloudEventAttributes
+from telemachus.shared.runtime.sequences import Sequenced
 from telemachus.shared.runtime.store import Document
 
 INBOX_COLLECTION = "inbox"
@@ -16,6 +18,15 @@ INBOX_COLLECTION = "inbox"
 def inbox_id(attributes: CloudEventAttributes) -> str:
     """CloudEvents: `source` + `id` identify an event; the same pair is the same event."""
     return f"{attributes.source}#{attributes.id}"
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """An inbound event as the inbox records it: its id, and where it stands among its
+    publisher's events about one thing (None for records from before sequences)."""
+
+    id: str
+    sequenced: Sequenced | None = None
 
 
 class Inbox:

@@ -15,8 +15,9 @@ from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.errors import Conflict
 from telemachus.shared.runtime.documents import to_document
-from telemachus.shared.runtime.inbox import INBOX_COLLECTION, Inbox
+from telemachus.shared.runtime.inbox import INBOX_COLLECTION, Inbox, InboxEntry
 from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION, Publication, outbox_row
+from telemachus.shared.runtime.sequences import HeldSequences, numbered
 from telemachus.shared.runtime.store import Document
 
 # Maps a domain event to the wire event published for it (None: stays inside the service).
@@ -54,9 +55,11 @@ class MongoUnitOfWork:
         self._event_mapper = event_mapper
         self._tracked: dict[tuple[str, str], _Tracked] = {}
         self._inbox = Inbox(db[INBOX_COLLECTION])
+        self._held = HeldSequences(db)
         self._session: AsyncClientSession | None = None
         self._events: list[IntegrationEvent] = []
         self._handled: list[str] = []
+        self._marks: dict[str, int] = {}
 
     @property
     def session(self) -> AsyncClientSession:
@@ -67,7 +70,7 @@ class MongoUnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self.client.start_session()
         await self._session.start_transaction()
-        self._events, self._handled, self._tracked = [], [], {}
+        self._events, self._handled, self._tracked, self._marks = [], [], {}, {}
         return self
 
     async def __aexit__(
@@ -83,16 +86,27 @@ class MongoUnitOfWork:
         finally:
             await session.end_session()
 
-    async def claim(self, event_id: str) -> None:
+    async def claim(self, entry: InboxEntry) -> bool:
         """Record the event as handled now, in this transaction; a duplicate raises
-        DuplicateKeyError (and the transaction is void)."""
-        await self._inbox.claim(event_id, self.session)
+        DuplicateKeyError (and the transaction is void). False when it is older than what
+        this service holds about its aggregate: recorded, and to be left without effect."""
+        await self._inbox.claim(entry.id, self.session)
+        if entry.sequenced is None:
+            return True
+        return await self._held.advance(entry.sequenced, self.session)
 
     async def handled_among(self, event_ids: list[str]) -> set[str]:
         return await self._inbox.seen_among(event_ids, self.session)
 
-    def mark_handled(self, event_id: str) -> None:
-        self._handled.append(event_id)
+    async def held_sequences(self, of: list[str]) -> dict[str, int]:
+        return await self._held.held(of, self.session)
+
+    def mark_handled(self, entry: InboxEntry) -> None:
+        """Record at commit, with the sequence it carries (see claim)."""
+        self._handled.append(entry.id)
+        if entry.sequenced is not None:
+            mark = entry.sequenced
+            self._marks[mark.of] = max(mark.n, self._marks.get(mark.of, 0))
 
     def track(self, aggregate: Aggregate, collection: str, *, new: bool) -> None:
         """Repositories call this; commit saves tracked aggregates and maps their events."""
@@ -160,11 +174,13 @@ class MongoUnitOfWork:
         session = self.session
         await self._save_tracked()
         if self._events:
-            rows = [outbox_row(event, self._publication) for event in self._events]
+            events = await numbered(self._events, self.db, session)
+            rows = [outbox_row(event, self._publication) for event in events]
             await self.db[OUTBOX_COLLECTION].insert_many(rows, ordered=True, session=session)
         if self._handled:
             await self._inbox.record(self._handled, session)
+            await self._held.hold(self._marks, session)
         await session.commit_transaction()
         if self._events:
             self._after_commit()
-        self._events, self._handled = [], []
+        self._events, self._handled, self._marks = [], [], {}

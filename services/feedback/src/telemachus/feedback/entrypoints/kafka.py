@@ -52,7 +52,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             partner_institutions=event.partner_institutions,
             reporting_threshold=event.reporting_threshold,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> None:
         if not for_our_program(event, delivery.origin, me):
@@ -64,7 +64,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             institution=event.home_institution,
             profession=profession.value if profession else None,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
         if not for_our_program(event, delivery.origin, me):
@@ -72,7 +72,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         command = commands.ParticipantLeft(
             program_id=event.program_id, participant_ref=event.participant_ref
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     runtime.consumer.subscribe(
         "identity-events",
@@ -98,7 +98,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             mentee_ref=event.mentee_ref,
             outcome=OUTCOMES[type(event)],
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     # A program's pairings, relationships and feedback are all owned by its lead.
     runtime.consumer.subscribe(
@@ -120,7 +120,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             topic=event.topic,
             starts_on=event.starts_on,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def held(event: SessionHeldV1, delivery: Delivery) -> None:
         require_lead(event.program_id, delivery.origin)
@@ -129,7 +129,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             session_id=event.session_id,
             held_count=event.held_count,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def completed(event: RelationshipCompletedV1, delivery: Delivery) -> None:
         require_lead(event.program_id, delivery.origin)
@@ -139,7 +139,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             on=event.completed_on,
             sessions_held=event.sessions_held,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def ended(event: RelationshipEndedV1, delivery: Delivery) -> None:
         require_lead(event.program_id, delivery.origin)
@@ -149,7 +149,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             on=event.ended_on,
             sessions_held=event.sessions_held,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     runtime.consumer.subscribe(
         "sessions-events",

@@ -25,9 +25,9 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         command = commands.RecordPartnerProgram(
             program_id=event.program_id,
             announced_by=delivery.origin,
-            **event.model_dump(exclude={"program_id"}),
+            **event.model_dump(exclude={"program_id", "sequence"}),
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
         command = commands.ForgetWithdrawn(
@@ -36,7 +36,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             erased=event.erased,
             announced_by=delivery.origin,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     runtime.consumer.subscribe(
         "partner-identity",
@@ -58,7 +58,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             mentee_ref=event.mentee_ref,
             announced_by=delivery.origin,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     runtime.consumer.subscribe(
         "confirmed-pairings",

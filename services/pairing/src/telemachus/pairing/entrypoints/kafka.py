@@ -65,13 +65,13 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         command = commands.RecordProgram(
             program=program, lead_institution=event.lead_institution, announced_by=delivery.origin
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> None:
         if event.lead_institution != me:
             return  # the lead institution's pairing service owns that pool
         command = commands.EnterPool(candidate=candidate_from(event), announced_by=delivery.origin)
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
         if event.lead_institution != me:
@@ -82,7 +82,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             home_institution=event.home_institution,
             announced_by=delivery.origin,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     runtime.consumer.subscribe(
         "identity-events",
@@ -104,13 +104,13 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             participant_ref=event.participant_ref,
             announced_by=delivery.origin,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def closed(event: RelationshipOutcomeV1, delivery: Delivery) -> None:
         command = commands.CloseRelationship(
             pairing_id=event.pairing_id, announced_by=delivery.origin
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     runtime.consumer.subscribe(
         "relationship-outcomes",

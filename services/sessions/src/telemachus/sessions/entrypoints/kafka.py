@@ -36,7 +36,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             weeks=event.relationship_weeks,
             planned_sessions=event.planned_sessions,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     # A program's pairings and relationships are both owned by its lead institution.
     runtime.consumer.subscribe(
@@ -55,7 +55,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             partner_institutions=event.partner_institutions,
             reporting_threshold=event.reporting_threshold,
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def availability(event: EnrolmentFactsV1, delivery: Delivery) -> None:
         if not for_our_program(event, delivery.origin, me):
@@ -70,7 +70,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
                 for s in (shared.slots if shared else [])
             ],
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
         if not for_our_program(event, delivery.origin, me):
@@ -78,7 +78,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         command = commands.ParticipantLeft(
             program_id=event.program_id, participant_ref=event.participant_ref
         )
-        await bus.handle(command, inbox_id=delivery.id)
+        await bus.handle(command, inbox=delivery.inbox)
 
     runtime.consumer.subscribe(
         "identity-events",
