@@ -171,6 +171,8 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
         json.loads(model.model_validate(body).opened(lead_keys).profile.model_dump_json())
         for model, body in ((ParticipantEnrolledV2, enrol), (ProfileUpdatedV2, update))
     ]
+    # One person in one program: the update is the second of its events.
+    assert [enrol["sequence"], update["sequence"]] == [1, 2]
     for body, profile in zip((enrol, update), profiles, strict=True):
         assert set(body) == {
             "participant_ref",
@@ -179,6 +181,7 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
             "lead_institution",
             "consented_fields",
             "profile",
+            "sequence",
         }
         # Exactly the consented fields (line_manager travels as the managers' refs).
         assert set(profile) == {
@@ -421,6 +424,7 @@ async def test_erasure_leaves_no_personal_field_in_the_identity_database(
         "lead_institution",
         "erased",
         "withdrawn_at",
+        "sequence",
     }
 
 

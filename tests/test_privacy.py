@@ -519,6 +519,7 @@ async def test_an_uninvolved_member_reads_who_enrolled_where_but_no_profile(
         "program_id": program["id"],
         "lead_institution": pair.hospital.id,
         "consented_fields": visible["consented_fields"],
+        "sequence": 1,  # its first event: nothing about the person
     }
     assert sorted(visible["consented_fields"]) == sorted(CONSENT)
     text = json.dumps(body)

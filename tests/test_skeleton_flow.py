@@ -115,6 +115,7 @@ async def test_enrolment_events_carry_only_consented_fields_under_a_pseudonym(
             "lead_institution",
             "consented_fields",
             "profile",
+            "sequence",
         }
         assert body["participant_ref"] == flow.participants[institution.id]
         assert record.key == body["participant_ref"].encode()
