@@ -23,8 +23,8 @@ test: .venv/.synced  ## the test suite (real local broker and store; prints whic
 test-all: .venv/.synced  ## including tests marked slow
 	.venv/bin/pytest -m ""
 
-test-faults: .venv/.synced  ## the fault suite alone (store outages, write conflicts, oversized events)
-	.venv/bin/pytest tests/faults -m ""
+test-faults: .venv/.synced  ## the fault suite alone, longer than in `make test` (outages, kills, lost and stale events)
+	TELEMACHUS_FAULT_KILLS=12 .venv/bin/pytest tests/faults -m ""
 
 lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser $(PROMTOOL)  ## ruff, mypy, the catalog's AsyncAPI, the alert rules
 	.venv/bin/ruff check .

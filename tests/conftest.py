@@ -61,11 +61,12 @@ def unique_institutions(count: int = 3) -> list[Institution]:
 async def running_federation(
     kafka: str, mongodb: str, count: int, prefix: str, trust_dir: Path, **options: Any
 ) -> AsyncIterator[Federation]:
-    """`count` fresh institutions, four services each, on the given broker and store."""
+    """`count` fresh institutions (unless `institutions` names them), four services each,
+    on the given broker and store."""
+    options.setdefault("institutions", unique_institutions(count))
     running = Federation(
         kafka,
         mongodb,
-        institutions=unique_institutions(count),
         database_prefix=f"{prefix}-{secrets.token_hex(3)}",
         trust_dir=trust_dir,
         **options,

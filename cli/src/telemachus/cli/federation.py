@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,11 +106,14 @@ class Federation:
     # Tansu does not end a waiting fetch when data arrives: keep the wait short locally.
     fetch_max_wait_ms: int = 25
     services: dict[tuple[str, str], RunningService] = field(default_factory=dict)
+    # Services that run as processes of their own, on these ports (the fault tests kill
+    # them): not built here; `settings` gives what they need.
+    elsewhere: Mapping[tuple[str, str], int] = field(default_factory=dict)
     registry_file: Path | None = None
     key_files: dict[str, Path] = field(default_factory=dict)
     _issuers: dict[str, DevelopmentIssuer] = field(default_factory=dict, repr=False)
 
-    def _settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
+    def settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
         return ServiceSettings(
             institution=institution,
             service=service,
@@ -136,7 +139,10 @@ class Federation:
         port = self.base_port
         for institution in self.institutions:
             for service in SERVICES:
-                settings = self._settings(institution.id, service, port)
+                if (institution.id, service) in self.elsewhere:
+                    port = port + 1 if port else 0
+                    continue
+                settings = self.settings(institution.id, service, port)
                 telemetry = ServiceTelemetry.create(settings, self.extra_exporters)
                 app = BOOTSTRAPS[service](settings, telemetry)
                 config = uvicorn.Config(
@@ -211,6 +217,9 @@ class Federation:
         )
 
     def url(self, institution: str, service: ServiceName) -> str:
+        port = self.elsewhere.get((institution, service))
+        if port is not None:
+            return f"http://{self.host}:{port}"
         return self.services[(institution, service)].url
 
     def runtime(self, institution: str, service: ServiceName) -> ServiceRuntime:
