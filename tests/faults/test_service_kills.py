@@ -40,7 +40,10 @@ async def killable(
     backend: Backend, tmp_path: Path
 ) -> AsyncIterator[tuple[Federation, dict[ServiceName, ServiceProcess]]]:
     lead, partner = unique_institutions(2)
-    apart = {(partner.id, "identity"): free_port(), (lead.id, "pairing"): free_port()}
+    apart: dict[tuple[str, ServiceName], int] = {
+        (partner.id, "identity"): free_port(),
+        (lead.id, "pairing"): free_port(),
+    }
     async with running_federation(
         backend.kafka_bootstrap_servers,
         backend.mongodb_uri,

@@ -108,7 +108,7 @@ class Federation:
     services: dict[tuple[str, str], RunningService] = field(default_factory=dict)
     # Services that run as processes of their own, on these ports (the fault tests kill
     # them): not built here; `settings` gives what they need.
-    elsewhere: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    elsewhere: Mapping[tuple[str, ServiceName], int] = field(default_factory=dict)
     registry_file: Path | None = None
     key_files: dict[str, Path] = field(default_factory=dict)
     _issuers: dict[str, DevelopmentIssuer] = field(default_factory=dict, repr=False)
