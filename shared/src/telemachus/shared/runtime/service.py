@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.topics import dead_letter_topic, event_source, event_topic
-from telemachus.shared.runtime.auth import principal_dependency
+from telemachus.shared.runtime.auth import BearerVerifier, principal_dependency
 from telemachus.shared.runtime.broker import (
     KafkaBrokerLog,
     PartitionReader,
@@ -58,6 +58,7 @@ from telemachus.shared.runtime.store import create_mongo_client, ping
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 from telemachus.shared.runtime.unit_of_work import EventMapper, MongoUnitOfWork
 from telemachus.shared.security.keys import InstitutionKeys
+from telemachus.shared.security.oidc import ClaimMapping, OidcVerifier, ProviderKeys
 from telemachus.shared.security.registry import TrustRegistry
 from telemachus.shared.security.signing import EventSigner, EventVerifier
 from telemachus.shared.security.tokens import TokenVerifier, audience_of
@@ -176,19 +177,39 @@ class ServiceRuntime:
         )
         self.started = False
 
-    def token_verifier(self) -> TokenVerifier:
-        """Bearer tokens of issuers in the trust registry, for this institution's audience."""
+    def token_verifier(self) -> BearerVerifier:
+        """Bearer tokens for this institution's audience: its own IdP's, and those any
+        member's identity service issued."""
         if self.trust is None:
             raise RuntimeError(
                 f"{self.settings.service} needs TELEMACHUS_TRUST_REGISTRY_FILE to check tokens"
             )
-        if self.trust.get(self.settings.institution) is None:
-            raise RuntimeError(f"{self.settings.institution} is not in the trust registry")
-        return TokenVerifier(
-            self.trust,
-            audience_of(self.settings.institution),
-            max_lifetime=timedelta(seconds=self.settings.token_max_lifetime_seconds),
+        settings = self.settings
+        record = self.trust.get(settings.institution)
+        if record is None:
+            raise RuntimeError(f"{settings.institution} is not in the trust registry")
+        max_lifetime = timedelta(seconds=settings.token_max_lifetime_seconds)
+        own_idp = None
+        if record.oidc_issuer is not None:
+            own_idp = OidcVerifier(
+                settings.institution,
+                ProviderKeys(
+                    record.oidc_issuer,
+                    refresh_seconds=settings.oidc_jwks_refresh_seconds,
+                    max_stale_seconds=settings.oidc_jwks_max_stale_seconds,
+                ),
+                ClaimMapping(
+                    audience=settings.oidc_audience or audience_of(settings.institution),
+                    subject_claim=settings.oidc_subject_claim,
+                    roles_claim=settings.oidc_roles_claim,
+                    role_map=ClaimMapping.parse_role_map(settings.oidc_role_map),
+                ),
+                max_lifetime=max_lifetime,
+            )
+        exchanged = TokenVerifier(
+            self.trust, audience_of(settings.institution), max_lifetime=max_lifetime
         )
+        return BearerVerifier(exchanged, own_idp)
 
     async def _publish_raw(
         self, payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]

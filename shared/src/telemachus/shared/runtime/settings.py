@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from telemachus.shared.contracts.topics import ServiceName, check_institution_id
+from telemachus.shared.security.oidc import ClaimMapping
 from telemachus.shared.security.tokens import MAX_LIFETIME
 
 ENV_PREFIX = "TELEMACHUS_"
@@ -79,6 +80,18 @@ class ServiceSettings(BaseSettings):
     token_max_lifetime_seconds: int = Field(
         default=int(MAX_LIFETIME.total_seconds()), ge=60, le=7 * 24 * 3600
     )
+    # The institution's OpenID Connect provider (its issuer is in the trust registry): what
+    # its access tokens must carry as `aud` (default telemachus:<institution>), which claim
+    # names the person (matched to a participant's `subject`), and which groups give which
+    # roles, e.g. "telemachus-coordinators=coordinator,telemachus-ops=operator"
+    # (docs/security.md shows Entra ID, Okta and Keycloak).
+    oidc_audience: str | None = None
+    oidc_subject_claim: str = "sub"
+    oidc_roles_claim: str = "groups"
+    oidc_role_map: str = ""
+    # Its keys are looked up again after this long, and refused once this old.
+    oidc_jwks_refresh_seconds: float = Field(default=300, gt=0)
+    oidc_jwks_max_stale_seconds: float = Field(default=3600, gt=0)
     # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
     telemetry_exporter: TelemetryExporter = "none"
     telemetry_file: Path = Path(".telemachus/traces.jsonl")
@@ -103,6 +116,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _institution_id(cls, value: str) -> str:
         return check_institution_id(value)
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _role_map(cls, value: str) -> str:
+        ClaimMapping.parse_role_map(value)  # a typo fails at start, not at sign-in
+        return value
 
     @field_validator("federation", mode="before")
     @classmethod

@@ -53,9 +53,13 @@ class InstitutionRecord(BaseModel):
     id: InstitutionId
     name: str = Field(min_length=1, max_length=200)
     kind: InstitutionKind
-    # The `iss` of the bearer tokens this institution's identity provider issues.
+    # The `iss` of the tokens this institution's identity service issues for its people
+    # (token exchange), which every member verifies with `token_keys`.
     token_issuer: str = Field(min_length=1, max_length=300)
     token_keys: list[PublicKey] = Field(min_length=1)
+    # The institution's own OpenID Connect provider, found by discovery; only the
+    # institution's own services accept its tokens (security/oidc.py).
+    oidc_issuer: str | None = Field(default=None, min_length=1, max_length=300)
     # Signs the events this institution publishes (CloudEvents verifiability).
     signing_keys: list[PublicKey] = Field(default_factory=list)
     # Others encrypt personal fields meant for this institution alone to these keys.
@@ -95,10 +99,11 @@ class TrustRegistry(BaseModel):
     def _unique(self) -> TrustRegistry:
         ids = [i.id for i in self.institutions]
         issuers = [i.token_issuer for i in self.institutions]
+        issuers += [i.oidc_issuer for i in self.institutions if i.oidc_issuer is not None]
         if len(set(ids)) != len(ids):
             raise ValueError("an institution id is listed twice")
         if len(set(issuers)) != len(issuers):
-            raise ValueError("two institutions share a token issuer")
+            raise ValueError("two institutions share a token issuer or an OIDC issuer")
         return self
 
     def __iter__(self) -> Iterator[InstitutionRecord]:  # type: ignore[override]
