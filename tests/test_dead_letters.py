@@ -17,7 +17,7 @@ from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.security.keys import InstitutionKeys
 from telemachus.shared.security.signing import EventSigner
-from telemachus.shared.security.tokens import Role, audience_of, development_issuer
+from telemachus.shared.security.tokens import Role, audience_of, token_issuer_of
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, produce_event
 from telemachus.shared.testing.samples import envelope, program_published
@@ -31,7 +31,7 @@ class Setup:
         self.keys = keys
 
     def token(self, institution: str, *roles: Role) -> dict[str, str]:
-        issuer = development_issuer(InstitutionKeys.load(self.keys[institution]))
+        issuer = token_issuer_of(InstitutionKeys.load(self.keys[institution]))
         minted = issuer.mint(f"someone@{institution}", roles, audience_of(self.home))
         return {"Authorization": f"Bearer {minted}"}
 

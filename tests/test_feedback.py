@@ -47,7 +47,7 @@ from telemachus.shared.contracts.sessions import (
 from telemachus.shared.contracts.topics import ServiceName, event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.keys import new_ed25519
-from telemachus.shared.security.tokens import DevelopmentIssuer, Role, audience_of
+from telemachus.shared.security.tokens import TokenIssuer, Role, audience_of
 from telemachus.shared.testing.kafka import eventually, produce_event
 from tests.helpers.lead_api import LeadApi
 from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program, signed
@@ -310,7 +310,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             assert "mentee-attributes" not in denied.text
         # Tokens: a partner's participant answered above with a home-issued token; a token
         # from an issuer outside the registry, or for another audience, is refused.
-        rogue = DevelopmentIssuer("https://idp.rogue.invalid/dev", new_ed25519("rogue-1")[0])
+        rogue = TokenIssuer("https://idp.rogue.invalid/dev", new_ed25519("rogue-1")[0])
         wrong_audience = bearer(
             federation.token(
                 university.id, first_mentor["subject"], Role.PARTICIPANT, ref=first_mentor["ref"]

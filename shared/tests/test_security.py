@@ -12,8 +12,8 @@ from telemachus.shared.security.keys import development_trust, new_ed25519, new_
 from telemachus.shared.security.registry import TrustRegistry
 from telemachus.shared.security.tokens import (
     MAX_LIFETIME,
-    DevelopmentIssuer,
     Role,
+    TokenIssuer,
     TokenVerifier,
     audience_of,
 )
@@ -24,11 +24,11 @@ REGISTRY, KEYS = development_trust(
 )
 
 
-def issuer(institution: str, at: datetime = NOW) -> DevelopmentIssuer:
+def issuer(institution: str, at: datetime = NOW) -> TokenIssuer:
     record = REGISTRY.get(institution)
     key = KEYS[institution].token_signing_key
     assert record and key
-    return DevelopmentIssuer(record.token_issuer, key, clock=lambda: at)
+    return TokenIssuer(record.token_issuer, key, clock=lambda: at)
 
 
 def verifier(
@@ -64,14 +64,14 @@ def test_a_token_of_a_registered_issuer_names_its_institution_and_roles() -> Non
             "future",
         ),
         (
-            lambda: DevelopmentIssuer("https://evil.example", new_ed25519("k")[0]).mint(
+            lambda: TokenIssuer("https://evil.example", new_ed25519("k")[0]).mint(
                 "a", [], audience_of("hospital")
             ),
             "not in the trust registry",
         ),
         (
             # The hospital's issuer name with someone else's key under the hospital's kid.
-            lambda: DevelopmentIssuer(
+            lambda: TokenIssuer(
                 issuer("hospital").issuer,
                 new_ed25519(KEYS["hospital"].token_signing_key.kid)[0],  # type: ignore[union-attr]
             ).mint("a", [], audience_of("hospital")),
@@ -102,7 +102,7 @@ def test_a_rotated_token_key_is_valid_during_the_overlap_only() -> None:
         ]
     )
     for private in (old_private, new_private):
-        token = DevelopmentIssuer(record.token_issuer, private, clock=lambda: NOW).mint(
+        token = TokenIssuer(record.token_issuer, private, clock=lambda: NOW).mint(
             "a", [Role.PARTICIPANT], audience_of("hospital"), lifetime=timedelta(days=30)
         )
         month = timedelta(days=30)  # a deployment that allows month-long tokens

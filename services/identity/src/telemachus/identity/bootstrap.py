@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from pymongo import ASCENDING, IndexModel
 
 from telemachus.identity.domain.topics import SEED_TOPICS
-from telemachus.identity.entrypoints import http, kafka
+from telemachus.identity.entrypoints import http, kafka, token_exchange
 from telemachus.identity.service_layer.handlers import IdentityHandlers
 from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, IdentityPublisher
 from telemachus.identity.service_layer.unit_of_work import (
@@ -21,6 +21,8 @@ from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
+from telemachus.shared.security.registry import from_b64url
+from telemachus.shared.security.tokens import token_issuer_of
 
 DESCRIPTION = (
     "The home of people and programs: institutions, programs, participants, enrolment with "
@@ -61,17 +63,29 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime.on_startup(prepare_store)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    router = http.identity_router(
-        bus,
-        IdentityViews(runtime.db),
-        settings.institution,
-        runtime.trust,
-        principal_dependency(runtime.token_verifier()),
-    )
+    views = IdentityViews(runtime.db)
+    verifier = runtime.token_verifier()
+    routers = [
+        http.identity_router(
+            bus, views, settings.institution, runtime.trust, principal_dependency(verifier)
+        )
+    ]
+    record = runtime.trust.get(settings.institution)
+    if verifier.own_idp is not None and record is not None:
+        routers.append(
+            token_exchange.token_exchange_router(
+                settings.institution,
+                runtime.trust,
+                verifier.own_idp,
+                token_issuer_of(runtime.keys, record.token_issuer),
+                from_b64url(runtime.keys.pseudonym_key or ""),
+                views.participant_signed_in_as,
+            )
+        )
     app = runtime.create_app(
         "Telemachus identity",
         DESCRIPTION,
-        [router],
+        routers,
         larger_bodies={"/participants/import": http.IMPORT_MAX_BYTES},
     )
     app.state.bus = bus  # for tools and tests that drive use cases without HTTP

@@ -8,6 +8,7 @@ it has not expired. The caller's institution comes from the issuer, never from a
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -136,15 +137,18 @@ def _strings(value: object) -> Iterable[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def development_issuer(keys: InstitutionKeys) -> DevelopmentIssuer:
-    """The development issuer of an institution whose keys file holds a token key."""
+def token_issuer_of(keys: InstitutionKeys, issuer: str | None = None) -> TokenIssuer:
+    """The issuer of an institution whose keys file holds its token key: its identity
+    service's token exchange (`issuer`: the registry's token_issuer; by default the
+    development federation's)."""
     if keys.token_signing_key is None:
-        raise ValueError(f"the keys of {keys.institution} hold no development token key")
-    return DevelopmentIssuer(dev_issuer(keys.institution), keys.token_signing_key)
+        raise ValueError(f"the keys of {keys.institution} hold no token signing key")
+    return TokenIssuer(issuer or dev_issuer(keys.institution), keys.token_signing_key)
 
 
-class DevelopmentIssuer:
-    """Mints tokens for a local federation and tests; an institution's IdP does it for real."""
+class TokenIssuer:
+    """Signs the tokens an institution's identity service issues for its people by token
+    exchange (and, for the tests of token rules alone, tokens minted directly)."""
 
     def __init__(
         self,
@@ -175,6 +179,7 @@ class DevelopmentIssuer:
         }
         if participant_ref is not None:
             claims["ref"] = participant_ref
+        claims["jti"] = secrets.token_urlsafe(12)
         return jwt.encode(
             claims, self._key.ed25519(), algorithm="EdDSA", headers={"kid": self._key.kid}
         )
