@@ -47,7 +47,7 @@ from telemachus.shared.contracts.sessions import (
 from telemachus.shared.contracts.topics import ServiceName, event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.keys import new_ed25519
-from telemachus.shared.security.tokens import TokenIssuer, Role, audience_of
+from telemachus.shared.security.tokens import Role, TokenIssuer, audience_of
 from telemachus.shared.testing.kafka import eventually, produce_event
 from tests.helpers.lead_api import LeadApi
 from tests.helpers.sites import Site, bearer, enrol, known_at, publish_program, signed

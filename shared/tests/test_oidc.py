@@ -57,8 +57,14 @@ class Provider:
 
     def _public_jwk(self, kid: str) -> dict[str, Any]:
         alg, key = self.keys[kid]
-        writer = {"RS256": RSAAlgorithm, "ES256": ECAlgorithm, "EdDSA": OKPAlgorithm}[alg]
-        return {**writer.to_jwk(key.public_key(), as_dict=True), "kid": kid, "use": "sig"}
+        public = key.public_key()
+        if alg == "RS256":
+            jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+        elif alg == "ES256":
+            jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+        else:
+            jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+        return {**jwk, "kid": kid, "use": "sig"}
 
     def token(self, kid: str | None = None, **claims: Any) -> str:
         kid = kid or next(iter(self.keys))
