@@ -11,19 +11,22 @@ MEMBERS := $(wildcard shared/pyproject.toml services/*/pyproject.toml cli/pyproj
 
 .PHONY: demo up test test-all test-faults lint bench schemas clean
 
-demo: .venv/.synced  ## the walking skeleton across three institutions, step by step
+# The development OpenID Connect provider (node-oidc-provider, locked): people sign in there.
+IDP := deploy/dev-idp/node_modules/.package-lock.json
+
+demo: .venv/.synced $(IDP)  ## the walking skeleton across three institutions, step by step
 	.venv/bin/telemachus demo
 
-up: .venv/.synced  ## a three-institution federation on local servers until Ctrl-C
+up: .venv/.synced $(IDP)  ## a three-institution federation on local servers until Ctrl-C
 	.venv/bin/telemachus up
 
-test: .venv/.synced  ## the test suite (real local broker and store; prints which backend)
+test: .venv/.synced $(IDP)  ## the test suite (real local broker and store; prints which backend)
 	.venv/bin/pytest
 
-test-all: .venv/.synced  ## including tests marked slow
+test-all: .venv/.synced $(IDP)  ## including tests marked slow
 	.venv/bin/pytest -m ""
 
-test-faults: .venv/.synced  ## the fault suite alone, longer than in `make test` (outages, kills, lost and stale events)
+test-faults: .venv/.synced $(IDP)  ## the fault suite alone, longer than in `make test` (outages, kills, lost and stale events)
 	TELEMACHUS_FAULT_KILLS=12 .venv/bin/pytest tests/faults -m ""
 
 lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser $(PROMTOOL)  ## ruff, mypy, the catalog's AsyncAPI, the alert rules
@@ -50,6 +53,9 @@ $(PROMTOOL):
 # The AsyncAPI project's own parser checks the catalog (an implementation independent of ours).
 .tools/node/node_modules/@asyncapi/parser:
 	npm install --prefix .tools/node --no-audit --no-fund --loglevel=error @asyncapi/parser@3.6.3
+
+$(IDP): deploy/dev-idp/package.json deploy/dev-idp/package-lock.json
+	npm ci --prefix deploy/dev-idp --no-audit --no-fund --loglevel=error
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools

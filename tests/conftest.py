@@ -90,6 +90,7 @@ async def federation(
         "test",
         tmp_path_factory.mktemp("trust"),
         extra_exporters=[spans],
+        identity_providers=True,
     ) as running:
         yield running
 

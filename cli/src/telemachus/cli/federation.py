@@ -17,6 +17,15 @@ import uvicorn
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from telemachus.cli.dev_idp import (
+    COORDINATORS_GROUP,
+    OPERATORS_GROUP,
+    PORTAL_CLIENT,
+    REDIRECT_URI,
+    Account,
+    DevelopmentIdp,
+)
+from telemachus.cli.sign_in import exchange, sign_in
 from telemachus.feedback.bootstrap import bootstrap as feedback_bootstrap
 from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
 from telemachus.pairing.bootstrap import bootstrap as pairing_bootstrap
@@ -32,10 +41,10 @@ from telemachus.shared.security.keys import (
 )
 from telemachus.shared.security.signing import EventSigner
 from telemachus.shared.security.tokens import (
-    DevelopmentIssuer,
     Role,
+    TokenIssuer,
     audience_of,
-    development_issuer,
+    token_issuer_of,
 )
 
 BOOTSTRAPS: dict[ServiceName, Callable[[ServiceSettings, ServiceTelemetry | None], FastAPI]] = {
@@ -111,7 +120,11 @@ class Federation:
     elsewhere: Mapping[tuple[str, ServiceName], int] = field(default_factory=dict)
     registry_file: Path | None = None
     key_files: dict[str, Path] = field(default_factory=dict)
-    _issuers: dict[str, DevelopmentIssuer] = field(default_factory=dict, repr=False)
+    # A development OpenID Connect provider per institution (node-oidc-provider), named
+    # in the trust registry: people sign in there, as at their institution's own IdP.
+    identity_providers: bool = False
+    idps: dict[str, DevelopmentIdp] = field(default_factory=dict)
+    _issuers: dict[str, TokenIssuer] = field(default_factory=dict, repr=False)
 
     def settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
         return ServiceSettings(
@@ -129,12 +142,30 @@ class Federation:
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
             trust_registry_file=self.registry_file,
             keys_file=self.key_files[institution],
+            oidc_role_map=f"{COORDINATORS_GROUP}=coordinator,{OPERATORS_GROUP}=operator",
         )
 
     def build(self) -> None:
-        """Create every app (no I/O but the development keys)."""
+        """Create every app (no I/O but the development keys and IdPs). If anything fails,
+        the IdPs started so far are stopped: nothing is left running."""
+        try:
+            self._build()
+        except BaseException:
+            self.stop_idps()
+            raise
+
+    def _build(self) -> None:
+        if self.identity_providers and not self.idps:
+            for institution in self.institutions:
+                idp = DevelopmentIdp(
+                    institution.id, self.trust_dir / "idp", audience_of(institution.id)
+                )
+                self.idps[institution.id] = idp
+                idp.start()
         self.registry_file, self.key_files = load_or_create_development_trust(
-            self.trust_dir, [(i.id, i.name, i.kind) for i in self.institutions]
+            self.trust_dir,
+            [(i.id, i.name, i.kind) for i in self.institutions],
+            {i: idp.issuer for i, idp in self.idps.items()},
         )
         port = self.base_port
         for institution in self.institutions:
@@ -158,9 +189,20 @@ class Federation:
                 )
                 port = port + 1 if port else 0
 
+    def stop_idps(self) -> None:
+        for idp in self.idps.values():
+            idp.stop()
+
     async def start(self, progress: Callable[[str], None] = lambda _: None) -> None:
         if not self.services:
             self.build()
+        try:
+            await self._start(progress)
+        except BaseException:
+            await self.stop()  # what started, IdPs included: nothing is left running
+            raise
+
+    async def _start(self, progress: Callable[[str], None]) -> None:
         # Every service creates its own topics first, so no consumer waits for another's.
         progress(
             "creating each service's topics and indexes "
@@ -176,7 +218,6 @@ class Federation:
         while (ready := sum(s.server.started for s in self.services.values())) < len(self.services):
             failed = [s for s in self.services.values() if s.task and s.task.done()]
             if failed:
-                await self.stop()
                 names = ", ".join(f"{s.institution}/{s.service}" for s in failed)
                 raise RuntimeError(f"service(s) failed to start: {names}")
             now = asyncio.get_running_loop().time()
@@ -188,10 +229,10 @@ class Federation:
             await asyncio.sleep(0.05)
         progress(f"  {len(self.services)}/{len(self.services)} services ready")
 
-    def issuer(self, institution: str) -> DevelopmentIssuer:
+    def issuer(self, institution: str) -> TokenIssuer:
         if institution not in self._issuers:  # read the keys file once
             keys = InstitutionKeys.load(self.key_files[institution])
-            self._issuers[institution] = development_issuer(keys)
+            self._issuers[institution] = token_issuer_of(keys)
         return self._issuers[institution]
 
     def signer(self, institution: str) -> EventSigner:
@@ -216,6 +257,20 @@ class Federation:
             subject, roles, audience_of(audience or institution), participant_ref=ref
         )
 
+    async def sign_in(
+        self, institution: str, login: str, *groups: str, audience: str | None = None
+    ) -> str:
+        """Sign in as `login` at the institution's development IdP (known to it from now
+        on, in these groups): its access token, or with `audience` a token exchanged at
+        the home identity for that institution's services."""
+        idp = self.idps[institution]
+        if all(a.login != login for a in idp.accounts):
+            idp.add(Account(login, f"{login}@{institution}.example", login, groups))
+        signed = await sign_in(idp.issuer, PORTAL_CLIENT, REDIRECT_URI, login)
+        if audience is None:
+            return signed.access_token
+        return await exchange(self.url(institution, "identity"), signed.access_token, audience)
+
     def url(self, institution: str, service: ServiceName) -> str:
         port = self.elsewhere.get((institution, service))
         if port is not None:
@@ -231,3 +286,4 @@ class Federation:
         await asyncio.gather(
             *(s.task for s in self.services.values() if s.task), return_exceptions=True
         )
+        self.stop_idps()

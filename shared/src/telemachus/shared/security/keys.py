@@ -7,7 +7,7 @@ production); the public halves go into the shared trust registry.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,11 +139,15 @@ def write_development_trust(
 
 
 def load_or_create_development_trust(
-    directory: Path, institutions: Sequence[tuple[str, str, InstitutionKind]]
+    directory: Path,
+    institutions: Sequence[tuple[str, str, InstitutionKind]],
+    oidc_issuers: Mapping[str, str] | None = None,
 ) -> tuple[Path, dict[str, Path]]:
     """Reuse the keys in `directory` if they cover these institutions, else make new ones.
 
-    Reuse keeps tokens minted by `telemachus token` valid across restarts of `up`.
+    Reuse keeps tokens minted by `telemachus token` valid across restarts of `up`. Each
+    institution's record names its OIDC issuer from `oidc_issuers` (the development IdPs
+    get a new port on each start).
     """
     registry_file = directory / "registry.json"
     wanted = {i[0] for i in institutions}
@@ -151,6 +155,16 @@ def load_or_create_development_trust(
     if registry_file.exists() and all(p.exists() for p in key_files.values()):
         registry = TrustRegistry.load(registry_file)
         if {i.id for i in registry} == wanted:
+            _name_issuers(registry_file, registry, oidc_issuers or {})
             return registry_file, key_files
     registry, keys = development_trust(institutions)
-    return write_development_trust(directory, registry, keys)
+    registry_file, key_files = write_development_trust(directory, registry, keys)
+    _name_issuers(registry_file, registry, oidc_issuers or {})
+    return registry_file, key_files
+
+
+def _name_issuers(path: Path, registry: TrustRegistry, issuers: Mapping[str, str]) -> None:
+    records = [r.model_copy(update={"oidc_issuer": issuers.get(r.id)}) for r in registry]
+    if records != list(registry):
+        named = TrustRegistry(institutions=records)
+        path.write_text(named.model_dump_json(indent=2, exclude_none=True))
