@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from telemachus.cli import main as cli_main
@@ -67,24 +68,21 @@ async def test_up_serves_every_api_and_stops_cleanly_on_ctrl_c(tmp_path: object)
                 assert ready.status_code == 200, ready.text
             docs = await client.get(f"{urls[0][1]}/openapi.json")
             assert "/programs" in docs.json()["paths"]
-            # The token the startup text tells a newcomer to mint opens the identity API.
-            command = re.search(r"TOKEN=\$\(telemachus (token .*)\)", text)
-            assert command is not None, text
-            minting = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "telemachus.cli.main",
-                *command.group(1).split(),
-                stdout=asyncio.subprocess.PIPE,
-            )
-            token = (await minting.communicate())[0].decode().strip()
-            assert minting.returncode == 0
+            # The sign-in the startup text tells a newcomer to use opens the identity API,
+            # through the development IdP's authorization-code flow.
+            commands = re.findall(r"TOKEN=\$\(telemachus (login .*)\)", text)
+            assert len(commands) == 2, text
+            token, exchanged = [await _run_cli(command.split()) for command in commands]
             programs = await client.get(f"{urls[0][1]}/programs")
             assert programs.status_code == 401
             programs = await client.get(
                 f"{urls[0][1]}/programs", headers={"Authorization": f"Bearer {token}"}
             )
             assert programs.status_code == 200 and programs.json() == []
+            # A seeded person's token for the lead carries their pseudonym, not their name.
+            claims = jwt.decode(exchanged, options={"verify_signature": False})
+            assert claims["roles"] == ["participant"] and ":" in claims["ref"]
+            assert claims["aud"] == f"telemachus:{commands[1].split()[-1]}"
     finally:
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(60):
@@ -93,6 +91,15 @@ async def test_up_serves_every_api_and_stops_cleanly_on_ctrl_c(tmp_path: object)
     assert code == 0, rest
     assert "stopping the local broker and store" in rest
     assert not any(alive(pid) for pid in pids)
+
+
+async def _run_cli(args: list[str]) -> str:
+    run = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "telemachus.cli.main", *args, stdout=asyncio.subprocess.PIPE
+    )
+    out = (await run.communicate())[0].decode().strip()
+    assert run.returncode == 0, args
+    return out
 
 
 def test_up_on_busy_ports_says_which_and_how_to_choose_others(
@@ -110,7 +117,7 @@ def test_up_on_busy_ports_says_which_and_how_to_choose_others(
     assert "Traceback" not in said
 
 
-def test_dev_trust_knows_each_kind_and_token_finds_the_keys_from_anywhere(
+def test_dev_trust_knows_each_kind_and_login_says_where_the_state_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trust = tmp_path / "trust"
@@ -140,12 +147,9 @@ def test_dev_trust_knows_each_kind_and_token_finds_the_keys_from_anywhere(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     capsys.readouterr()
-    args = ["token", "--institution", "acme", "--role", "coordinator", "--subject", "me"]
-    assert main(args) == 2
-    assert "--trust-dir" in capsys.readouterr().err
-    monkeypatch.setenv("TELEMACHUS_TRUST_DIR", str(trust))
-    assert main(args) == 0
-    assert capsys.readouterr().out.count(".") == 2  # a JWT
+    assert main(["login", "--institution", "acme", "--login", "ada"]) == 2
+    said = capsys.readouterr().err
+    assert "telemachus up" in said and "--state" in said and "Traceback" not in said
 
 
 async def test_dead_letters_are_listed_shown_and_replayed_from_the_command_line(

@@ -23,7 +23,7 @@ def add_parser(commands: Any) -> None:
         "--token",
         default=os.environ.get("TELEMACHUS_TOKEN"),
         help="a bearer token with the operator role (default $TELEMACHUS_TOKEN; locally "
-        "`telemachus token --institution ID --subject you --role operator`)",
+        "`telemachus login --institution ID --login coordinator` after `up`)",
     )
     run.add_argument("--json", action="store_true", help="print the API's JSON as it is")
     run.set_defaults(func=dead_letters)

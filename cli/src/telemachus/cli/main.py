@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,8 @@ from telemachus.cli import dead_letters as dead_letters_cli
 from telemachus.cli import traces as traces_file
 from telemachus.cli.catalog import write_catalog
 from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS, Federation
+from telemachus.cli.sign_in import SignInFailed
+from telemachus.cli.sign_in_state import login_token, read_home, seed_people, write_state
 from telemachus.cli.skeleton import FlowError, SkeletonFlow
 from telemachus.shared.contracts.catalog import write_schemas
 from telemachus.shared.contracts.topics import SERVICES
@@ -34,13 +36,7 @@ from telemachus.shared.runtime.logs import configure_logging
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter, service_resource
 from telemachus.shared.security.keys import (
-    InstitutionKeys,
     load_or_create_development_trust,
-)
-from telemachus.shared.security.tokens import (
-    Role,
-    audience_of,
-    development_issuer,
 )
 
 STATE_DIR = Path(".telemachus")
@@ -78,6 +74,7 @@ async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
         infra.mongodb_uri,
         telemetry_exporter="file",
         telemetry_file=traces,
+        identity_providers=True,
     )
     await federation.start(progress=clock)
     # The flow's root span: a coordinator's client, not a service of any institution.
@@ -124,25 +121,34 @@ async def _up(
         trust_dir=trust_dir,
         telemetry_exporter="file",
         telemetry_file=traces,
+        identity_providers=True,
     )
     await federation.start(progress=clock)
+    clock("seeding a coordinator and two people per institution")
+    seeded = await seed_people(federation)
+    state = trust_dir.parent / "federation.json"
+    write_state(state, federation)
     for institution in federation.institutions:
         say(f"\n{institution.name} ({institution.kind}, id {institution.id})")
         for service in SERVICES:
             url = federation.url(institution.id, service)
             say(f"  {service:9} {url}   docs {url}/docs   events {url}/asyncapi")
+        say(
+            f"  sign-in   {federation.idps[institution.id].issuer} (development IdP: any "
+            f"password) as {', '.join(seeded[institution.id])}"
+        )
     say(
         f"\nintegrators: Kafka at {infra.kafka_bootstrap_servers} (local: no TLS, no SASL); "
         "topics telemachus.<institution>.<service>, signed CloudEvents (docs/integrators/)"
     )
-    first = federation.institutions[0].id
+    first, lead = federation.institutions[0].id, federation.institutions[-1].id
+    login = f"telemachus login --state {state.resolve()}"
     say(
-        "\nevery identity call needs a bearer token, e.g.\n"
-        f"  TOKEN=$(telemachus token --trust-dir {federation.trust_dir.resolve()} "
-        f"--institution {first} "
-        "--role coordinator "
-        "--subject me@example.org)\n"
-        f'  curl -H "Authorization: Bearer $TOKEN" {federation.url(first, "identity")}/programs'
+        "\nevery call needs a bearer token: sign in at the institution's IdP, e.g.\n"
+        f"  TOKEN=$({login} --institution {first} --login coordinator)\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {federation.url(first, "identity")}/programs\n'
+        f"and for a partner leading a program, a token exchanged at home:\n"
+        f"  TOKEN=$({login} --institution {first} --login ada --for {lead})"
     )
     say(f"\ntraces are appended to {traces}; press Ctrl-C to stop")
     stop = asyncio.Event()
@@ -243,36 +249,32 @@ def parser() -> argparse.ArgumentParser:
     run_up.add_argument(
         "--trust-dir",
         default=str(STATE_DIR / "trust"),
-        help="development registry and keys (made if absent; `telemachus token` reads them)",
+        help="development registry and keys (made if absent; reused while they fit)",
     )
     run_up.set_defaults(func=up)
     run_service = commands.add_parser("service", help="run one service (settings from env)")
     run_service.add_argument("name", choices=SERVICES)
     run_service.set_defaults(func=service)
-    run_token = commands.add_parser(
-        "token", help="a bearer token from an institution's development issuer (for `up`)"
+    run_login = commands.add_parser(
+        "login",
+        help="sign in at an institution's IdP (authorization code, PKCE) and print a token",
     )
-    run_token.add_argument("--institution", required=True)
-    run_token.add_argument(
-        "--subject", required=True, help="who signs in (a participant's subject)"
+    run_login.add_argument("--institution", required=True)
+    run_login.add_argument("--login", required=True, help="who signs in, e.g. coordinator, ada")
+    run_login.add_argument("--password", default="development")
+    run_login.add_argument(
+        "--for",
+        metavar="INSTITUTION",
+        help="a token for this institution's services, exchanged at home (RFC 8693); "
+        "without it, the IdP's own token for the home's services",
     )
-    run_token.add_argument(
-        "--role", action="append", choices=[r.value for r in Role], required=True
+    run_login.add_argument(
+        "--state",
+        default=os.environ.get("TELEMACHUS_STATE", str(STATE_DIR / "federation.json")),
+        help="what `telemachus up` wrote about its IdPs and services (it prints the path; "
+        "default $TELEMACHUS_STATE, else .telemachus/federation.json here)",
     )
-    run_token.add_argument(
-        "--audience", help="the institution whose services it is for (default: its own)"
-    )
-    run_token.add_argument(
-        "--ref", help="the participant's reference, for services of other institutions"
-    )
-    run_token.add_argument("--hours", type=float, default=8.0)
-    run_token.add_argument(
-        "--trust-dir",
-        default=os.environ.get("TELEMACHUS_TRUST_DIR", str(STATE_DIR / "trust")),
-        help="where `telemachus up` wrote the development keys (it prints the path; "
-        "default $TELEMACHUS_TRUST_DIR, else .telemachus/trust here)",
-    )
-    run_token.set_defaults(func=token)
+    run_login.set_defaults(func=login)
     run_trust = commands.add_parser(
         "dev-trust", help="write a development trust registry and keys (containers, demos)"
     )
@@ -307,27 +309,14 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def token(args: argparse.Namespace) -> int:
-    """Only the development issuer's key is at hand; a real IdP issues production tokens."""
-    path = Path(args.trust_dir) / f"{args.institution}.keys.json"
-    if not path.exists():
-        print(
-            f"no development keys at {path.resolve()}: run `telemachus up` first, or pass "
-            "the --trust-dir it printed (or set TELEMACHUS_TRUST_DIR)",
-            file=sys.stderr,
-        )
-        return 2
+def login(args: argparse.Namespace) -> int:
+    """Sign in at the institution's IdP (the development one of `up`) and print a token."""
     try:
-        issuer = development_issuer(InstitutionKeys.load(path))
-    except ValueError as error:
-        print(f"{path}: {error}", file=sys.stderr)
+        home = read_home(Path(args.state), args.institution)
+        print(asyncio.run(login_token(home, args.login, args.password, getattr(args, "for"))))
+    except (LookupError, SignInFailed, httpx.HTTPError) as error:
+        print(f"cannot sign in: {error}", file=sys.stderr)
         return 2
-    audience = audience_of(args.audience or args.institution)
-    say(
-        issuer.mint(
-            args.subject, args.role, audience, timedelta(hours=args.hours), participant_ref=args.ref
-        )
-    )
     return 0
 
 

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from opentelemetry import propagate, trace
 
+from telemachus.cli.dev_idp import COORDINATORS_GROUP
 from telemachus.cli.federation import Federation
-from telemachus.shared.security.tokens import Role
 
 Report = Callable[[str], None]
 CONSENT = [
@@ -117,6 +117,7 @@ class SkeletonFlow:
         self.tracer = tracer
         self.report = report
         self.timeout = timeout
+        self._coordinators: dict[str, str] = {}
 
     async def _call(self, method: str, url: str, token: str | None = None, **kwargs: Any) -> Any:
         # The flow's trace context travels with the request and continues in the service.
@@ -151,8 +152,13 @@ class SkeletonFlow:
         response = await self.client.get(url, params=params or None, headers=headers)
         return response.json() if response.status_code == 200 else None
 
-    def _coordinator(self, institution: str) -> str:
-        return self.f.token(institution, f"coordinator@{institution}", Role.COORDINATOR)
+    async def _coordinator(self, institution: str) -> str:
+        """The coordinator signs in at their institution's IdP (in its coordinators group)."""
+        if institution not in self._coordinators:
+            self._coordinators[institution] = await self.f.sign_in(
+                institution, f"coordinator@{institution}", COORDINATORS_GROUP
+            )
+        return self._coordinators[institution]
 
     async def run(self) -> SkeletonResult:
         institutions = [i.id for i in self.f.institutions]
@@ -164,7 +170,7 @@ class SkeletonFlow:
             program = await self._call(
                 "POST",
                 f"{self.f.url(lead, 'identity')}/programs",
-                self._coordinator(lead),
+                await self._coordinator(lead),
                 json={
                     "title": "Digital health, both ways",
                     "partner_institutions": partners,
@@ -180,7 +186,7 @@ class SkeletonFlow:
                 url = f"{self.f.url(partner, 'identity')}/programs/{program_id}"
                 await self._until(
                     f"{partner} knows the program",
-                    functools.partial(self._get, url, self._coordinator(partner)),
+                    functools.partial(self._get, url, await self._coordinator(partner)),
                 )
 
             self.report("2. One person at each institution registers and enrols with consent")
@@ -191,14 +197,14 @@ class SkeletonFlow:
                 person = await self._call(
                     "POST",
                     f"{base}/participants",
-                    self._coordinator(institution),
+                    await self._coordinator(institution),
                     json=PEOPLE[index],
                 )
-                # Consent is the person's own act: they enrol with their own token.
+                # Consent is the person's own act: they sign in and enrol themselves.
                 await self._call(
                     "POST",
                     f"{base}/participants/{person['id']}/enrolments",
-                    self.f.token(institution, person["subject"], Role.PARTICIPANT),
+                    await self.f.sign_in(institution, person["subject"]),
                     json={"program_id": program_id, "consented_fields": CONSENT},
                 )
                 refs[institution] = person["ref"]
@@ -208,7 +214,7 @@ class SkeletonFlow:
             pairing_url = self.f.url(lead, "pairing")
             self.report(f"3. {lead}'s pairing service builds the pool from enrolment events")
 
-            coordinator = self._coordinator(lead)
+            coordinator = await self._coordinator(lead)
 
             async def full_pool() -> Any:
                 pool = await self._get(f"{pairing_url}/programs/{program_id}/pool", coordinator)
@@ -241,11 +247,14 @@ class SkeletonFlow:
                     + ")"
                 )
 
-            self.report("5. Both sides of each pairing accept, with tokens from their home issuer")
+            self.report(
+                "5. Both sides of each pairing accept, each signed in at home with a token "
+                "exchanged for the lead"
+            )
             for pairing in pairings:
                 for ref in (pairing["mentee_ref"], pairing["mentor_ref"]):
                     home, subject = subjects[ref]
-                    token = self.f.token(home, subject, Role.PARTICIPANT, audience=lead, ref=ref)
+                    token = await self.f.sign_in(home, subject, audience=lead)
                     await self._call(
                         "POST",
                         f"{pairing_url}/pairings/{pairing['id']}/responses",
