@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from telemachus.identity.domain.invitations import Invitation
 from telemachus.identity.domain.participants import (
     Participant,
     ShareableField,
@@ -186,3 +187,11 @@ def test_program_rules_name_the_field() -> None:
     with pytest.raises(Rejected) as twice:
         program(topics=["apps", "apps"])
     assert twice.value.field == "topics"
+
+
+def test_an_invitation_can_be_accepted_until_it_expires_and_not_after() -> None:
+    invited = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    invitation = Invitation.issue("prog-1", "person-1", "coord@x", invited, days=21)
+    invitation.check_open(invited + timedelta(days=20, hours=23))
+    with pytest.raises(Conflict, match="expired at 2026-11-22T09:00:00"):
+        invitation.check_open(invited + timedelta(days=21))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pymongo import ASCENDING, IndexModel
 
+from telemachus.identity.domain import commands
 from telemachus.identity.domain.topics import SEED_TOPICS
-from telemachus.identity.entrypoints import http, kafka, token_exchange
+from telemachus.identity.entrypoints import http, invitations, kafka, token_exchange
 from telemachus.identity.service_layer.handlers import IdentityHandlers
 from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, IdentityPublisher
 from telemachus.identity.service_layer.unit_of_work import (
+    INVITATIONS,
     PARTICIPANTS,
     RELEASES,
     TOPICS,
@@ -55,20 +57,34 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         )
         for field in ("participant_ref", "counterpart_ref", "pairing_id"):
             await runtime.db[RELEASES].create_index([(field, ASCENDING)])
+        await runtime.db[INVITATIONS].create_indexes(
+            [
+                # One invitation per person and program, however often a cohort is invited.
+                IndexModel([("program_id", ASCENDING), ("participant_id", ASCENDING)], unique=True),
+                IndexModel([("participant_id", ASCENDING)]),
+                IndexModel([("expires_at", ASCENDING)]),
+            ]
+        )
         for topic in SEED_TOPICS:
             await runtime.db[TOPICS].update_one(
                 {"_id": topic.id}, {"$setOnInsert": {"title": topic.title}}, upsert=True
             )
 
     runtime.on_startup(prepare_store)
+
+    async def purge_expired() -> None:
+        await bus.handle(commands.PurgeExpiredInvitations())
+
+    # An expired invitation leaves nothing behind.
+    runtime.periodic.every(settings.sweep_seconds, "purge expired invitations", purge_expired)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
     views = IdentityViews(runtime.db)
     verifier = runtime.token_verifier()
+    authenticate = principal_dependency(verifier)
     routers = [
-        http.identity_router(
-            bus, views, settings.institution, runtime.trust, principal_dependency(verifier)
-        )
+        http.identity_router(bus, views, settings.institution, runtime.trust, authenticate),
+        invitations.invitations_router(bus, views, settings.institution, authenticate),
     ]
     record = runtime.trust.get(settings.institution)
     if verifier.own_idp is not None and record is not None:

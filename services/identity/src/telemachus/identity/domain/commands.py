@@ -5,11 +5,12 @@ Field limits live here, where input arrives; the model trusts what passed them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from telemachus.identity.domain.invitations import DEFAULT_DAYS
 from telemachus.identity.domain.participants import (
     Availability,
     ShareableField,
@@ -147,6 +148,31 @@ class EnrolParticipant(Command):
     participant_id: str
     program_id: str
     consented_fields: list[ShareableField] = Field(min_length=1)
+
+
+class InviteToProgram(Command):
+    """A coordinator invites people (by record id or work e-mail) to one program."""
+
+    program_id: str
+    participant_ids: list[str] = Field(default_factory=list, max_length=5000)
+    work_emails: list[str] = Field(default_factory=list, max_length=5000)
+    invited_by: str
+    expires_in_days: int = Field(default=DEFAULT_DAYS, ge=1, le=90)
+
+
+class AcceptInvitation(Command):
+    invitation_id: str
+    participant_id: str
+    consented_fields: list[ShareableField] = Field(min_length=1)
+
+
+class DeclineInvitation(Command):
+    invitation_id: str
+    participant_id: str
+
+
+class PurgeExpiredInvitations(Command):
+    as_of: datetime | None = None  # default now
 
 
 class WithdrawParticipant(Command):

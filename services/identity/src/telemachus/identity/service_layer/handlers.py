@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from telemachus.identity.domain import commands
+from telemachus.identity.domain.invitations import Invitation, InvitationSummary
 from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program, new_id
 from telemachus.identity.service_layer.import_report import (
@@ -16,7 +18,7 @@ from telemachus.identity.service_layer.import_report import (
 )
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
-from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
+from telemachus.shared.errors import Conflict, Forbidden, NotFound, Rejected, found
 from telemachus.shared.runtime.bus import Handlers
 from telemachus.shared.security.registry import TrustRegistry
 
@@ -241,6 +243,101 @@ class IdentityHandlers:
         participant.enrol(program, cmd.consented_fields, self.clock())
         return participant
 
+    # Invitations -------------------------------------------------------------------------
+
+    async def invite_to_program(
+        self, cmd: commands.InviteToProgram, uow: IdentityUnitOfWork
+    ) -> InvitationSummary:
+        """One transaction for a whole cohort; who was not invited, and why, is reported."""
+        program = await uow.programs.get(cmd.program_id)
+        if program is None:
+            raise Rejected(f"no program {cmd.program_id} is known here", field="program_id")
+        now = self.clock()
+        program.check_open_to(self.institution, now.date())
+        people = await uow.participants.find(
+            {
+                "$or": [
+                    {"_id": {"$in": cmd.participant_ids}},
+                    # As written, or in lower case (the usual way HR systems export them).
+                    {
+                        "work_email": {
+                            "$in": [*cmd.work_emails, *(e.lower() for e in cmd.work_emails)]
+                        }
+                    },
+                ]
+            }
+        )
+        ids = {p.id for p in people}
+        emails = {str(p.work_email).lower() for p in people}
+        summary = InvitationSummary(
+            unknown=[i for i in cmd.participant_ids if i not in ids]
+            + [e for e in cmd.work_emails if e.lower() not in emails and e not in emails]
+        )
+        pending = {
+            i.participant_id
+            for i in await uow.invitations.find(
+                {"program_id": program.id, "participant_id": {"$in": [p.id for p in people]}}
+            )
+        }
+        for person in people:
+            if person.active_enrolment(program.id):
+                summary.already_enrolled.append(person.id)
+            elif person.id in pending:
+                summary.already_invited.append(person.id)
+            else:
+                uow.invitations.add(
+                    Invitation.issue(
+                        program.id, person.id, cmd.invited_by, now, cmd.expires_in_days
+                    )
+                )
+                summary.invited.append(person.id)
+        return summary
+
+    async def accept_invitation(
+        self, cmd: commands.AcceptInvitation, uow: IdentityUnitOfWork
+    ) -> Participant:
+        """The person's own consent: only now are they enrolled, and the fact published."""
+        invitation = await self._invitation(uow, cmd.invitation_id, cmd.participant_id)
+        invitation.check_open(self.clock())
+        participant = await self._participant(uow, cmd.participant_id)
+        program = await uow.programs.get(invitation.program_id)
+        if program is None:
+            raise Rejected(f"program {invitation.program_id} is gone", field="invitation_id")
+        participant.enrol(program, cmd.consented_fields, self.clock())
+        uow.invitations.remove(invitation)
+        return participant
+
+    async def decline_invitation(
+        self, cmd: commands.DeclineInvitation, uow: IdentityUnitOfWork
+    ) -> None:
+        """Declined: the invitation is deleted; nothing of it remains."""
+        uow.invitations.remove(await self._invitation(uow, cmd.invitation_id, cmd.participant_id))
+
+    async def purge_expired_invitations(
+        self, cmd: commands.PurgeExpiredInvitations, uow: IdentityUnitOfWork
+    ) -> int:
+        now = cmd.as_of or self.clock()
+        # Times are stored as ISO text: the day narrows the read, datetimes decide.
+        day_after = (now.date() + timedelta(days=1)).isoformat()
+        expired = [
+            i
+            for i in await uow.invitations.find({"expires_at": {"$lt": day_after}})
+            if i.expires_at <= now
+        ]
+        for invitation in expired:
+            uow.invitations.remove(invitation)
+        return len(expired)
+
+    @staticmethod
+    async def _invitation(
+        uow: IdentityUnitOfWork, invitation_id: str, participant_id: str
+    ) -> Invitation:
+        invitation = await uow.invitations.get(invitation_id)
+        # Someone else's invitation is as unknown to you as one that does not exist.
+        if invitation is None or invitation.participant_id != participant_id:
+            raise NotFound(f"no invitation {invitation_id} for you", field="invitation_id")
+        return invitation
+
     async def withdraw_participant(
         self, cmd: commands.WithdrawParticipant, uow: IdentityUnitOfWork
     ) -> Participant:
@@ -320,6 +417,10 @@ class IdentityHandlers:
             commands.ImportParticipants: self.import_participants,
             commands.UpdateProfile: self.update_profile,
             commands.EnrolParticipant: self.enrol_participant,
+            commands.InviteToProgram: self.invite_to_program,
+            commands.AcceptInvitation: self.accept_invitation,
+            commands.DeclineInvitation: self.decline_invitation,
+            commands.PurgeExpiredInvitations: self.purge_expired_invitations,
             commands.WithdrawParticipant: self.withdraw_participant,
             commands.EraseParticipant: self.erase_participant,
             commands.ReleaseContacts: self.release_contacts,

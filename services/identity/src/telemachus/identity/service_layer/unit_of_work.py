@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telemachus.identity.domain.invitations import Invitation
 from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program
 from telemachus.shared.runtime.repository import MongoRepository
@@ -12,6 +13,7 @@ PARTICIPANTS = "participants"
 TOMBSTONES = "tombstones"
 RELEASES = "contact_releases"
 TOPICS = "topics"
+INVITATIONS = "invitations"
 
 
 class IdentityUnitOfWork(MongoUnitOfWork):
@@ -21,6 +23,7 @@ class IdentityUnitOfWork(MongoUnitOfWork):
         self.participants = MongoRepository(self, PARTICIPANTS, Participant)
         self.tombstones = MongoRepository(self, TOMBSTONES, Tombstone)
         self.releases = MongoRepository(self, RELEASES, ContactRelease)
+        self.invitations = MongoRepository(self, INVITATIONS, Invitation)
         return self
 
     async def topic_ids(self) -> set[str]:

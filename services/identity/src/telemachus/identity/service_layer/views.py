@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from telemachus.identity.domain.invitations import Invitation
 from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
 from telemachus.identity.service_layer.handlers import local_id
 from telemachus.identity.service_layer.unit_of_work import (
+    INVITATIONS,
     PARTICIPANTS,
     PROGRAMS,
     RELEASES,
@@ -41,6 +43,9 @@ class IdentityViews:
         if program_id:
             query["enrolments"] = {"$elemMatch": {"program_id": program_id, "withdrawn_at": None}}
         return await read_many(self._db, PARTICIPANTS, Participant, query)
+
+    async def invitations(self, query: dict[str, object]) -> list[Invitation]:
+        return await read_many(self._db, INVITATIONS, Invitation, query)
 
     async def tombstone(self, participant_id: str) -> Tombstone | None:
         return await read_one(self._db, TOMBSTONES, Tombstone, participant_id)
