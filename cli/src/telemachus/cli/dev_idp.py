@@ -32,6 +32,7 @@ REDIRECT_URI = "http://127.0.0.1/callback"
 # The groups the development federation maps to roles (TELEMACHUS_OIDC_ROLE_MAP).
 COORDINATORS_GROUP = "telemachus-coordinators"
 OPERATORS_GROUP = "telemachus-operators"
+PROVISIONERS_GROUP = "telemachus-provisioners"
 
 
 @dataclass(frozen=True)

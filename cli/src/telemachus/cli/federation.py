@@ -21,6 +21,7 @@ from telemachus.cli.dev_idp import (
     COORDINATORS_GROUP,
     OPERATORS_GROUP,
     PORTAL_CLIENT,
+    PROVISIONERS_GROUP,
     REDIRECT_URI,
     Account,
     DevelopmentIdp,
@@ -142,7 +143,8 @@ class Federation:
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
             trust_registry_file=self.registry_file,
             keys_file=self.key_files[institution],
-            oidc_role_map=f"{COORDINATORS_GROUP}=coordinator,{OPERATORS_GROUP}=operator",
+            oidc_role_map=f"{COORDINATORS_GROUP}=coordinator,{OPERATORS_GROUP}=operator,"
+            f"{PROVISIONERS_GROUP}=provisioner",
         )
 
     def build(self) -> None:

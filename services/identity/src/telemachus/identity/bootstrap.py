@@ -7,10 +7,12 @@ from pymongo import ASCENDING, IndexModel
 
 from telemachus.identity.domain import commands
 from telemachus.identity.domain.topics import SEED_TOPICS
-from telemachus.identity.entrypoints import http, invitations, kafka, token_exchange
+from telemachus.identity.entrypoints import http, invitations, kafka, scim, token_exchange
 from telemachus.identity.service_layer.handlers import IdentityHandlers
+from telemachus.identity.service_layer.provisioning import ProvisioningHandlers
 from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, IdentityPublisher
 from telemachus.identity.service_layer.unit_of_work import (
+    COHORTS,
     INVITATIONS,
     PARTICIPANTS,
     RELEASES,
@@ -44,7 +46,12 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     unit_of_work = runtime.unit_of_work_factory(IdentityUnitOfWork, publisher)
 
     handlers = IdentityHandlers(settings.institution, runtime.trust)
-    bus = MessageBus(unit_of_work, handlers.handlers(), runtime.telemetry.tracer)
+    provisioning = ProvisioningHandlers(settings.institution)
+    bus = MessageBus(
+        unit_of_work,
+        {**handlers.handlers(), **provisioning.handlers()},
+        runtime.telemetry.tracer,
+    )
 
     async def prepare_store() -> None:
         await runtime.db[PARTICIPANTS].create_indexes(
@@ -53,8 +60,11 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
                 IndexModel([("subject", ASCENDING)], unique=True),
                 IndexModel([("enrolments.program_id", ASCENDING)]),
                 IndexModel([("reporting_line", ASCENDING)]),
+                # HR systems find people by their id there (SCIM externalId).
+                IndexModel([("external_id", ASCENDING)]),
             ]
         )
+        await runtime.db[COHORTS].create_index([("display_name", ASCENDING)], unique=True)
         for field in ("participant_ref", "counterpart_ref", "pairing_id"):
             await runtime.db[RELEASES].create_index([(field, ASCENDING)])
         await runtime.db[INVITATIONS].create_indexes(
@@ -85,6 +95,7 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     routers = [
         http.identity_router(bus, views, settings.institution, runtime.trust, authenticate),
         invitations.invitations_router(bus, views, settings.institution, authenticate),
+        scim.scim_router(bus, views, settings.institution, verifier),
     ]
     record = runtime.trust.get(settings.institution)
     if verifier.own_idp is not None and record is not None:

@@ -34,6 +34,7 @@ class Role(StrEnum):
     INTEGRATOR = "integrator"  # a system that reads (HR, learning management)
     AUDITOR = "auditor"  # reads consent and erasure records
     OPERATOR = "operator"  # runs the institution's services: dead letters, replays
+    PROVISIONER = "provisioner"  # an HR system or IdP keeping the roster (SCIM)
 
 
 def audience_of(institution: str) -> str:

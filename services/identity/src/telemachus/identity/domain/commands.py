@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from telemachus.identity.domain.invitations import DEFAULT_DAYS
 from telemachus.identity.domain.participants import (
     Availability,
+    EmailAddress,
     ShareableField,
     TopicOffered,
     TopicSought,
@@ -150,12 +151,53 @@ class EnrolParticipant(Command):
     consented_fields: list[ShareableField] = Field(min_length=1)
 
 
+class ProvisionedPerson(Command):
+    """A person as HR provisions them (SCIM): who they are, not what they share."""
+
+    subject: Subject
+    display_name: Name
+    work_email: EmailStr
+    profession: Profession
+    career_stage: CareerStage
+    department: str | None = Field(default=None, max_length=200)
+    employee_number: str | None = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, max_length=200)
+    emails: list[EmailAddress] = Field(default_factory=list, max_length=20)
+    active: bool | None = None
+
+
+class ProvisionPerson(Command):
+    person: ProvisionedPerson
+
+
+class ReplacePerson(Command):
+    """Everything HR holds about the person, as it is now; the same push twice is no change."""
+
+    participant_id: str
+    person: ProvisionedPerson
+
+
+class SaveCohort(Command):
+    """Create (no id) or replace a cohort with exactly these members."""
+
+    cohort_id: str | None = None
+    display_name: Name
+    member_ids: list[str] = Field(default_factory=list, max_length=50_000)
+    member_display: dict[str, str] = Field(default_factory=dict)
+    external_id: str | None = Field(default=None, max_length=200)
+
+
+class DeleteCohort(Command):
+    cohort_id: str
+
+
 class InviteToProgram(Command):
     """A coordinator invites people (by record id or work e-mail) to one program."""
 
     program_id: str
     participant_ids: list[str] = Field(default_factory=list, max_length=5000)
     work_emails: list[str] = Field(default_factory=list, max_length=5000)
+    cohort_id: str | None = None
     invited_by: str
     expires_in_days: int = Field(default=DEFAULT_DAYS, ge=1, le=90)
 

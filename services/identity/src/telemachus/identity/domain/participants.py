@@ -127,6 +127,12 @@ class Profile(BaseModel):
     max_relationships: int = 1
 
 
+class EmailAddress(BaseModel):
+    value: str
+    type: str | None = None
+    primary: bool | None = None
+
+
 class Participant(Profile, Aggregate):
     home_institution: InstitutionId
     # Who this person signs in as at their institution's identity provider (token `sub`).
@@ -135,6 +141,13 @@ class Participant(Profile, Aggregate):
     # Pseudonymous references of the line managers above this person, nearest first.
     reporting_line: list[str] = Field(default_factory=list)
     enrolments: list[Enrolment] = Field(default_factory=list)
+    # From HR provisioning (SCIM): the HR system's id, the employee number, the addresses
+    # as HR lists them (the work e-mail is the primary one), and whether the person is
+    # still with the institution (False: in no program, none to join; None: not said).
+    external_id: str | None = None
+    employee_number: str | None = None
+    emails: list[EmailAddress] = Field(default_factory=list)
+    active: bool | None = None
 
     @property
     def ref(self) -> str:
@@ -145,6 +158,8 @@ class Participant(Profile, Aggregate):
         return next((e for e in self.enrolments if e.program_id == program_id and e.active), None)
 
     def enrol(self, program: Program, consented: list[ShareableField], now: datetime) -> Enrolment:
+        if self.active is False:
+            raise Conflict("deactivated by the institution's HR system", field="participant_id")
         if self.active_enrolment(program.id):
             raise Conflict(f"already enrolled in {program.id}", field="program_id")
         program.check_open_to(self.home_institution, now.date())
@@ -180,6 +195,15 @@ class Participant(Profile, Aggregate):
             if enrolment.active and touched & set(enrolment.consented_fields):
                 self.record(events.ProfileUpdated(self, enrolment))
         return changed
+
+    def deactivate(self, now: datetime) -> list[str]:
+        """Left the institution (HR says so): withdrawn from every program, as a withdrawal
+        at their own request would, so each program's withdrawal policy applies."""
+        self.active = False
+        left = [e.program_id for e in self.enrolments if e.active]
+        for program_id in left:
+            self.withdraw(program_id, now)
+        return left
 
     def withdraw(self, program_id: str, now: datetime) -> Enrolment:
         enrolment = self.active_enrolment(program_id)

@@ -28,12 +28,15 @@ from telemachus.shared.security.tokens import Principal, Role
 class InviteRequest(BaseModel):
     participant_ids: list[str] = Field(default_factory=list, max_length=5000)
     work_emails: list[str] = Field(default_factory=list, max_length=5000)
+    cohort_id: str | None = Field(default=None, description="a cohort (SCIM group) to invite")
     expires_in_days: int = Field(default=DEFAULT_DAYS, ge=1, le=90)
 
     @model_validator(mode="after")
     def _someone(self) -> InviteRequest:
-        if not self.participant_ids and not self.work_emails:
-            raise ValueError("name at least one person in participant_ids or work_emails")
+        if not self.participant_ids and not self.work_emails and self.cohort_id is None:
+            raise ValueError(
+                "name at least one person in participant_ids or work_emails, or a cohort_id"
+            )
         return self
 
 

@@ -254,10 +254,16 @@ class IdentityHandlers:
             raise Rejected(f"no program {cmd.program_id} is known here", field="program_id")
         now = self.clock()
         program.check_open_to(self.institution, now.date())
+        wanted = list(cmd.participant_ids)
+        if cmd.cohort_id is not None:
+            cohort = found(
+                await uow.cohorts.get(cmd.cohort_id), f"cohort {cmd.cohort_id}", field="cohort_id"
+            )
+            wanted += cohort.member_ids
         people = await uow.participants.find(
             {
                 "$or": [
-                    {"_id": {"$in": cmd.participant_ids}},
+                    {"_id": {"$in": wanted}},
                     # As written, or in lower case (the usual way HR systems export them).
                     {
                         "work_email": {
@@ -270,7 +276,7 @@ class IdentityHandlers:
         ids = {p.id for p in people}
         emails = {str(p.work_email).lower() for p in people}
         summary = InvitationSummary(
-            unknown=[i for i in cmd.participant_ids if i not in ids]
+            unknown=[i for i in wanted if i not in ids]
             + [e for e in cmd.work_emails if e.lower() not in emails and e not in emails]
         )
         pending = {

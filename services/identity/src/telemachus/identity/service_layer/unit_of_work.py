@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telemachus.identity.domain.cohorts import Cohort
 from telemachus.identity.domain.invitations import Invitation
 from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program
@@ -14,6 +15,7 @@ TOMBSTONES = "tombstones"
 RELEASES = "contact_releases"
 TOPICS = "topics"
 INVITATIONS = "invitations"
+COHORTS = "cohorts"
 
 
 class IdentityUnitOfWork(MongoUnitOfWork):
@@ -24,6 +26,7 @@ class IdentityUnitOfWork(MongoUnitOfWork):
         self.tombstones = MongoRepository(self, TOMBSTONES, Tombstone)
         self.releases = MongoRepository(self, RELEASES, ContactRelease)
         self.invitations = MongoRepository(self, INVITATIONS, Invitation)
+        self.cohorts = MongoRepository(self, COHORTS, Cohort)
         return self
 
     async def topic_ids(self) -> set[str]:

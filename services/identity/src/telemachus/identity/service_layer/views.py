@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from telemachus.identity.domain.cohorts import Cohort
 from telemachus.identity.domain.invitations import Invitation
 from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
 from telemachus.identity.service_layer.handlers import local_id
 from telemachus.identity.service_layer.unit_of_work import (
+    COHORTS,
     INVITATIONS,
     PARTICIPANTS,
     PROGRAMS,
@@ -46,6 +48,12 @@ class IdentityViews:
 
     async def invitations(self, query: dict[str, object]) -> list[Invitation]:
         return await read_many(self._db, INVITATIONS, Invitation, query)
+
+    async def cohort(self, cohort_id: str) -> Cohort | None:
+        return await read_one(self._db, COHORTS, Cohort, cohort_id)
+
+    async def cohorts(self) -> list[Cohort]:
+        return await read_many(self._db, COHORTS, Cohort, {})
 
     async def tombstone(self, participant_id: str) -> Tombstone | None:
         return await read_one(self._db, TOMBSTONES, Tombstone, participant_id)
