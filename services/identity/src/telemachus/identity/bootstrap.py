@@ -9,6 +9,7 @@ from telemachus.identity.domain import commands
 from telemachus.identity.domain.topics import SEED_TOPICS
 from telemachus.identity.entrypoints import http, invitations, kafka, scim, token_exchange
 from telemachus.identity.service_layer.handlers import IdentityHandlers
+from telemachus.identity.service_layer.import_jobs import ImportJobs
 from telemachus.identity.service_layer.provisioning import ProvisioningHandlers
 from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, IdentityPublisher
 from telemachus.identity.service_layer.unit_of_work import (
@@ -92,8 +93,11 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     views = IdentityViews(runtime.db)
     verifier = runtime.token_verifier()
     authenticate = principal_dependency(verifier)
+    jobs = ImportJobs(runtime.db, bus, views)
+    runtime.on_startup(jobs.mark_interrupted)
+    runtime.on_stop(jobs.stop)
     routers = [
-        http.identity_router(bus, views, settings.institution, runtime.trust, authenticate),
+        http.identity_router(bus, views, settings.institution, runtime.trust, authenticate, jobs),
         invitations.invitations_router(bus, views, settings.institution, authenticate),
         scim.scim_router(bus, views, settings.institution, verifier),
     ]

@@ -160,6 +160,7 @@ class ServiceRuntime:
         )
         if self.trust is None:
             log.warning("no trust registry: events are consumed without checking signatures")
+        self._stop_hooks: list[StartupHook] = []
         self._startup_hooks: list[StartupHook] = [
             lambda: ensure_outbox_indexes(
                 self.db[OUTBOX_COLLECTION], settings.outbox_retention_seconds
@@ -216,6 +217,10 @@ class ServiceRuntime:
     ) -> Any:
         return await self.broker.publish(payload, topic, key=key, headers=headers)
 
+    def on_stop(self, hook: StartupHook) -> None:
+        """Run first on stop (e.g. cancel a service's own background work), bounded."""
+        self._stop_hooks.append(hook)
+
     def on_startup(self, hook: StartupHook) -> None:
         """Run after the store is reachable and before consumers start (e.g. indexes)."""
         self._startup_hooks.append(hook)
@@ -264,6 +269,8 @@ class ServiceRuntime:
         gets STOP_STEP_SECONDS, then the service goes on stopping (what was not committed
         comes again after the restart; the inbox makes that harmless)."""
         self.started = False
+        for hook in self._stop_hooks:
+            await _bounded("the service's own work", hook())
         await _bounded("the periodic jobs", self.periodic.stop())
         # Commit handled offsets while the consumers are still members of their groups.
         await _bounded("the consumers", self.consumer.stop())

@@ -6,7 +6,7 @@ Field limits live here, where input arrives; the model trusts what passed them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -102,6 +102,7 @@ class ProfileFields(Command):
 class RegisterParticipant(ProfileFields):
     display_name: Name
     work_email: EmailStr
+    employee_number: str | None = Field(default=None, max_length=100)
     subject: Subject | None = Field(
         default=None,
         description="what this person signs in as (token `sub`); their work e-mail if omitted",
@@ -149,6 +150,18 @@ class EnrolParticipant(Command):
     participant_id: str
     program_id: str
     consented_fields: list[ShareableField] = Field(min_length=1)
+
+
+class RosterUpdate(Command):
+    participant_id: str
+    changes: dict[str, Any]
+
+
+class ApplyRosterChunk(Command):
+    """One transaction of a planned re-sync: people to register, changes to make."""
+
+    creates: list[RegisterParticipant] = Field(default_factory=list)
+    updates: list[RosterUpdate] = Field(default_factory=list)
 
 
 class ProvisionedPerson(Command):

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from telemachus.identity.domain import commands
@@ -24,6 +24,7 @@ from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
 from telemachus.identity.service_layer import access, csv_import
 from telemachus.identity.service_layer.handlers import home_of
+from telemachus.identity.service_layer.import_jobs import ImportJob, ImportJobs, SyncOptions
 from telemachus.identity.service_layer.import_report import ImportReport
 from telemachus.identity.service_layer.views import IdentityViews
 from telemachus.shared.contracts.vocabulary import CareerStage, InstitutionKind, Profession
@@ -131,6 +132,7 @@ def identity_router(
     institution: str,
     trust: TrustRegistry,
     authenticate: Callable[..., Awaitable[Principal]],
+    jobs: ImportJobs,
 ) -> APIRouter:
     async def principal(who: Principal = Depends(authenticate)) -> Principal:
         access.require_home(who, institution)
@@ -238,6 +240,43 @@ def identity_router(
             )
         )
         return report
+
+    @router.post(
+        "/participants/import-jobs",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=ImportJob,
+        summary="Re-sync the roster from a CSV export, as a job (202: follow its Location)",
+        description="Rows for known people (by work_email, else employee_number) update "
+        "them, in the file's columns only; unknown people are registered; with "
+        "flag_missing, people not in the file are listed (nothing is done to them). A "
+        "dry run only reports: counts and the refused rows. A refused row stops the "
+        "whole sync unless accept_valid. Columns as for /participants/import.",
+        openapi_extra=CSV_BODY,
+    )
+    async def sync_roster(
+        request: Request,
+        response: Response,
+        dry_run: bool = Query(False, description="plan and report, change nothing"),
+        accept_valid: bool = Query(
+            False, description="apply the valid rows even if others are refused"
+        ),
+        flag_missing: bool = Query(
+            False, description="the file is the full roster: list who is not in it"
+        ),
+        who: Principal = Depends(coordinator),
+    ) -> ImportJob:
+        text = await _csv_text(request)
+        job = await jobs.submit(
+            text,
+            SyncOptions(dry_run=dry_run, accept_valid=accept_valid, flag_missing=flag_missing),
+            who.subject,
+        )
+        response.headers["Location"] = f"/participants/import-jobs/{job.id}"
+        return job
+
+    @router.get("/participants/import-jobs/{job_id}", response_model=ImportJob)
+    async def sync_job(job_id: str, who: Principal = Depends(coordinator)) -> ImportJob:
+        return found(await jobs.get(job_id), f"import job {job_id}", field="job_id")
 
     @router.get("/participants", response_model=list[ParticipantView], responses=PAGED)
     async def list_participants(

@@ -3,8 +3,8 @@
 Columns (header row required, any order; only display_name, work_email, profession and
 career_stage must be present):
 
-  display_name, work_email, subject, profession, career_stage, department,
-  line_manager_id, topics_offered, topics_sought, languages, max_relationships,
+  display_name, work_email, subject, employee_number, profession, career_stage,
+  department, line_manager_id, topics_offered, topics_sought, languages, max_relationships,
   time_zone, availability
 
 List cells use ';' between items: topics as `topic:level` (`e-medicine:5;apps:3`),
@@ -29,6 +29,7 @@ from telemachus.shared.errors import Rejected
 REQUIRED_COLUMNS = ("display_name", "work_email", "profession", "career_stage")
 OPTIONAL_COLUMNS = (
     "subject",
+    "employee_number",
     "department",
     "line_manager_id",
     "topics_offered",
@@ -53,6 +54,7 @@ class ParsedFile:
     rows: list[RegisterParticipant]
     line_numbers: list[int]
     refused: list[FormRefusal]
+    columns: frozenset[str] = frozenset()  # the header: a re-sync changes only these
 
 
 class CellError(ValueError):
@@ -90,7 +92,14 @@ def _slots(cell: str) -> list[dict[str, str]]:
 def _row_data(cells: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {
         key: cells[key]
-        for key in ("display_name", "work_email", "profession", "department", "line_manager_id")
+        for key in (
+            "display_name",
+            "work_email",
+            "profession",
+            "department",
+            "line_manager_id",
+            "employee_number",
+        )
         if cells.get(key)
     }
     if cells.get("subject"):
@@ -154,4 +163,4 @@ def parse_participants(text: str) -> ParsedFile:
             refused.append(FormRefusal(line, *_first_error(error)))
     if not rows and not refused:
         raise Rejected("the file has a header but no rows", field="file")
-    return ParsedFile(rows, lines, refused)
+    return ParsedFile(rows, lines, refused, frozenset(header))
