@@ -308,3 +308,36 @@ def test_observability_waits_on_health_where_an_image_can_say_it_and_jaeger_is_v
     collector = yaml.safe_load((OBSERVABILITY / "otel-collector.yaml").read_text())
     assert "health_check" in collector["service"]["extensions"]
     assert collector["extensions"]["health_check"]["endpoint"].endswith(":13133")
+
+
+def test_each_institution_signs_in_at_its_own_keycloak_realm_with_pkce() -> None:
+    """Issue 16: the compose file's Keycloak gives each institution a realm whose tokens
+    the institution's services accept: the audience they expect, the groups their role
+    map reads, a public client that must use PKCE, and the realm the registry names."""
+    services = compose()["services"]
+    keycloak = services["keycloak"]
+    assert "--import-realm" in keycloak["command"] and keycloak["healthcheck"]["test"]
+    secrets_job = (ROOT / "deploy" / "compose" / "dev-secrets.sh").read_text()
+    assert "--oidc-issuer $id=${KEYCLOAK_URL:-http://keycloak:8080}/realms/$id" in secrets_job
+    for institution in (i.id for i in DEFAULT_INSTITUTIONS):
+        realm = json.loads((ROOT / "deploy" / "keycloak" / f"{institution}-realm.json").read_text())
+        assert realm["realm"] == institution
+        [client] = realm["clients"]
+        assert client["publicClient"] and not client["directAccessGrantsEnabled"]
+        assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+        mappers = {m["protocolMapper"]: m["config"] for m in client["protocolMappers"]}
+        assert mappers["oidc-audience-mapper"]["included.custom.audience"] == (
+            f"telemachus:{institution}"
+        )
+        assert mappers["oidc-group-membership-mapper"]["claim.name"] == "groups"
+        env = {k: str(v) for k, v in services[f"{institution}-identity"]["environment"].items()}
+        settings = ServiceSettings.model_validate(
+            {k.removeprefix("TELEMACHUS_").lower(): v for k, v in env.items()}
+            | {"service": "identity"}
+        )
+        mapped = {item.split("=")[0] for item in settings.oidc_role_map.split(",")}
+        assert mapped == {g["name"] for g in realm["groups"]}
+        assert settings.oidc_roles_claim == "groups"
+        users = {u["username"]: u for u in realm["users"]}
+        assert "/telemachus-coordinators" in users["coordinator"]["groups"]
+        assert {"ada", "ben"} <= set(users)

@@ -19,8 +19,13 @@ if [ -s "$root/registry/registry.json" ]; then
   exit 0
 fi
 work=$(mktemp -d)
-# shellcheck disable=SC2086  # INSTITUTIONS is a list of words
-telemachus dev-trust --dir "$work" --kafka-passwords $INSTITUTIONS
+# Each institution signs its people in at its own realm of the development Keycloak.
+issuers=""
+for id in $INSTITUTIONS; do
+  issuers="$issuers --oidc-issuer $id=${KEYCLOAK_URL:-http://keycloak:8080}/realms/$id"
+done
+# shellcheck disable=SC2086  # INSTITUTIONS and issuers are lists of words
+telemachus dev-trust --dir "$work" --kafka-passwords $issuers $INSTITUTIONS
 random() { head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40; }
 put() {  # put OWNER FILE CONTENT-FROM-FILE
   install -o "$1" -g "$1" -m 0400 "$3" "$2"

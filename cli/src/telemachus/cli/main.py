@@ -286,6 +286,12 @@ def parser() -> argparse.ArgumentParser:
         "without one, the id's words tell it, e.g. northgate-university)",
     )
     run_trust.add_argument(
+        "--oidc-issuer",
+        action="append",
+        metavar="ID=URL",
+        help="the institution's OpenID Connect provider, named in the registry (repeat)",
+    )
+    run_trust.add_argument(
         "--kafka-passwords",
         action="store_true",
         help="also a random Kafka password per institution (<id>.kafka-password)",
@@ -358,7 +364,14 @@ def dev_trust(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    registry, key_files = load_or_create_development_trust(Path(args.dir), members)
+    issuers = {}
+    for spec in args.oidc_issuer or []:
+        institution, sep, issuer = spec.partition("=")
+        if not sep or not issuer:
+            print(f"--oidc-issuer {spec!r}: expected ID=URL", file=sys.stderr)
+            return 2
+        issuers[institution] = issuer
+    registry, key_files = load_or_create_development_trust(Path(args.dir), members, issuers)
     say(f"registry: {registry}")
     for institution, path in key_files.items():
         say(f"keys of {institution}: {path}")
