@@ -19,17 +19,14 @@ import csv
 import io
 import random
 import resource
-import secrets
-import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
 import httpx
+from one_institution import one_institution  # a sibling module: run as a script
 
-from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation
+from telemachus.cli.federation import Federation
 from telemachus.shared.security.tokens import Role
-from telemachus.shared.testing.backends import start_backend
 
 COLUMNS = [
     "display_name",
@@ -79,23 +76,8 @@ def rss_mib() -> float:
 
 
 async def main(rows: int, baseline: int, seed: int) -> None:
-    backend = await asyncio.to_thread(start_backend)
-    print(f"backend: {backend.describe()}")
-    institution = DEFAULT_INSTITUTIONS[0]
-    with tempfile.TemporaryDirectory() as trust_dir:
-        federation = Federation(
-            backend.kafka_bootstrap_servers,
-            backend.mongodb_uri,
-            institutions=[institution],
-            database_prefix=f"bench-{secrets.token_hex(3)}",
-            trust_dir=Path(trust_dir),
-        )
-        await federation.start()
-        try:
-            await run(federation, institution.id, rows, baseline, seed)
-        finally:
-            await federation.stop()
-            backend.stop()
+    async with one_institution() as (federation, institution, _):
+        await run(federation, institution, rows, baseline, seed)
 
 
 async def run(

@@ -18,17 +18,15 @@ import argparse
 import asyncio
 import resource
 import secrets
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
+from one_institution import one_institution  # a sibling module: run as a script
 from pymongo import AsyncMongoClient
 
-from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation
+from telemachus.cli.federation import Federation
 from telemachus.shared.security.tokens import Role
-from telemachus.shared.testing.backends import start_backend
 
 PARTICIPANT = "urn:telemachus:params:scim:schemas:extension:participant:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -77,24 +75,9 @@ async def baseline(uri: str, users: int) -> float:
 
 
 async def main(users: int, changes: int, concurrency: int) -> None:
-    backend = await asyncio.to_thread(start_backend)
-    print(f"backend: {backend.describe()}")
-    institution = DEFAULT_INSTITUTIONS[0]
-    with tempfile.TemporaryDirectory() as trust_dir:
-        federation = Federation(
-            backend.kafka_bootstrap_servers,
-            backend.mongodb_uri,
-            institutions=[institution],
-            database_prefix=f"bench-{secrets.token_hex(3)}",
-            trust_dir=Path(trust_dir),
-        )
-        await federation.start()
-        try:
-            floor = await baseline(backend.mongodb_uri, users)
-            await run(federation, institution.id, users, changes, concurrency, floor)
-        finally:
-            await federation.stop()
-            backend.stop()
+    async with one_institution() as (federation, institution, backend):
+        floor = await baseline(backend.mongodb_uri, users)
+        await run(federation, institution, users, changes, concurrency, floor)
 
 
 async def run(

@@ -78,7 +78,6 @@ async def test_services_recover_from_a_broker_restart_and_lose_nothing(
         program = await publish_program(lead, [partner.id])
         await known_at(partner, program["id"])
         pairing = LeadApi(federation, lead, client, "pairing")
-        coordinator = pairing.coordinator(lead.id)
         acknowledged: list[str] = []
         at_home = {lead.id: 0, partner.id: 0}
 
@@ -90,15 +89,8 @@ async def test_services_recover_from_a_broker_restart_and_lose_nothing(
                 acknowledged.append(person["ref"])
                 at_home[site.id] += 1
 
-        async def pool() -> list[str]:
-            response = await pairing.call(
-                "GET", f"/programs/{program['id']}/pool?limit=1000", coordinator
-            )
-            assert response.status_code == 200, response.text
-            return [c["participant_ref"] for c in response.json()]
-
         async def all_in_pool() -> list[str]:
-            found = await pool()
+            found = await pairing.pool_refs(program["id"])
             return found if sorted(found) == sorted(acknowledged) else []
 
         await enrol_some(6)

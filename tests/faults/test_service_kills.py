@@ -139,17 +139,9 @@ async def test_services_killed_again_and_again_lose_and_duplicate_no_enrolment(
         for process in processes.values():
             await process.ready(within=180)  # a lock the killed held lasts about a minute
         pairing = LeadApi(federation, lead, client, "pairing")
-        coordinator = pairing.coordinator(lead.id)
-
-        async def pool() -> list[str]:
-            response = await pairing.call(
-                "GET", f"/programs/{program['id']}/pool?limit=1000", coordinator
-            )
-            assert response.status_code == 200, response.text
-            return [c["participant_ref"] for c in response.json()]
 
         async def all_acknowledged_in_pool() -> list[str]:
-            found = await pool()
+            found = await pairing.pool_refs(program["id"])
             return found if set(acknowledged) <= set(found) else []
 
         found = await eventually(all_acknowledged_in_pool, within=180, every=1)

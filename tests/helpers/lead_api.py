@@ -47,6 +47,14 @@ class LeadApi:
         assert response.status_code < 300, response.text
         return response.json()
 
+    async def pool_refs(self, program_id: str) -> list[str]:
+        """Who is in the program's pool (pairing), as the lead's coordinator sees it."""
+        response = await self.call(
+            "GET", f"/programs/{program_id}/pool?limit=1000", self.coordinator(self.lead)
+        )
+        assert response.status_code == 200, response.text
+        return [c["participant_ref"] for c in response.json()]
+
     async def events(self) -> list[tuple[str, dict[str, Any]]]:
         """(kind, body) of everything on the service's topic, e.g. ("session-held", {...})."""
         records = await read_topic(

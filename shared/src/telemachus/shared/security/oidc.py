@@ -25,7 +25,7 @@ import httpx
 import jwt
 
 from telemachus.shared.errors import Unauthenticated
-from telemachus.shared.security.tokens import LEEWAY, MAX_LIFETIME, Principal, Role
+from telemachus.shared.security.tokens import MAX_LIFETIME, Principal, Role, decode_checked
 
 # Asymmetric only: a symmetric `alg` with a public key as its secret is the classic
 # confusion attack, and `none` is no signature at all.
@@ -182,33 +182,15 @@ class OidcVerifier:
         key = await self._keys.key(kid)
         if key.algorithm_name != alg:
             raise Unauthenticated(f"key {kid!r} is a {key.algorithm_name} key, not {alg}")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key.key,
-                algorithms=[alg],
-                audience=self._mapping.audience,
-                issuer=self.issuer,
-                options={
-                    "require": ["exp", "iat", "sub", "aud", "iss"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
-            )
-            expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
-            issued = datetime.fromtimestamp(float(claims["iat"]), UTC)
-        except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError) as error:
-            raise Unauthenticated(f"token refused: {error}") from None
-        now = self._clock()
-        if expires + LEEWAY < now:
-            raise Unauthenticated(f"token expired at {expires.isoformat()}")
-        if issued - LEEWAY > now:
-            raise Unauthenticated("token issued in the future")
-        if expires - issued > self._max_lifetime:
-            raise Unauthenticated(
-                f"token lives {expires - issued}, longer than the {self._max_lifetime} allowed"
-            )
-        return claims
+        return decode_checked(
+            token,
+            key.key,
+            alg,
+            audience=self._mapping.audience,
+            issuer=self.issuer,
+            now=self._clock(),
+            max_lifetime=self._max_lifetime,
+        )
 
     async def verify(self, token: str) -> Principal:
         claims = await self.claims(token)

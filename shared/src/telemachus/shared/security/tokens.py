@@ -88,38 +88,62 @@ class TokenVerifier:
         )
         if key is None:
             raise Unauthenticated(f"no key {header.get('kid')!r} of {issuer} is valid now")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                Ed25519PublicKey.from_public_bytes(key.raw),
-                algorithms=["EdDSA"],
-                audience=self._audience,
-                issuer=institution.token_issuer,
-                # Times are checked below against this service's clock, not PyJWT's.
-                options={
-                    "require": ["exp", "iat", "sub", "aud", "iss"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
-            )
-            expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
-            issued = datetime.fromtimestamp(float(claims["iat"]), UTC)
-        except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError) as error:
-            raise Unauthenticated(f"token refused: {error}") from None
-        if expires + LEEWAY < now:
-            raise Unauthenticated(f"token expired at {expires.isoformat()}")
-        if issued - LEEWAY > now:
-            raise Unauthenticated("token issued in the future")
-        if expires - issued > self._max_lifetime:
-            raise Unauthenticated(
-                f"token lives {expires - issued}, longer than the {self._max_lifetime} allowed"
-            )
+        claims = decode_checked(
+            token,
+            Ed25519PublicKey.from_public_bytes(key.raw),
+            "EdDSA",
+            audience=self._audience,
+            issuer=institution.token_issuer,
+            now=now,
+            max_lifetime=self._max_lifetime,
+        )
         roles = frozenset(
             Role(r) for r in _strings(claims.get("roles")) if r in Role._value2member_map_
         )
         return Principal(
             institution.id, str(claims["sub"]), roles, _own_ref(claims, institution.id)
         )
+
+
+def decode_checked(
+    token: str,
+    key: Any,
+    alg: str,
+    *,
+    audience: str,
+    issuer: str,
+    now: datetime,
+    max_lifetime: timedelta,
+) -> dict[str, Any]:
+    """The claims once signature, audience and issuer check, and the times check against
+    this service's clock (not PyJWT's): not expired, not issued in the future, and not
+    living longer than `max_lifetime`, within LEEWAY."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=issuer,
+            options={
+                "require": ["exp", "iat", "sub", "aud", "iss"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
+        )
+        expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
+        issued = datetime.fromtimestamp(float(claims["iat"]), UTC)
+    except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError) as error:
+        raise Unauthenticated(f"token refused: {error}") from None
+    if expires + LEEWAY < now:
+        raise Unauthenticated(f"token expired at {expires.isoformat()}")
+    if issued - LEEWAY > now:
+        raise Unauthenticated("token issued in the future")
+    if expires - issued > max_lifetime:
+        raise Unauthenticated(
+            f"token lives {expires - issued}, longer than the {max_lifetime} allowed"
+        )
+    return claims
 
 
 def _own_ref(claims: dict[str, Any], institution: str) -> str | None:

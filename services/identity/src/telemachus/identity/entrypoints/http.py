@@ -22,6 +22,7 @@ from telemachus.identity.domain.participants import (
 )
 from telemachus.identity.domain.programs import Program
 from telemachus.identity.domain.topics import Topic
+from telemachus.identity.entrypoints.callers import callers
 from telemachus.identity.service_layer import access, csv_import
 from telemachus.identity.service_layer.handlers import home_of
 from telemachus.identity.service_layer.import_jobs import ImportJob, ImportJobs, SyncOptions
@@ -134,13 +135,8 @@ def identity_router(
     authenticate: Callable[..., Awaitable[Principal]],
     jobs: ImportJobs,
 ) -> APIRouter:
-    async def principal(who: Principal = Depends(authenticate)) -> Principal:
-        access.require_home(who, institution)
-        return who
-
-    async def coordinator(who: Principal = Depends(principal)) -> Principal:
-        access.require_role(who, Role.COORDINATOR)
-        return who
+    who_calls = callers(institution, authenticate, views)
+    principal, coordinator = who_calls.principal, who_calls.coordinator
 
     async def participant_for(participant_id: str) -> Participant:
         return found(
@@ -288,15 +284,8 @@ def identity_router(
         return [participant_view(p) for p in page.of(await views.participants(program_id))]
 
     @router.get("/participants/me", response_model=ParticipantView)
-    async def me(who: Principal = Depends(principal)) -> ParticipantView:
-        access.require_role(who, Role.PARTICIPANT)
-        return participant_view(
-            found(
-                await views.participant_signed_in_as(who.subject),
-                f"participant signed in as {who.subject}",
-                field="sub",
-            )
-        )
+    async def me(person: Participant = Depends(who_calls.signed_in)) -> ParticipantView:
+        return participant_view(person)
 
     @router.get("/participants/{participant_id}", response_model=ParticipantView)
     async def get_participant(

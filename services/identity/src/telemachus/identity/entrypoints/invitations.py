@@ -17,12 +17,12 @@ from telemachus.identity.domain.participants import (
     Participant,
     ShareableField,
 )
-from telemachus.identity.service_layer import access
+from telemachus.identity.entrypoints.callers import callers
 from telemachus.identity.service_layer.views import IdentityViews
 from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.paging import PAGED, Page
-from telemachus.shared.security.tokens import Principal, Role
+from telemachus.shared.security.tokens import Principal
 
 
 class InviteRequest(BaseModel):
@@ -71,22 +71,8 @@ def invitations_router(
     authenticate: Callable[..., Awaitable[Principal]],
 ) -> APIRouter:
     router = APIRouter(tags=["invitations"])
-
-    async def principal(who: Principal = Depends(authenticate)) -> Principal:
-        access.require_home(who, institution)
-        return who
-
-    async def coordinator(who: Principal = Depends(principal)) -> Principal:
-        access.require_role(who, Role.COORDINATOR)
-        return who
-
-    async def signed_in_person(who: Principal = Depends(principal)) -> Participant:
-        access.require_role(who, Role.PARTICIPANT)
-        return found(
-            await views.participant_signed_in_as(who.subject),
-            f"participant signed in as {who.subject}",
-            field="sub",
-        )
+    who_calls = callers(institution, authenticate, views)
+    coordinator, signed_in_person = who_calls.coordinator, who_calls.signed_in
 
     @router.post(
         "/programs/{program_id}/invitations",

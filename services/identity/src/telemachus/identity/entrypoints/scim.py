@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -226,6 +227,93 @@ def _search_page(resources: list[Any], search: SearchRequest[Any], model: Any) -
     return _dump(body, Context.SEARCH_RESPONSE, search)
 
 
+async def _then(value: Awaitable[Any], then: Callable[[Any], Any]) -> Any:
+    return then(await value)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of SCIM resource: how to read, list, create, replace and delete it."""
+
+    endpoint: str
+    model: Any
+    read: Callable[[Request, str], Awaitable[Any]]  # 404 as a ScimError
+    listed: Callable[[Request], Awaitable[list[Any]]]
+    create: Callable[[Any], Awaitable[Any]]
+    replace: Callable[[str, Any], Awaitable[Any]]
+    delete: Callable[[str], Awaitable[Any]]
+    shown: Callable[[Any, str], Any]  # (the saved record, base URL) -> the resource
+
+
+def _add_routes(
+    router: APIRouter,
+    kind: Kind,
+    guarded: Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]],
+    body_of: Callable[[Request], Awaitable[Any]],
+    base_url: Callable[[Request], str],
+) -> None:
+    """POST, GET (one, listed, .search), PUT, PATCH and DELETE (RFC 7644 section 3)."""
+    one = f"/{kind.endpoint}/{{key}}"
+
+    async def search(request: Request, wanted: SearchRequest[Any]) -> Response:
+        return scim_json(_search_page(await kind.listed(request), wanted, kind.model))
+
+    async def create(request: Request) -> Response:
+        body = kind.model.model_validate(
+            await body_of(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST
+        )
+        return respond(kind.shown(await kind.create(body), base_url(request)), request, 201)
+
+    async def read(request: Request, key: str) -> Response:
+        return respond(await kind.read(request, key), request)
+
+    async def listed(request: Request) -> Response:
+        return await search(request, _search_of(request, kind.model))
+
+    async def posted_search(request: Request) -> Response:
+        wanted = SearchRequest[kind.model].model_validate(  # type: ignore[name-defined]
+            await body_of(request), scim_ctx=Context.SEARCH_REQUEST
+        )
+        return await search(request, wanted)
+
+    async def replace(request: Request, key: str) -> Response:
+        await kind.read(request, key)
+        body = kind.model.model_validate(
+            await body_of(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
+        )
+        return respond(kind.shown(await kind.replace(key, body), base_url(request)), request)
+
+    async def patch(request: Request, key: str) -> Response:
+        current = await kind.read(request, key)
+        operations = PatchOp[kind.model].model_validate(  # type: ignore[name-defined]
+            await body_of(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+        )
+        operations.patch(current)
+        return respond(kind.shown(await kind.replace(key, current), base_url(request)), request)
+
+    async def delete(request: Request, key: str) -> Response:
+        await kind.read(request, key)
+        await kind.delete(key)
+        return Response(status_code=204)
+
+    for path, method, work in (
+        (f"/{kind.endpoint}", "POST", create),
+        (f"/{kind.endpoint}", "GET", listed),
+        (f"/{kind.endpoint}/.search", "POST", posted_search),
+        (one, "GET", read),
+        (one, "PUT", replace),
+        (one, "PATCH", patch),
+        (one, "DELETE", delete),
+    ):
+        router.add_api_route(
+            path,
+            guarded(work),
+            methods=[method],
+            name=f"{method.lower()} {path}",
+            response_class=JSONResponse,
+        )
+
+
 def respond(resource: Any, request: Request, status: int = 200) -> JSONResponse:
     """A created (201, with its Location) or read resource, with the attributes asked for."""
     created = status == 201
@@ -377,7 +465,7 @@ def scim_router(
     async def get_schema(request: Request, schema_id: str) -> Response:
         return one_of(schemas(request), "id", schema_id)
 
-    # Users ------------------------------------------------------------------------------
+    # Users and groups: the same protocol over two kinds of resource ------------------------
 
     async def person(participant_id: str) -> Participant:
         found = await views.participant(participant_id)
@@ -385,87 +473,13 @@ def scim_router(
             raise ScimError(404, f"no User {participant_id} here")
         return found
 
-    def user_response(person: Participant, request: Request, status: int = 200) -> Response:
-        user = to_user(person, base_url(request))
-        return respond(user, request, status)
-
-    @router.post("/Users")
-    @guarded
-    async def create_user(request: Request) -> Response:
-        user = User.model_validate(
-            await body_of(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST
-        )
-        created: Participant = await bus.handle(commands.ProvisionPerson(person=to_person(user)))
-        return user_response(created, request, 201)
-
-    @router.get("/Users/{user_id}")
-    @guarded
-    async def get_user(request: Request, user_id: str) -> Response:
-        return user_response(await person(user_id), request)
-
-    async def search_users(request: Request, search: SearchRequest[Any]) -> Response:
-        found = [to_user(p, base_url(request)) for p in await views.participants(None)]
-        return scim_json(_search_page(found, search, User))
-
-    @router.get("/Users")
-    @guarded
-    async def list_users(request: Request) -> Response:
-        return await search_users(request, _search_of(request, User))
-
-    @router.post("/Users/.search")
-    @guarded
-    async def post_search_users(request: Request) -> Response:
-        search = SearchRequest[User].model_validate(
-            await body_of(request), scim_ctx=Context.SEARCH_REQUEST
-        )
-        return await search_users(request, search)
-
-    @router.put("/Users/{user_id}")
-    @guarded
-    async def replace_user(request: Request, user_id: str) -> Response:
-        await person(user_id)
-        user = User.model_validate(
-            await body_of(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
-        )
-        replaced: Participant = await bus.handle(
-            commands.ReplacePerson(participant_id=user_id, person=to_person(user))
-        )
-        return user_response(replaced, request)
-
-    @router.patch("/Users/{user_id}")
-    @guarded
-    async def patch_user(request: Request, user_id: str) -> Response:
-        current = to_user(await person(user_id), base_url(request))
-        patch = PatchOp[User].model_validate(
-            await body_of(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-        )
-        patch.patch(current)
-        replaced: Participant = await bus.handle(
-            commands.ReplacePerson(participant_id=user_id, person=to_person(current))
-        )
-        return user_response(replaced, request)
-
-    @router.delete("/Users/{user_id}")
-    @guarded
-    async def delete_user(request: Request, user_id: str) -> Response:
-        await person(user_id)
-        await bus.handle(
-            commands.EraseParticipant(participant_id=user_id, requested_by=Role.PROVISIONER.value)
-        )
-        return Response(status_code=204)
-
-    # Groups (cohorts) ---------------------------------------------------------------------
-
     async def cohort(group_id: str) -> Cohort:
         found = await views.cohort(group_id)
         if found is None:
             raise ScimError(404, f"no Group {group_id} here")
         return found
 
-    def group_response(found: Cohort, request: Request, status: int = 200) -> Response:
-        return respond(to_group(found, base_url(request)), request, status)
-
-    def save_group(group: CohortGroup, cohort_id: str | None) -> commands.SaveCohort:
+    def save_group(group: Any, cohort_id: str | None) -> commands.SaveCohort:
         if not group.display_name:
             raise ScimError(400, "displayName is required", "invalidValue")
         return commands.SaveCohort(
@@ -478,64 +492,36 @@ def scim_router(
             external_id=group.external_id,
         )
 
-    @router.post("/Groups")
-    @guarded
-    async def create_group(request: Request) -> Response:
-        group = CohortGroup.model_validate(
-            await body_of(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST
-        )
-        created: Cohort = await bus.handle(save_group(group, None))
-        return group_response(created, request, 201)
-
-    @router.get("/Groups/{group_id}")
-    @guarded
-    async def get_group(request: Request, group_id: str) -> Response:
-        return group_response(await cohort(group_id), request)
-
-    async def search_groups(request: Request, search: SearchRequest[Any]) -> Response:
-        found = [to_group(c, base_url(request)) for c in await views.cohorts()]
-        return scim_json(_search_page(found, search, CohortGroup))
-
-    @router.get("/Groups")
-    @guarded
-    async def list_groups(request: Request) -> Response:
-        return await search_groups(request, _search_of(request, CohortGroup))
-
-    @router.post("/Groups/.search")
-    @guarded
-    async def post_search_groups(request: Request) -> Response:
-        search = SearchRequest[CohortGroup].model_validate(
-            await body_of(request), scim_ctx=Context.SEARCH_REQUEST
-        )
-        return await search_groups(request, search)
-
-    @router.put("/Groups/{group_id}")
-    @guarded
-    async def replace_group(request: Request, group_id: str) -> Response:
-        await cohort(group_id)
-        group = CohortGroup.model_validate(
-            await body_of(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
-        )
-        saved: Cohort = await bus.handle(save_group(group, group_id))
-        return group_response(saved, request)
-
-    @router.patch("/Groups/{group_id}")
-    @guarded
-    async def patch_group(request: Request, group_id: str) -> Response:
-        current = to_group(await cohort(group_id), base_url(request))
-        patch = PatchOp[CohortGroup].model_validate(
-            await body_of(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-        )
-        patch.patch(current)
-        saved: Cohort = await bus.handle(save_group(current, group_id))
-        return group_response(saved, request)
-
-    @router.delete("/Groups/{group_id}")
-    @guarded
-    async def delete_group(request: Request, group_id: str) -> Response:
-        await cohort(group_id)
-        await bus.handle(commands.DeleteCohort(cohort_id=group_id))
-        return Response(status_code=204)
+    users = Kind(
+        endpoint="Users",
+        model=User,
+        read=lambda request, key: _then(person(key), lambda p: to_user(p, base_url(request))),
+        listed=lambda request: _then(
+            views.participants(None), lambda ps: [to_user(p, base_url(request)) for p in ps]
+        ),
+        create=lambda user: bus.handle(commands.ProvisionPerson(person=to_person(user))),
+        replace=lambda key, user: bus.handle(
+            commands.ReplacePerson(participant_id=key, person=to_person(user))
+        ),
+        delete=lambda key: bus.handle(
+            commands.EraseParticipant(participant_id=key, requested_by=Role.PROVISIONER.value)
+        ),
+        shown=to_user,
+    )
+    groups = Kind(
+        endpoint="Groups",
+        model=CohortGroup,
+        read=lambda request, key: _then(cohort(key), lambda c: to_group(c, base_url(request))),
+        listed=lambda request: _then(
+            views.cohorts(), lambda cs: [to_group(c, base_url(request)) for c in cs]
+        ),
+        create=lambda group: bus.handle(save_group(group, None)),
+        replace=lambda key, group: bus.handle(save_group(group, key)),
+        delete=lambda key: bus.handle(commands.DeleteCohort(cohort_id=key)),
+        shown=to_group,
+    )
+    for kind in (users, groups):
+        _add_routes(router, kind, guarded, body_of, base_url)
 
     @router.post("/.search")
     @guarded
