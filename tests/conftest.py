@@ -64,6 +64,8 @@ async def running_federation(
     """`count` fresh institutions (unless `institutions` names them), four services each,
     on the given broker and store."""
     options.setdefault("institutions", unique_institutions(count))
+    # People sign in at their institution's development IdP, as everywhere.
+    options.setdefault("identity_providers", True)
     running = Federation(
         kafka,
         mongodb,
@@ -118,7 +120,7 @@ async def sites(
 ) -> AsyncIterator[tuple[Site, Site, Site]]:
     async with httpx.AsyncClient(timeout=30) as client:
         yield (
-            Site(federation, 0, client),
-            Site(federation, 1, client),
-            Site(federation, 2, client),
+            await Site.open(federation, 0, client),
+            await Site.open(federation, 1, client),
+            await Site.open(federation, 2, client),
         )

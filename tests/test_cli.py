@@ -18,6 +18,7 @@ import jwt
 import pytest
 
 from telemachus.cli import main as cli_main
+from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.cli.main import main
 from telemachus.shared.contracts.topics import event_topic
@@ -163,7 +164,7 @@ async def test_dead_letters_are_listed_shown_and_replayed_from_the_command_line(
     headers = envelope(forged, topic)  # not signed
     await produce_event(federation.kafka_bootstrap_servers, topic, forged, headers)
     url = federation.url(hospital, "pairing")
-    operator = federation.token(hospital, f"ops@{hospital}", Role.OPERATOR)
+    operator = await federation.sign_in(hospital, f"ops@{hospital}", *groups_for(Role.OPERATOR))
     auth = ["--url", url, "--token", operator]
 
     async def run(*words: str) -> int:
@@ -185,7 +186,7 @@ async def test_dead_letters_are_listed_shown_and_replayed_from_the_command_line(
     assert await run("replay", letter["id"]) == 0
     assert json.loads(capsys.readouterr().out)["outcome"].startswith("unsigned")
 
-    coordinator = federation.token(hospital, f"c@{hospital}", Role.COORDINATOR)
+    coordinator = await federation.sign_in(hospital, f"c@{hospital}", *groups_for(Role.COORDINATOR))
     refused = ["dead-letters", "list", "--url", url, "--token", coordinator]
     assert await asyncio.to_thread(main, refused) == 1
     assert "operator" in capsys.readouterr().out

@@ -77,7 +77,7 @@ class FeedbackApi(LeadApi):
     async def windows(self, pid: str, kind: str, count: int) -> list[dict[str, Any]]:
         """The program's windows of a kind, once there are `count` of them."""
         found = await self.ok(
-            "GET", f"/programs/{pid}/feedback-windows", self.coordinator(self.lead)
+            "GET", f"/programs/{pid}/feedback-windows", await self.coordinator(self.lead)
         )
         of_kind = [w for w in found if w["kind"] == kind]
         return of_kind if len(of_kind) == count else []
@@ -87,7 +87,7 @@ class FeedbackApi(LeadApi):
     ) -> dict[str, Any]:
         path = f"/windows/{window_id}/answers/{key}"
         body = {"answers": all_items(key, value), "comment": f"free text {key}"}
-        return dict(await self.ok("PUT", path, self.participant(person), json=body))
+        return dict(await self.ok("PUT", path, await self.participant(person), json=body))
 
 
 async def produce(
@@ -211,7 +211,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
 
     async with httpx.AsyncClient(timeout=60) as client:
         api = FeedbackApi(federation, hospital, client)
-        lead, partner = api.coordinator(hospital.id), api.coordinator(university.id)
+        lead, partner = await api.coordinator(hospital.id), await api.coordinator(university.id)
 
         async def report() -> dict[str, Any]:
             return dict(await api.ok("GET", f"/programs/{pid}/report", lead))
@@ -245,7 +245,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
 
         # A participant's own view lists what each window asks of them.
         first_mentor, first_mentee = pairs[0][1], pairs[0][2]
-        mine = await api.ok("GET", "/feedback/me", api.participant(first_mentor))
+        mine = await api.ok("GET", "/feedback/me", await api.participant(first_mentor))
         assert [(w["role"], w["answered"]) for w in mine] == [("mentor", ["mentor-outcomes.v1"])]
 
         # A session held opens a check-in; the outcomes open the final windows.
@@ -285,7 +285,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         refused = await api.call(
             "PUT",
             f"/windows/{final[rids[0]]}/answers/mentor-attributes.v1",
-            api.participant(first_mentee),
+            await api.participant(first_mentee),
             json={"answers": partial},
         )
         assert refused.status_code == 422
@@ -293,18 +293,18 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         out_of_scale = await api.call(
             "PUT",
             f"/windows/{final[rids[0]]}/answers/mentor-attributes.v1",
-            api.participant(first_mentee),
+            await api.participant(first_mentee),
             json={"answers": all_items("mentor-attributes.v1", 6)},
         )
         assert out_of_scale.status_code == 422
         kept = await api.ok(
-            "GET", f"/answers/{answers['mentee0']['id']}", api.participant(first_mentee)
+            "GET", f"/answers/{answers['mentee0']['id']}", await api.participant(first_mentee)
         )
         assert set(kept["answers"].values()) == {4}
 
         # Nobody but the author reads an answer: not the other party, not a coordinator.
         mentor_answer = answers["mentor0"]["id"]
-        for who in (api.participant(first_mentee), lead, partner):
+        for who in (await api.participant(first_mentee), lead, partner):
             denied = await api.call("GET", f"/answers/{mentor_answer}", who)
             assert denied.status_code == 403, who
             assert "mentee-attributes" not in denied.text
@@ -328,14 +328,14 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             assert (await api.call("GET", "/feedback/me", token)).status_code == 401
         # and a participant cannot read the program's report either.
         assert (
-            await api.call("GET", f"/programs/{pid}/report", api.participant(first_mentor))
+            await api.call("GET", f"/programs/{pid}/report", await api.participant(first_mentor))
         ).status_code == 403
 
         # Concerns: to coordinators only, never to the other party.
         concern = await api.ok(
             "POST",
             "/concerns",
-            api.participant(first_mentor),
+            await api.participant(first_mentor),
             json={
                 "relationship_id": rids[0],
                 "category": "power-imbalance",
@@ -345,19 +345,19 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         await api.ok(
             "POST",
             "/concerns",
-            api.participant(pairs[4][2]),
+            await api.participant(pairs[4][2]),
             json={"relationship_id": rids[4], "category": "time-burden"},
         )
         not_a_party = await api.call(
             "POST",
             "/concerns",
-            api.participant(pairs[1][1]),
+            await api.participant(pairs[1][1]),
             json={"relationship_id": rids[0], "category": "other"},
         )
         assert not_a_party.status_code == 403
-        assert await api.ok("GET", "/concerns/me", api.participant(first_mentee)) == []
+        assert await api.ok("GET", "/concerns/me", await api.participant(first_mentee)) == []
         assert (
-            await api.call("GET", f"/programs/{pid}/concerns", api.participant(first_mentee))
+            await api.call("GET", f"/programs/{pid}/concerns", await api.participant(first_mentee))
         ).status_code == 403
         assert len(await api.ok("GET", f"/programs/{pid}/concerns", lead)) == 2
         # the partner's coordinators see the concern of their own person only
@@ -367,7 +367,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             "POST", f"/concerns/{concern['id']}/follow-up", lead, json={"status": "acknowledged"}
         )
         assert followed["status"] == "acknowledged"
-        mine_now = await api.ok("GET", "/concerns/me", api.participant(first_mentor))
+        mine_now = await api.ok("GET", "/concerns/me", await api.participant(first_mentor))
         assert [c["status"] for c in mine_now] == ["acknowledged"]
 
         # The report, checked against numbers computed by hand (threshold 3).
@@ -511,7 +511,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         late = await api.call(
             "PUT",
             f"/windows/{check_in}/answers/mentee-check-in.v1",
-            api.participant(first_mentee),
+            await api.participant(first_mentee),
             json={"answers": all_items("mentee-check-in.v1", 5)},
         )
         assert late.status_code == 409 and late.json()["detail"]["field"] == "window_id"
@@ -532,7 +532,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
         after = await eventually(erased, within=60)
         assert metric(after, "completed")["total"]["n"] == 8  # the relationship still counts
         gone = await api.call(
-            "GET", f"/answers/{answers['mentee1']['id']}", api.participant(leaver)
+            "GET", f"/answers/{answers['mentee1']['id']}", await api.participant(leaver)
         )
         assert gone.status_code == 403
         # Issue 14, attack 5: before and after one erasure, no answer-based figure moved
@@ -558,7 +558,7 @@ async def test_under_the_anonymise_policy_a_leavers_answers_stay_in_aggregates_o
     pairs = await enrol_pairs(sites, program, [("assigned", 1, "nursing", 3, True)] * 2)
     async with httpx.AsyncClient(timeout=60) as client:
         api = FeedbackApi(federation, hospital, client)
-        lead = api.coordinator(hospital.id)
+        lead = await api.coordinator(hospital.id)
 
         async def settled() -> Any:
             # the program must be known before its settings can be set
@@ -574,7 +574,7 @@ async def test_under_the_anonymise_policy_a_leavers_answers_stay_in_aggregates_o
         partner = await api.call(
             "PUT",
             f"/programs/{pid}/feedback-settings",
-            api.coordinator(university.id),
+            await api.coordinator(university.id),
             json={"withdrawal": "erase"},
         )
         assert partner.status_code == 403  # only the lead sets the policy
@@ -595,7 +595,9 @@ async def test_under_the_anonymise_policy_a_leavers_answers_stay_in_aggregates_o
         assert response.status_code == 200, response.text
 
         async def unlinked() -> bool:
-            mine = await api.call("GET", f"/answers/{given[0]['id']}", api.participant(leaver))
+            mine = await api.call(
+                "GET", f"/answers/{given[0]['id']}", await api.participant(leaver)
+            )
             return mine.status_code == 403
 
         await eventually(unlinked, within=60)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.identity import ParticipantEnrolledV2, ProfileUpdatedV2
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
@@ -82,7 +83,7 @@ async def test_a_program_is_published_changed_and_followed_by_its_partners(
             "PATCH", f"/programs/{program['id']}", json={"title": "Taken over"}
         ),
         "participant publishes": await hospital.call(
-            "POST", "/programs", hospital.person("someone"), json={"title": "x"}
+            "POST", "/programs", await hospital.person("someone"), json={"title": "x"}
         ),
     }
     assert {k: r.status_code for k, r in refusals.items()} == {
@@ -134,7 +135,7 @@ async def test_a_participant_enrols_with_consent_and_shares_exactly_those_fields
     await known_at(university, program["id"])
     manager = await university.register(career_stage=4, profession="education")
     person = await university.register(line_manager_id=manager["id"])
-    me = university.person(person["subject"])
+    me = await university.person(person["subject"])
     assert (await university.call("GET", "/participants/me", me)).json()["id"] == person["id"]
 
     enrolled = await university.call(
@@ -214,7 +215,7 @@ async def test_who_may_do_what_and_refusals_change_nothing(
     program = await publish_program(hospital, [])
     ann = await hospital.register()
     bob = await hospital.register()
-    as_ann, as_bob = hospital.person(ann["subject"]), hospital.person(bob["subject"])
+    as_ann, as_bob = await hospital.person(ann["subject"]), await hospital.person(bob["subject"])
     before = (await hospital.call("GET", f"/participants/{bob['id']}")).json()
 
     issuer = federation.issuer(hospital.id)
@@ -230,7 +231,7 @@ async def test_who_may_do_what_and_refusals_change_nothing(
             "coord", [Role.COORDINATOR], audience_of(hospital.id), lifetime=timedelta(minutes=-5)
         )
     )
-    integrator = bearer(hospital.token("hr-system", Role.INTEGRATOR))
+    integrator = bearer(await hospital.token("hr-system", Role.INTEGRATOR))
     enrolment = {"program_id": program["id"], "consented_fields": CONSENT}
     attempts = {
         "no token": ("GET", f"/participants/{bob['id']}", {}, None),
@@ -364,7 +365,7 @@ async def test_erasure_leaves_no_personal_field_in_the_identity_database(
         availability={"time_zone": "America/Halifax", "slots": []},
     )
     report = await hospital.register(line_manager_id=person["id"])
-    me = hospital.person("erin-77")
+    me = await hospital.person("erin-77")
     await enrol(hospital, person, program)
     runtime = federation.runtime(hospital.id, "identity")
 
@@ -401,7 +402,7 @@ async def test_erasure_leaves_no_personal_field_in_the_identity_database(
     assert tombstone["erased_by"] == "participant"
     [enrolment] = tombstone["enrolments"]
     assert enrolment["program_id"] == program["id"] and enrolment["withdrawn_at"] is not None
-    auditor = bearer(hospital.token("audit", Role.AUDITOR))
+    auditor = bearer(await hospital.token("audit", Role.AUDITOR))
     audit = (await hospital.call("GET", f"/audit/participants/{person['id']}", auditor)).json()
     assert audit["participant_ref"] == person["ref"] and audit["erased_at"]
     # The people they managed keep only the pseudonymous ref as a conflict of interest.
@@ -454,7 +455,7 @@ async def test_contacts_are_read_from_home_after_confirmation_and_stop_on_withdr
 
     async def counterparts(site: Site, person: dict[str, Any]) -> list[Any]:
         response = await site.call(
-            "GET", f"/participants/{person['id']}/contacts", site.person(person["subject"])
+            "GET", f"/participants/{person['id']}/contacts", await site.person(person["subject"])
         )
         assert response.status_code == 200
         return list(response.json())
@@ -462,9 +463,7 @@ async def test_contacts_are_read_from_home_after_confirmation_and_stop_on_withdr
     async def card_at(home: Site, reader_home: Site, reader: dict[str, Any]) -> httpx.Response:
         """The reader asks the counterpart's home for the card, with a token from their
         own home for that institution."""
-        token = federation.token(
-            reader_home.id, reader["subject"], Role.PARTICIPANT, audience=home.id, ref=reader["ref"]
-        )
+        token = await federation.sign_in(reader_home.id, reader["subject"], audience=home.id)
         return await home.call(
             "GET", f"/contact-cards/{confirmed.pairing_id}", {"Authorization": f"Bearer {token}"}
         )
@@ -489,7 +488,9 @@ async def test_contacts_are_read_from_home_after_confirmation_and_stop_on_withdr
     # Nobody else reads it: another person of the lab, the lead's coordinator.
     stranger = await lab.register()
     assert (await card_at(university, lab, stranger)).status_code == 404
-    lead = federation.token(hospital.id, "coord", Role.COORDINATOR, audience=university.id)
+    lead = await federation.sign_in(
+        hospital.id, f"coord@{hospital.id}", *groups_for(Role.COORDINATOR), audience=university.id
+    )
     refused_lead = await university.call(
         "GET", f"/contact-cards/{confirmed.pairing_id}", {"Authorization": f"Bearer {lead}"}
     )
@@ -581,7 +582,7 @@ async def test_a_csv_import_reports_every_row_and_is_all_or_nothing_unless_asked
         content="display_name,work_email,profession,career_stage,salary\n",
     )
     assert unknown_column.json()["detail"] == {"reason": "unknown columns: salary", "field": "file"}
-    participant = hospital.person(kim["subject"])
+    participant = await hospital.person(kim["subject"])
     forbidden = await hospital.call(
         "POST",
         "/participants/import",
@@ -610,7 +611,9 @@ async def test_colleagues_paired_at_one_institution_get_each_others_card_until_o
 
     async def cards(person: dict[str, Any]) -> list[Any]:
         response = await hospital.call(
-            "GET", f"/participants/{person['id']}/contacts", hospital.person(person["subject"])
+            "GET",
+            f"/participants/{person['id']}/contacts",
+            await hospital.person(person["subject"]),
         )
         return list(response.json())
 
@@ -620,7 +623,7 @@ async def test_colleagues_paired_at_one_institution_get_each_others_card_until_o
         mentee["work_email"]
     ]
     erased = await hospital.call(
-        "DELETE", f"/participants/{mentor['id']}", hospital.person(mentor["subject"])
+        "DELETE", f"/participants/{mentor['id']}", await hospital.person(mentor["subject"])
     )
     assert erased.status_code == 200
     assert await cards(mentee) == []  # gone in the erasure's own transaction

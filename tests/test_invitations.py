@@ -172,7 +172,7 @@ async def test_inviting_needs_a_coordinator_and_someone_to_invite(
     program = await publish_program(hospital, [university.id])
     await known_at(university, program["id"])
     person = await university.register()
-    as_person = university.person(person["subject"])
+    as_person = await university.person(person["subject"])
     path = f"/programs/{program['id']}/invitations"
     refused = await university.call("POST", path, as_person, json={"participant_ids": ["x"]})
     assert refused.status_code == 403

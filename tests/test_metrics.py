@@ -115,7 +115,10 @@ async def test_every_service_serves_its_metrics_to_prometheus(federation: Federa
                 assert sample.labels["telemachus_service"] == service
     # A service that has handled an event counts it and times its handler.
     async with httpx.AsyncClient(timeout=30) as client:
-        lead, partner = Site(federation, 0, client), Site(federation, 1, client)
+        lead, partner = (
+            await Site.open(federation, 0, client),
+            await Site.open(federation, 1, client),
+        )
         program = await publish_program(lead, [partner.id])
         await known_at(partner, program["id"])  # the partner's identity handled it
         text = (await client.get(f"{federation.url(partner.id, 'identity')}/metrics")).text

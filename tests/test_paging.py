@@ -13,6 +13,7 @@ from telemachus.cli.federation import Federation
 from telemachus.pairing.domain.model import Candidate, Need
 from telemachus.pairing.service_layer.unit_of_work import CANDIDATES
 from telemachus.shared.runtime.documents import to_document
+from telemachus.shared.testing.kafka import eventually
 from tests.helpers.lead_api import LeadApi
 from tests.helpers.sites import Site, known_at, publish_program
 
@@ -23,13 +24,18 @@ async def test_a_pool_of_1200_is_listed_whole_page_by_page_with_its_total(
     federation: Federation,
 ) -> None:
     async with httpx.AsyncClient(timeout=60) as client:
-        hospital = Site(federation, 0, client)
-        university = Site(federation, 1, client)
+        hospital = await Site.open(federation, 0, client)
+        university = await Site.open(federation, 1, client)
         program = await publish_program(hospital, [university.id])
         await known_at(university, program["id"])
         pairing = LeadApi(federation, hospital, client, "pairing")
-        lead = pairing.coordinator(hospital.id)
-        await pairing.ok("GET", f"/programs/{program['id']}/pool", lead)  # pairing knows it
+        lead = await pairing.coordinator(hospital.id)
+
+        async def pairing_knows_it() -> bool:
+            known = await pairing.call("GET", f"/programs/{program['id']}/pool", lead)
+            return known.status_code == 200
+
+        await eventually(pairing_knows_it)
         # 1,200 enrolled people: written as the enrolment handler writes them (1,200
         # signed events through the consumer would test the consumer, not the list).
         homes = [hospital.id, university.id]
@@ -61,7 +67,7 @@ async def test_a_pool_of_1200_is_listed_whole_page_by_page_with_its_total(
         assert sorted(seen) == sorted(c.participant_ref for c in people)  # all, once each
 
         # A partner's coordinator pages through their own people only, with their total.
-        partner = pairing.coordinator(university.id)
+        partner = await pairing.coordinator(university.id)
         own = await pairing.call("GET", f"/programs/{program['id']}/pool", partner)
         assert own.headers["X-Total-Count"] == "600" and len(own.json()) == 200
         assert NEXT.search(own.headers["Link"])

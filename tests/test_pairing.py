@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.pairing.domain import commands
 from telemachus.pairing.service_layer.handlers import PairingHandlers
@@ -75,18 +76,27 @@ class PairingApi:
         self.lead = lead.id
         self.url = federation.url(lead.id, "pairing")
         self.client = client
-        self.coordinator = bearer(federation.token(lead.id, "coord", Role.COORDINATOR))
+        self.coordinator: dict[str, str] = {}
 
-    def participant(self, site: Site, person: dict[str, Any]) -> dict[str, str]:
-        """A token from the person's home issuer, for the lead's services."""
+    @classmethod
+    async def open(
+        cls, federation: Federation, lead: Site, client: httpx.AsyncClient
+    ) -> PairingApi:
+        api = cls(federation, lead, client)
+        api.coordinator = await api.coordinator_of(lead)
+        return api
+
+    async def participant(self, site: Site, person: dict[str, Any]) -> dict[str, str]:
+        """Signed in at home, with a token exchanged there for the lead's services."""
+        return bearer(await self.f.sign_in(site.id, person["subject"], audience=self.lead))
+
+    async def coordinator_of(self, site: Site) -> dict[str, str]:
+        audience = None if site.id == self.lead else self.lead
         return bearer(
-            self.f.token(
-                site.id, person["subject"], Role.PARTICIPANT, audience=self.lead, ref=person["ref"]
+            await self.f.sign_in(
+                site.id, f"coord@{site.id}", *groups_for(Role.COORDINATOR), audience=audience
             )
         )
-
-    def coordinator_of(self, site: Site) -> dict[str, str]:
-        return bearer(self.f.token(site.id, "coord", Role.COORDINATOR, audience=self.lead))
 
     async def call(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
@@ -148,7 +158,7 @@ async def test_a_round_runs_end_to_end_across_three_institutions(
     await known_at(university, program["id"])
     await known_at(centre, program["id"])
     async with httpx.AsyncClient(timeout=60) as client:
-        pairing = PairingApi(federation, hospital, client)
+        pairing = await PairingApi.open(federation, hospital, client)
         [boss] = await people(hospital, program, senior(career_stage=5))
         [report] = await people(
             hospital,
@@ -173,7 +183,7 @@ async def test_a_round_runs_end_to_end_across_three_institutions(
         await pairing.pool_of(program["id"], 5)
 
         # A partner's coordinator may look at its own people, not run the lead's round.
-        partner = pairing.coordinator_of(university)
+        partner = await pairing.coordinator_of(university)
         refused = await pairing.call("POST", f"/programs/{program['id']}/rounds", partner, json={})
         assert refused.status_code == 403 and hospital.id in refused.json()["detail"]["reason"]
         partner_pool = await pairing.ok("GET", f"/programs/{program['id']}/pool", partner)
@@ -207,7 +217,7 @@ async def test_a_round_runs_end_to_end_across_three_institutions(
         assert await eventually(lambda: pairing.events("org.telemachus.pairing.round-published.v1"))
 
         # Participants see their proposals with home-issued tokens; others' are refused.
-        nurse_token = pairing.participant(university, nurse)
+        nurse_token = await pairing.participant(university, nurse)
         mine = await pairing.ok("GET", "/pairings/me", nurse_token)
         assert [p["mentee_ref"] for p in mine] == [boss["ref"]]
         own_audience = bearer(
@@ -233,13 +243,13 @@ async def test_a_round_runs_end_to_end_across_three_institutions(
             await pairing.ok(
                 "POST",
                 f"/pairings/{by_mentee[boss['ref']]['id']}/responses",
-                pairing.participant(site, person),
+                await pairing.participant(site, person),
                 json={"decision": "accept"},
             )
         await pairing.ok(
             "POST",
             f"/pairings/{by_mentee[dean['ref']]['id']}/responses",
-            pairing.participant(university, dean),
+            await pairing.participant(university, dean),
             json={"decision": "decline"},
         )
         confirmed = await eventually(
@@ -266,7 +276,7 @@ async def test_ranked_round_follows_what_participants_ranked(
     hospital, university, centre = sites
     program = await publish_program(hospital, [university.id, centre.id], pairing_mode="ranked")
     async with httpx.AsyncClient(timeout=60) as client:
-        pairing = PairingApi(federation, hospital, client)
+        pairing = await PairingApi.open(federation, hospital, client)
         a, b = await people(hospital, program, senior(), senior(profession="pharmacy"))
         strong, weak = await people(
             university,
@@ -278,7 +288,7 @@ async def test_ranked_round_follows_what_participants_ranked(
         opened = await pairing.ok("POST", f"/programs/{program['id']}/rounds", json={})
         assert opened["mode"] == "ranked"
         seen = await pairing.ok(
-            "GET", f"/rounds/{opened['id']}/candidates/me", pairing.participant(hospital, a)
+            "GET", f"/rounds/{opened['id']}/candidates/me", await pairing.participant(hospital, a)
         )
         assert [c["participant_ref"] for c in seen] == [strong["ref"], weak["ref"]]
         assert all(c["role"] == "mentor" and c["explanation"]["terms"] for c in seen)
@@ -290,7 +300,7 @@ async def test_ranked_round_follows_what_participants_ranked(
             await pairing.ok(
                 "PUT",
                 f"/rounds/{opened['id']}/rankings/me",
-                pairing.participant(site, person),
+                await pairing.participant(site, person),
                 json={"ranked": ranked},
             )
         computed = await pairing.ok("POST", f"/rounds/{opened['id']}/compute")
@@ -315,7 +325,7 @@ async def test_ranked_round_follows_what_participants_ranked(
         late = await pairing.call(
             "POST",
             f"/pairings/{own['id']}/responses",
-            pairing.participant(hospital, a),
+            await pairing.participant(hospital, a),
             json={"decision": "accept"},
         )
         assert late.status_code == 409
@@ -328,7 +338,7 @@ async def test_withdrawals_profile_changes_rematches_and_deadlines(
     program = await publish_program(hospital, [university.id, centre.id], pairing_mode="assigned")
     bootstrap = federation.kafka_bootstrap_servers
     async with httpx.AsyncClient(timeout=60) as client:
-        pairing = PairingApi(federation, hospital, client)
+        pairing = await PairingApi.open(federation, hospital, client)
         s1, s2 = await people(hospital, program, senior(), senior(profession="pharmacy"))
         [j1] = await people(university, program, junior(max_relationships=2))
         await pairing.pool_of(program["id"], 3)
@@ -375,7 +385,7 @@ async def test_withdrawals_profile_changes_rematches_and_deadlines(
             await pairing.ok(
                 "POST",
                 f"/pairings/{pairing_id}/responses",
-                pairing.participant(site, person),
+                await pairing.participant(site, person),
                 json={"decision": "accept"},
             )
         rematch = RematchRequestedV1(

@@ -71,11 +71,12 @@ async def confirmed_pair(
     await enrol(hospital, mentee, program, CONSENT)
     await enrol(university, mentor, program, CONSENT)
     pairing = LeadApi(hospital.f, hospital, client, "pairing")
-    lead = pairing.coordinator(hospital.id)
+    lead = await pairing.coordinator(hospital.id)
 
     async def pooled() -> bool:
-        pool = await pairing.ok("GET", f"/programs/{program['id']}/pool", lead)
-        return len(pool) == 2
+        # Not yet known to the lead's pairing is not yet pooled: ask again.
+        pool = await pairing.call("GET", f"/programs/{program['id']}/pool", lead)
+        return pool.status_code == 200 and len(pool.json()) == 2
 
     await eventually(pooled)
     opened = await pairing.ok("POST", f"/programs/{program['id']}/rounds", lead, json={})
@@ -86,7 +87,7 @@ async def confirmed_pair(
         await pairing.ok(
             "POST",
             f"/pairings/{proposal['id']}/responses",
-            pairing.participant(person),
+            await pairing.participant(person),
             json={"decision": "accept"},
         )
     sessions = LeadApi(hospital.f, hospital, client, "sessions")
@@ -95,9 +96,9 @@ async def confirmed_pair(
 
     async def opened_everywhere() -> bool:
         relationship = await sessions.call(
-            "GET", f"/relationships/{relationship_id}", sessions.participant(mentor)
+            "GET", f"/relationships/{relationship_id}", await sessions.participant(mentor)
         )
-        windows = await feedback.call("GET", "/feedback/me", feedback.participant(mentor))
+        windows = await feedback.call("GET", "/feedback/me", await feedback.participant(mentor))
         return relationship.status_code == 200 and bool(windows.json())
 
     await eventually(opened_everywhere)
@@ -116,8 +117,12 @@ async def confirmed_pair(
     )
 
 
-def three_sites(federation: Federation, client: httpx.AsyncClient) -> tuple[Site, Site, Site]:
-    return (Site(federation, 0, client), Site(federation, 1, client), Site(federation, 2, client))
+async def three_sites(federation: Federation, client: httpx.AsyncClient) -> tuple[Site, Site, Site]:
+    return (
+        await Site.open(federation, 0, client),
+        await Site.open(federation, 1, client),
+        await Site.open(federation, 2, client),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +130,9 @@ async def pair(federation: Federation) -> AsyncIterator[Pair]:
     """Read-only for the tests that use it: each attack leaves the pair as it was."""
     async with httpx.AsyncClient(timeout=60) as client:
         sites = (
-            Site(federation, 0, client),
-            Site(federation, 1, client),
-            Site(federation, 2, client),
+            await Site.open(federation, 0, client),
+            await Site.open(federation, 1, client),
+            await Site.open(federation, 2, client),
         )
         yield await confirmed_pair(sites, client)
 
@@ -138,13 +143,13 @@ async def test_a_ref_claim_opens_a_persons_records_only_with_the_participant_rol
     """Attack 9: integrator, auditor and coordinator tokens carrying a party's `ref` read
     that party's pairing, relationship and own answers."""
     mentor = pair.mentor
-    windows = await pair.feedback.ok("GET", "/feedback/me", pair.feedback.participant(mentor))
+    windows = await pair.feedback.ok("GET", "/feedback/me", await pair.feedback.participant(mentor))
     window = windows[0]["window"]
     key = windows[0]["instruments"][0]["key"]
     answer = await pair.feedback.ok(
         "PUT",
         f"/windows/{window['id']}/answers/{key}",
-        pair.feedback.participant(mentor),
+        await pair.feedback.participant(mentor),
         json={"answers": all_items(key, 4)},
     )
     own = {
@@ -153,7 +158,7 @@ async def test_a_ref_claim_opens_a_persons_records_only_with_the_participant_rol
         pair.feedback: f"/answers/{answer['id']}",
     }
     for api, path in own.items():
-        allowed = await api.call("GET", path, api.participant(mentor))
+        allowed = await api.call("GET", path, await api.participant(mentor))
         assert allowed.status_code == 200, (path, allowed.text)
         for role in (Role.INTEGRATOR, Role.AUDITOR, Role.COORDINATOR):
             if role is Role.COORDINATOR and api is not pair.feedback:
@@ -219,7 +224,7 @@ async def test_a_partner_coordinators_subject_stays_at_home(
     concern = await pair.feedback.ok(
         "POST",
         "/concerns",
-        pair.feedback.participant(pair.mentor),
+        await pair.feedback.participant(pair.mentor),
         json={"relationship_id": pair.relationship_id, "category": "other"},
     )
     subject = f"alice.smith@{pair.university.id}.example"
@@ -231,7 +236,7 @@ async def test_a_partner_coordinators_subject_stays_at_home(
     )
     [update] = followed["updates"]
     assert update["by"].startswith(f"{pair.university.id}:coordinator-")
-    lead = pair.feedback.coordinator(pair.hospital.id)
+    lead = await pair.feedback.coordinator(pair.hospital.id)
     seen = await pair.feedback.ok("GET", f"/programs/{pair.program['id']}/concerns", lead)
     assert seen and "alice.smith" not in json.dumps(seen)
     assert "alice.smith" not in await database_text(federation, pair.hospital.id, "feedback")
@@ -316,9 +321,9 @@ async def took_part_everywhere(federation: Federation, client: httpx.AsyncClient
         "concern": f"concern-zorblatt-{tag}",
     }
     sites = (
-        Site(federation, 0, client),
-        Site(federation, 1, client),
-        Site(federation, 2, client),
+        await Site.open(federation, 0, client),
+        await Site.open(federation, 1, client),
+        await Site.open(federation, 2, client),
     )
     pair = await confirmed_pair(
         sites,
@@ -331,17 +336,14 @@ async def took_part_everywhere(federation: Federation, client: httpx.AsyncClient
     mentor, mentee = pair.mentor, pair.mentee
     assert mentor["subject"] == markers["subject"]
     rid = pair.relationship_id
-    as_mentor, as_mentee = pair.sessions.participant(mentor), pair.sessions.participant(mentee)
+    as_mentor, as_mentee = (
+        await pair.sessions.participant(mentor),
+        await pair.sessions.participant(mentee),
+    )
 
     # The counterpart reads the card from the mentor's home while they take part.
     reader = bearer(
-        federation.token(
-            pair.hospital.id,
-            mentee["subject"],
-            Role.PARTICIPANT,
-            audience=pair.university.id,
-            ref=mentee["ref"],
-        )
+        await federation.sign_in(pair.hospital.id, mentee["subject"], audience=pair.university.id)
     )
     card_path = f"/contact-cards/{pair.pairing_id}"
     card = await eventually(lambda: _ok_json(pair.university.call("GET", card_path, reader)))
@@ -387,7 +389,7 @@ async def took_part_everywhere(federation: Federation, client: httpx.AsyncClient
             note=markers["note"],
         )
     )
-    as_respondent = pair.feedback.participant(mentor)
+    as_respondent = await pair.feedback.participant(mentor)
     [mine] = await pair.feedback.ok("GET", "/feedback/me", as_respondent)
     key = mine["instruments"][0]["key"]
     await pair.feedback.ok(
@@ -418,7 +420,9 @@ async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_l
         pair, markers = took_part.pair, took_part.markers
         mentor = pair.mentor
         erased = await pair.university.call(
-            "DELETE", f"/participants/{mentor['id']}", pair.university.person(mentor["subject"])
+            "DELETE",
+            f"/participants/{mentor['id']}",
+            await pair.university.person(mentor["subject"]),
         )
         assert erased.status_code == 200, erased.text
         card = await pair.university.call("GET", took_part.card_path, took_part.reader)
@@ -446,7 +450,7 @@ async def test_after_erasure_no_marker_of_the_person_remains_on_the_log_stores_l
 
 
 async def assert_words_and_attendance_gone(pair: Pair) -> None:
-    as_mentee = pair.sessions.participant(pair.mentee)
+    as_mentee = await pair.sessions.participant(pair.mentee)
     ended = await pair.sessions.ok("GET", f"/relationships/{pair.relationship_id}", as_mentee)
     assert ended["status"] == "ended" and ended["agreement"] is None
     assert all(pair.mentor["ref"] not in s["attendance"] for s in ended["sessions"])
@@ -531,10 +535,11 @@ async def test_an_uninvolved_member_reads_who_enrolled_where_but_no_profile(
     # The lead opens it, and its pairing pool has the person with their profile.
     availability = event.opened(keys[pair.hospital.id]).profile.availability
     assert availability is not None and availability.time_zone == "Pacific/Chatham"
-    lead = pair.pairing.coordinator(pair.hospital.id)
+    lead = await pair.pairing.coordinator(pair.hospital.id)
 
     async def pooled() -> list[Any]:
-        pool = await pair.pairing.ok("GET", f"/programs/{program['id']}/pool", lead)
-        return [c for c in pool if c["participant_ref"] == person["ref"]]
+        pool = await pair.pairing.call("GET", f"/programs/{program['id']}/pool", lead)
+        found = pool.json() if pool.status_code == 200 else []
+        return [c for c in found if c["participant_ref"] == person["ref"]]
 
     assert await eventually(pooled)

@@ -97,7 +97,7 @@ async def test_a_job_is_the_coordinators_and_a_bad_file_says_why(
     answer = await university.call(
         "POST",
         "/participants/import-jobs",
-        {**university.person(person["subject"]), "Content-Type": "text/csv"},
+        {**await university.person(person["subject"]), "Content-Type": "text/csv"},
         content=HEADER.encode(),
     )
     assert answer.status_code == 403

@@ -101,8 +101,8 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         await enrol(site, person, program, CONSENT)
     async with httpx.AsyncClient(timeout=60) as client:
         api = LeadApi(federation, hospital, client, "sessions")
-        mentor, mentee = api.participant(junior), api.participant(senior)
-        lead = api.coordinator(hospital.id)
+        mentor, mentee = await api.participant(junior), await api.participant(senior)
+        lead = await api.coordinator(hospital.id)
 
         rid = await confirm_pairing(federation, hospital, program, junior, senior, 2, times=2)
         exit_rid = await confirm_pairing(federation, hospital, program, junior, other_senior, 4)
@@ -231,7 +231,7 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         assert "clinic overran" not in json.dumps(shown) and shown["status"] == "completed"
 
         # The second relationship ends early, without blame, and the junior asks for a rematch.
-        other_mentee = api.participant(other_senior)
+        other_mentee = await api.participant(other_senior)
         await api.ok(
             "POST", f"/relationships/{exit_rid}/exit", mentor, json={"reason": "discomfort"}
         )
@@ -242,7 +242,7 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         assert exits["reasons"]["discomfort"] is None
         assert set(exits["reasons"].values()) == {None}
         partner_counts = await api.call(
-            "GET", f"/programs/{program['id']}/exits", api.coordinator(university.id)
+            "GET", f"/programs/{program['id']}/exits", await api.coordinator(university.id)
         )
         assert partner_counts.status_code == 403
         assert (

@@ -74,7 +74,10 @@ async def test_services_recover_from_a_broker_restart_and_lose_nothing(
 ) -> None:
     federation = federation_on
     async with httpx.AsyncClient(timeout=30) as client:
-        lead, partner = Site(federation, 0, client), Site(federation, 1, client)
+        lead, partner = (
+            await Site.open(federation, 0, client),
+            await Site.open(federation, 1, client),
+        )
         program = await publish_program(lead, [partner.id])
         await known_at(partner, program["id"])
         pairing = LeadApi(federation, lead, client, "pairing")

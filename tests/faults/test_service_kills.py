@@ -92,7 +92,7 @@ async def enrol_one(site: Site, program_id: str, client: httpx.AsyncClient) -> s
         enrolled = await site.call(
             "POST",
             f"/participants/{person['id']}/enrolments",
-            site.person(person["subject"]),
+            await site.person(person["subject"]),
             json={"program_id": program_id, "consented_fields": CONSENT},
         )
     except httpx.HTTPError:
@@ -106,7 +106,10 @@ async def test_services_killed_again_and_again_lose_and_duplicate_no_enrolment(
     federation, processes = killable
     chance = random.Random(15)
     async with httpx.AsyncClient(timeout=10) as client:
-        lead, partner = Site(federation, 0, client), Site(federation, 1, client)
+        lead, partner = (
+            await Site.open(federation, 0, client),
+            await Site.open(federation, 1, client),
+        )
         program = await publish_program(lead, [partner.id])
         await known_at(partner, program["id"])
         acknowledged: list[str] = []

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.topics import ServiceName, event_topic
 from telemachus.shared.security.tokens import Role
@@ -26,16 +27,22 @@ class LeadApi:
         self.url = federation.url(lead.id, service)
         self.client = client
 
-    def participant(self, person: dict[str, Any]) -> dict[str, str]:
+    async def participant(self, person: dict[str, Any]) -> dict[str, str]:
+        """Signed in at home, with a token exchanged there for the lead's services."""
         home = person["ref"].split(":")[0]
+        return bearer(await self.f.sign_in(home, person["subject"], audience=self.lead))
+
+    async def coordinator(self, institution: str) -> dict[str, str]:
+        """A coordinator of the lead (its IdP's token) or of a partner (exchanged)."""
+        audience = None if institution == self.lead else self.lead
         return bearer(
-            self.f.token(
-                home, person["subject"], Role.PARTICIPANT, audience=self.lead, ref=person["ref"]
+            await self.f.sign_in(
+                institution,
+                f"coord@{institution}",
+                *groups_for(Role.COORDINATOR),
+                audience=audience,
             )
         )
-
-    def coordinator(self, institution: str) -> dict[str, str]:
-        return bearer(self.f.token(institution, "coord", Role.COORDINATOR, audience=self.lead))
 
     async def call(
         self, method: str, path: str, headers: dict[str, str], **kw: Any
@@ -50,7 +57,7 @@ class LeadApi:
     async def pool_refs(self, program_id: str) -> list[str]:
         """Who is in the program's pool (pairing), as the lead's coordinator sees it."""
         response = await self.call(
-            "GET", f"/programs/{program_id}/pool?limit=1000", self.coordinator(self.lead)
+            "GET", f"/programs/{program_id}/pool?limit=1000", await self.coordinator(self.lead)
         )
         assert response.status_code == 200, response.text
         return [c["participant_ref"] for c in response.json()]

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.topics import event_topic
@@ -39,13 +40,21 @@ class Site:
         self.id = federation.institutions[index].id
         self.url = federation.url(self.id, "identity")
         self.client = client
-        self.coordinator = bearer(self.token(f"coord@{self.id}", Role.COORDINATOR))
+        self.coordinator: dict[str, str] = {}
 
-    def token(self, subject: str, *roles: Role) -> str:
-        return self.f.token(self.id, subject, *roles)
+    @classmethod
+    async def open(cls, federation: Federation, index: int, client: httpx.AsyncClient) -> Site:
+        """The institution's identity, its coordinator signed in at its IdP."""
+        site = cls(federation, index, client)
+        site.coordinator = bearer(await site.token(f"coord@{site.id}", Role.COORDINATOR))
+        return site
 
-    def person(self, subject: str) -> dict[str, str]:
-        return bearer(self.token(subject, Role.PARTICIPANT))
+    async def token(self, subject: str, *roles: Role) -> str:
+        """Signed in at the institution's IdP as `subject`, in the groups of these roles."""
+        return await self.f.sign_in(self.id, subject, *groups_for(*roles))
+
+    async def person(self, subject: str) -> dict[str, str]:
+        return bearer(await self.token(subject, Role.PARTICIPANT))
 
     async def call(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
@@ -82,7 +91,7 @@ class Site:
         return await self.call(
             "DELETE",
             f"/participants/{person['id']}/enrolments/{program_id}",
-            self.person(person["subject"]),
+            await self.person(person["subject"]),
         )
 
     async def events(self, event_type: str | None = None) -> list[tuple[dict[str, str], Any]]:
@@ -129,7 +138,7 @@ async def enrol(
     response = await site.call(
         "POST",
         f"/participants/{person['id']}/enrolments",
-        site.person(person["subject"]),
+        await site.person(person["subject"]),
         json={"program_id": program["id"], "consented_fields": consent},
     )
     assert response.status_code == 201, response.text

@@ -23,16 +23,30 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from telemachus.shared.runtime.local_infra import free_port
+from telemachus.shared.security.tokens import Role
 
 IDP_DIR = Path(__file__).resolve().parents[4] / "deploy" / "dev-idp"
 PORTAL_CLIENT = "telemachus-portal"
 # Where the provider sends the browser back with the code (the CLI reads it from the
 # redirect; nothing listens there).
 REDIRECT_URI = "http://127.0.0.1/callback"
-# The groups the development federation maps to roles (TELEMACHUS_OIDC_ROLE_MAP).
+# The groups the development federation maps to roles (TELEMACHUS_OIDC_ROLE_MAP); everyone
+# signed in is also a participant.
 COORDINATORS_GROUP = "telemachus-coordinators"
 OPERATORS_GROUP = "telemachus-operators"
 PROVISIONERS_GROUP = "telemachus-provisioners"
+ROLE_GROUPS = {
+    Role.COORDINATOR: COORDINATORS_GROUP,
+    Role.OPERATOR: OPERATORS_GROUP,
+    Role.PROVISIONER: PROVISIONERS_GROUP,
+    Role.AUDITOR: "telemachus-auditors",
+    Role.INTEGRATOR: "telemachus-integrators",
+}
+
+
+def groups_for(*roles: Role) -> tuple[str, ...]:
+    """The IdP groups that give these roles (participant needs none)."""
+    return tuple(ROLE_GROUPS[r] for r in roles if r in ROLE_GROUPS)
 
 
 @dataclass(frozen=True)

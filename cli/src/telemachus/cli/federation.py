@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,9 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from telemachus.cli.dev_idp import (
-    COORDINATORS_GROUP,
-    OPERATORS_GROUP,
     PORTAL_CLIENT,
-    PROVISIONERS_GROUP,
     REDIRECT_URI,
+    ROLE_GROUPS,
     Account,
     DevelopmentIdp,
 )
@@ -126,6 +125,9 @@ class Federation:
     identity_providers: bool = False
     idps: dict[str, DevelopmentIdp] = field(default_factory=dict)
     _issuers: dict[str, TokenIssuer] = field(default_factory=dict, repr=False)
+    _signed_in: dict[tuple[object, ...], tuple[str, float]] = field(
+        default_factory=dict, repr=False
+    )
 
     def settings(self, institution: str, service: ServiceName, port: int) -> ServiceSettings:
         return ServiceSettings(
@@ -143,8 +145,7 @@ class Federation:
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
             trust_registry_file=self.registry_file,
             keys_file=self.key_files[institution],
-            oidc_role_map=f"{COORDINATORS_GROUP}=coordinator,{OPERATORS_GROUP}=operator,"
-            f"{PROVISIONERS_GROUP}=provisioner",
+            oidc_role_map=",".join(f"{group}={role}" for role, group in ROLE_GROUPS.items()),
         )
 
     def build(self) -> None:
@@ -263,15 +264,24 @@ class Federation:
         self, institution: str, login: str, *groups: str, audience: str | None = None
     ) -> str:
         """Sign in as `login` at the institution's development IdP (known to it from now
-        on, in these groups): its access token, or with `audience` a token exchanged at
-        the home identity for that institution's services."""
+        on, in exactly these groups): its access token, or with `audience` a token
+        exchanged at the home identity for that institution's services. A token still
+        good for a minute is reused, as a portal keeps its session."""
+        key = (institution, login, tuple(sorted(groups)), audience)
+        cached = self._signed_in.get(key)
+        if cached is not None and cached[1] - time.monotonic() > 60:
+            return cached[0]
         idp = self.idps[institution]
-        if all(a.login != login for a in idp.accounts):
-            idp.add(Account(login, f"{login}@{institution}.example", login, groups))
+        known = next((a for a in reversed(idp.accounts) if a.login == login), None)
+        if known is None or set(known.groups) != set(groups):
+            idp.add(Account(login, f"{login}@{institution}.example", login, tuple(groups)))
         signed = await sign_in(idp.issuer, PORTAL_CLIENT, REDIRECT_URI, login)
-        if audience is None:
-            return signed.access_token
-        return await exchange(self.url(institution, "identity"), signed.access_token, audience)
+        token, lifetime = signed.access_token, signed.expires_in
+        if audience is not None:
+            token = await exchange(self.url(institution, "identity"), token, audience)
+            lifetime = min(lifetime, 600)
+        self._signed_in[key] = (token, time.monotonic() + lifetime)
+        return token
 
     def url(self, institution: str, service: ServiceName) -> str:
         port = self.elsewhere.get((institution, service))
