@@ -87,10 +87,16 @@ async def test_an_hr_push_twice_changes_nothing_and_deactivation_withdraws_from_
     again = await university.client.post(f"{scim}/Users", headers=headers, json=record)
     assert again.status_code == 409 and again.json()["scimType"] == "uniqueness"
     assert again.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-    found = await university.client.get(
-        f"{scim}/Users", headers=headers, params={"filter": f'userName eq "{login}"'}
+    # As IdPs look a person up before each push: userName without regard to case.
+    for wanted in (f'userName eq "{login.upper()}"', f'externalId eq "hr-{login}"'):
+        found = await university.client.get(
+            f"{scim}/Users", headers=headers, params={"filter": wanted}
+        )
+        assert [u["id"] for u in found.json()["Resources"]] == [user["id"]], wanted
+    unknown = await university.client.get(
+        f"{scim}/Users", headers=headers, params={"filter": f'externalId eq "HR-{login}"'}
     )
-    assert [u["id"] for u in found.json()["Resources"]] == [user["id"]]
+    assert unknown.json()["totalResults"] == 0  # externalId is case-exact
 
     # The same replacement twice: the record's version moves once, not twice.
     record["displayName"] = f"{login.title()} Renamed"

@@ -55,6 +55,9 @@ class IdentityViews:
     async def cohorts(self) -> list[Cohort]:
         return await read_many(self._db, COHORTS, Cohort, {})
 
+    async def participants_where(self, query: dict[str, object]) -> list[Participant]:
+        return await read_many(self._db, PARTICIPANTS, Participant, query)
+
     async def tombstone(self, participant_id: str) -> Tombstone | None:
         return await read_one(self._db, TOMBSTONES, Tombstone, participant_id)
 
