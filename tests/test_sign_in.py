@@ -5,6 +5,10 @@ them (RFC 8693). On the session's federation: three institutions, each with its 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
 from datetime import date, timedelta
 from typing import Any
@@ -256,3 +260,49 @@ async def test_a_rotated_idp_key_is_used_without_restarting_the_services(
         assert refused.status_code == 401, refused.text
     finally:
         idp.start()
+
+
+def _forged(token: str, header: dict[str, Any], claims: dict[str, Any], key: bytes) -> str:
+    """The token's claims under another header, signed (HMAC) with `key`, or unsigned."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = part(json.dumps(header).encode())
+    body = part(json.dumps(claims).encode())
+    if header["alg"] == "none":
+        return f"{head}.{body}."
+    signature = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{part(signature)}"
+
+
+async def test_bad_idp_tokens_are_refused_with_401_and_the_reason(
+    sites: tuple[Site, Site, Site], federation: Federation
+) -> None:
+    """At a service, over HTTP (shared/tests/test_oidc.py checks audience, issuer, times
+    and keys one by one; another institution's IdP is refused above)."""
+    _, university, _ = sites
+    good = await signed_in(federation, university, f"c{secrets.token_hex(3)}", COORDINATORS_GROUP)
+    header = jwt.get_unverified_header(good)
+    claims = jwt.decode(good, options={"verify_signature": False})
+    jwks = (await university.client.get(f"{federation.idps[university.id].issuer}/jwks")).json()
+    public = json.dumps(next(k for k in jwks["keys"] if k["kid"] == header["kid"])).encode()
+    cases = {
+        "malformed": ("not-a-jwt", "malformed"),
+        "unsigned": (_forged(good, {**header, "alg": "none"}, claims, b""), "alg 'none'"),
+        "alg-confused": (_forged(good, {**header, "alg": "HS256"}, claims, public), "HS256"),
+        # The IdP's own signature over other claims: it no longer checks.
+        "tampered": (
+            ".".join(
+                [
+                    *_forged(good, header, {**claims, "groups": ["x"]}, b"k").split(".")[:2],
+                    good.split(".")[2],
+                ]
+            ),
+            "token refused",
+        ),
+    }
+    for name, (token, reason) in cases.items():
+        refused = await university.call("GET", "/institutions", bearer(token))
+        assert refused.status_code == 401, (name, refused.text)
+        assert reason in refused.text, (name, refused.text)
