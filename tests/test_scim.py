@@ -10,11 +10,13 @@ import secrets
 from typing import Any
 
 import httpx2
+import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
 from telemachus.cli.dev_idp import PROVISIONERS_GROUP
 from telemachus.cli.federation import Federation
+from telemachus.cli.sign_in import SignInFailed
 from telemachus.shared.testing.kafka import eventually
 from tests.helpers.sites import CONSENT, Site, bearer, known_at, publish_program
 
@@ -153,6 +155,9 @@ async def test_an_hr_push_twice_changes_nothing_and_deactivation_withdraws_from_
         json={"program_id": program["id"], "consented_fields": CONSENT},
     )
     assert refused.status_code == 409 and "deactivated" in refused.text
+    # Nor does their home vouch for them as a participant at the lead any more.
+    with pytest.raises(SignInFailed, match="no role"):
+        await federation.sign_in(university.id, login, audience=hospital.id)
 
 
 def user_ref(site: Site, user: dict[str, Any]) -> str:

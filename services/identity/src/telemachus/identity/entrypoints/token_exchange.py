@@ -92,8 +92,9 @@ def token_exchange_router(
             return _refuse("invalid_request", f"subject_token: {refused.reason}")
         person = await signed_in_as(signed_in.subject)
         roles = set(signed_in.roles)
-        if person is None:
-            roles.discard(Role.PARTICIPANT)  # signed in, but not on this roster (or erased)
+        if person is None or person.active is False:
+            # Signed in, but not on this roster (or erased, or left: HR deactivated them).
+            roles.discard(Role.PARTICIPANT)
         if member != institution:
             roles &= CARRIED_ABROAD
         if not roles:
