@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.shared.security.tokens import Role
 
@@ -26,8 +27,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def coordinator_client(federation: Federation, institution: str) -> httpx.AsyncClient:
-    token = federation.token(institution, f"coordinator@{institution}", Role.COORDINATOR)
+async def coordinator_client(federation: Federation, institution: str) -> httpx.AsyncClient:
+    """Identity, as the institution's coordinator signed in at its IdP calls it."""
+    token = await federation.sign_in(
+        institution, f"coordinator@{institution}", *groups_for(Role.COORDINATOR)
+    )
     return httpx.AsyncClient(
         base_url=federation.url(institution, "identity"), headers=bearer(token)
     )
@@ -39,7 +43,7 @@ def fields_named(response: httpx.Response) -> set[str]:
 
 async def test_malformed_bodies_get_422_naming_the_field(federation: Federation) -> None:
     lead = federation.institutions[0].id
-    async with coordinator_client(federation, lead) as client:
+    async with await coordinator_client(federation, lead) as client:
         before = (await client.get("/programs")).json()
         missing = await client.post("/programs", json={"title": "No topics or dates"})
         assert missing.status_code == 422
@@ -67,8 +71,8 @@ async def test_domain_rules_refuse_with_a_reason_and_store_nothing(
     federation: Federation,
 ) -> None:
     lead, partner = federation.institutions[0].id, federation.institutions[1].id
-    dee = bearer(federation.token(lead, "dee@example.org", Role.PARTICIPANT))
-    async with coordinator_client(federation, lead) as client:
+    dee = bearer(await federation.sign_in(lead, "dee@example.org"))
+    async with await coordinator_client(federation, lead) as client:
         before = (await client.get("/programs")).json()
         self_partner = await client.post(
             "/programs", json=program_body(partner_institutions=[lead])
@@ -119,6 +123,7 @@ async def test_domain_rules_refuse_with_a_reason_and_store_nothing(
 async def test_pairing_answers_are_checked(federation: Federation) -> None:
     lead = federation.institutions[0].id
     partner = federation.institutions[1].id
+    # Forged on purpose: a ref no roster holds, to see how pairing answers for it.
     participant = federation.token(
         partner, "someone", Role.PARTICIPANT, audience=lead, ref=f"{partner}:abcdefgh"
     )
@@ -139,7 +144,7 @@ async def test_pairing_answers_are_checked(federation: Federation) -> None:
         )
         assert bad.status_code == 422
         assert fields_named(bad) == {"participant_ref", "decision"}
-        coordinator = {"Authorization": f"Bearer {federation.token(lead, 'c', Role.COORDINATOR)}"}
+        coordinator = bearer(await federation.sign_in(lead, "c", *groups_for(Role.COORDINATOR)))
         no_program = await client.post(
             f"/programs/{lead}:unknown123/rounds", json={}, headers=coordinator
         )

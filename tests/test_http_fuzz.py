@@ -24,6 +24,7 @@ from pymongo import MongoClient
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
+from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
 from telemachus.shared.security.tokens import Role
@@ -67,11 +68,13 @@ def digest(client: MongoClient[Any], database: str) -> str:
     return h.hexdigest()
 
 
-def fuzz_service(federation: Federation, service: ServiceName, mongodb_uri: str) -> Counter[str]:
-    """Runs in a worker thread: schemathesis calls are blocking, the services are not."""
+def fuzz_service(
+    federation: Federation, service: ServiceName, mongodb_uri: str, token: str
+) -> Counter[str]:
+    """Runs in a worker thread: schemathesis calls are blocking, the services are not.
+    `token`: the institution's coordinator, signed in at its IdP."""
     institution = federation.institutions[0].id
     url = federation.url(institution, service)
-    token = federation.token(institution, f"fuzz@{institution}", Role.COORDINATOR)
     headers = {"Authorization": f"Bearer {token}"}
     database = federation.runtime(institution, service).settings.database_name
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
@@ -113,7 +116,13 @@ async def test_every_api_survives_fuzzing_without_errors_or_changes_on_refusal(
 ) -> None:
     totals: dict[str, Counter[str]] = {}
     for service in SERVICES:
-        totals[service] = await asyncio.to_thread(fuzz_service, lone, service, backend.mongodb_uri)
+        institution = lone.institutions[0].id
+        token = await lone.sign_in(
+            institution, f"fuzz@{institution}", *groups_for(Role.COORDINATOR)
+        )
+        totals[service] = await asyncio.to_thread(
+            fuzz_service, lone, service, backend.mongodb_uri, token
+        )
     print("\nHTTP fuzz:", {s: dict(c) for s, c in totals.items()})
     assert all(sum(c.values()) > 0 for c in totals.values())
 

@@ -227,6 +227,8 @@ async def test_a_partner_coordinators_subject_stays_at_home(
         await pair.feedback.participant(pair.mentor),
         json={"relationship_id": pair.relationship_id, "category": "other"},
     )
+    # A partner whose issuer put an e-mail in `sub` (token exchange puts a keyed code
+    # there): even then the lead keeps no name.
     subject = f"alice.smith@{pair.university.id}.example"
     partner = bearer(
         federation.token(pair.university.id, subject, Role.COORDINATOR, audience=pair.hospital.id)
