@@ -124,40 +124,43 @@ async def _up(
         identity_providers=True,
     )
     await federation.start(progress=clock)
-    clock("seeding a coordinator and two people per institution")
-    seeded = await seed_people(federation)
-    state = trust_dir.parent / "federation.json"
-    write_state(state, federation)
-    for institution in federation.institutions:
-        say(f"\n{institution.name} ({institution.kind}, id {institution.id})")
-        for service in SERVICES:
-            url = federation.url(institution.id, service)
-            say(f"  {service:9} {url}   docs {url}/docs   events {url}/asyncapi")
+    try:
+        clock("seeding a coordinator and two people per institution")
+        seeded = await seed_people(federation)
+        state = trust_dir.parent / "federation.json"
+        write_state(state, federation)
+        for institution in federation.institutions:
+            say(f"\n{institution.name} ({institution.kind}, id {institution.id})")
+            for service in SERVICES:
+                url = federation.url(institution.id, service)
+                say(f"  {service:9} {url}   docs {url}/docs   events {url}/asyncapi")
+            say(
+                f"  sign-in   {federation.idps[institution.id].issuer} (development IdP: any "
+                f"password) as {', '.join(seeded[institution.id])}"
+            )
         say(
-            f"  sign-in   {federation.idps[institution.id].issuer} (development IdP: any "
-            f"password) as {', '.join(seeded[institution.id])}"
+            f"\nintegrators: Kafka at {infra.kafka_bootstrap_servers} (local: no TLS, no SASL); "
+            "topics telemachus.<institution>.<service>, signed CloudEvents (docs/integrators/)"
         )
-    say(
-        f"\nintegrators: Kafka at {infra.kafka_bootstrap_servers} (local: no TLS, no SASL); "
-        "topics telemachus.<institution>.<service>, signed CloudEvents (docs/integrators/)"
-    )
-    first, lead = federation.institutions[0].id, federation.institutions[-1].id
-    login = f"telemachus login --state {state.resolve()}"
-    say(
-        "\nevery call needs a bearer token: sign in at the institution's IdP, e.g.\n"
-        f"  TOKEN=$({login} --institution {first} --login coordinator)\n"
-        f'  curl -H "Authorization: Bearer $TOKEN" {federation.url(first, "identity")}/programs\n'
-        f"and for a partner leading a program, a token exchanged at home:\n"
-        f"  TOKEN=$({login} --institution {first} --login ada --for {lead})"
-    )
-    say(f"\ntraces are appended to {traces}; press Ctrl-C to stop")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    clock("stopping the federation")
-    await federation.stop()
+        first, lead = federation.institutions[0].id, federation.institutions[-1].id
+        login = f"telemachus login --state {state.resolve()}"
+        identity = federation.url(first, "identity")
+        say(
+            "\nevery call needs a bearer token: sign in at the institution's IdP, e.g.\n"
+            f"  TOKEN=$({login} --institution {first} --login coordinator)\n"
+            f'  curl -H "Authorization: Bearer $TOKEN" {identity}/programs\n'
+            f"and for a partner leading a program, a token exchanged at home:\n"
+            f"  TOKEN=$({login} --institution {first} --login ada --for {lead})"
+        )
+        say(f"\ntraces are appended to {traces}; press Ctrl-C to stop")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        clock("stopping the federation")
+    finally:
+        await federation.stop()  # services and IdPs, whatever failed on the way
 
 
 def busy_ports(host: str, first: int, count: int) -> list[int]:
