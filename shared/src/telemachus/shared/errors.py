@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 T = TypeVar("T")
+
+
+def problems(error: ValidationError, *, whole: str) -> list[tuple[str, str]]:
+    """(where, why) of each problem pydantic found, where a dotted path; `whole` names
+    the place of a problem with the input as a whole."""
+    return [
+        (".".join(str(part) for part in item["loc"]) or whole, item["msg"])
+        for item in error.errors()
+    ]
 
 
 class DomainError(Exception):

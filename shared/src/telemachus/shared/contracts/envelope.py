@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from telemachus.shared.errors import problems
+
 SPEC_VERSION = "1.0"
 JSON_CONTENT_TYPE = "application/json"
 # Kafka protocol binding: attributes are `ce_<name>`, datacontenttype maps to `content-type`.
@@ -72,9 +74,8 @@ class CloudEventAttributes(BaseModel):
                 {name: fields.get(name) for name in cls.model_fields if name in fields}
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise EnvelopeError(f"ce_{where}: {first['msg']}") from exc
+            where, why = problems(exc, whole="")[0]
+            raise EnvelopeError(f"ce_{where}: {why}") from exc
 
 
 def decode_headers(

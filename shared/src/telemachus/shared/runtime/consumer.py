@@ -41,7 +41,7 @@ from telemachus.shared.contracts.envelope import (
     decode_headers,
 )
 from telemachus.shared.contracts.topics import publisher_of
-from telemachus.shared.errors import DomainError
+from telemachus.shared.errors import DomainError, problems
 from telemachus.shared.runtime.dead_letter import DeadLetterPublisher
 from telemachus.shared.runtime.faults import is_transient
 from telemachus.shared.runtime.inbox import InboxEntry, inbox_id
@@ -155,11 +155,7 @@ async def raw_body(message: Any, original: Any) -> Any:
 
 
 def summarize_validation_error(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(p) for p in item["loc"]) or "(body)"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
+    return "; ".join(f"{where}: {why}" for where, why in problems(error, whole="(body)")[:5])
 
 
 class EventConsumer:

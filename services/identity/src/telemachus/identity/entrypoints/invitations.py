@@ -19,7 +19,6 @@ from telemachus.identity.domain.participants import (
 )
 from telemachus.identity.entrypoints.callers import callers
 from telemachus.identity.service_layer.views import IdentityViews
-from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.paging import PAGED, Page
 from telemachus.shared.security.tokens import Principal
@@ -141,21 +140,14 @@ def invitations_router(
     async def accept(
         invitation_id: str, body: AcceptRequest, person: Participant = Depends(signed_in_person)
     ) -> Enrolment:
-        invitation = found(
-            next(iter(await views.invitations({"_id": invitation_id})), None),
-            f"invitation {invitation_id}",
-            field="invitation_id",
-        )
-        enrolled: Participant = await bus.handle(
+        enrolment: Enrolment = await bus.handle(
             commands.AcceptInvitation(
                 invitation_id=invitation_id,
                 participant_id=person.id,
                 consented_fields=body.consented_fields,
             )
         )
-        return found(
-            enrolled.active_enrolment(invitation.program_id), "enrolment", field="program_id"
-        )
+        return enrolment
 
     @router.post(
         "/invitations/{invitation_id}/decline",

@@ -50,7 +50,7 @@ from telemachus.identity.entrypoints.scim_resources import (
 from telemachus.identity.entrypoints.scim_resources import Cohort as CohortGroup
 from telemachus.identity.service_layer import access
 from telemachus.identity.service_layer.views import IdentityViews
-from telemachus.shared.errors import Conflict, DomainError, NotFound, Rejected
+from telemachus.shared.errors import Conflict, DomainError, NotFound, Rejected, problems
 from telemachus.shared.runtime.auth import BearerVerifier
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.security.tokens import Role
@@ -60,7 +60,6 @@ MEDIA_TYPE = "application/scim+json"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 MAX_RESULTS = 1000
 READ_ONLY = frozenset({"ServiceProviderConfig", "ResourceTypes", "Schemas"})
-User = RosterUser
 STAGE_BY_VALUE = {stage: name for name, stage in STAGE_NAMES.items()}
 
 
@@ -77,7 +76,7 @@ class ScimError(Exception):
         }
         if self.scim_type:
             body["scimType"] = self.scim_type
-        return JSONResponse(body, status_code=self.status, media_type=MEDIA_TYPE)
+        return scim_json(body, self.status)
 
 
 def _from_domain(error: DomainError) -> ScimError:
@@ -92,9 +91,8 @@ def _from_domain(error: DomainError) -> ScimError:
 
 
 def _from_validation(error: ValidationError) -> ScimError:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return ScimError(400, f"{where}: {first['msg']}", "invalidValue")
+    where, why = problems(error, whole="body")[0]
+    return ScimError(400, f"{where}: {why}", "invalidValue")
 
 
 def scim_json(body: Any, status: int = 200, location: str | None = None) -> JSONResponse:
@@ -105,7 +103,7 @@ def scim_json(body: Any, status: int = 200, location: str | None = None) -> JSON
 def to_user(person: Participant, base_url: str) -> Any:
     emails = person.emails if person.work_email in {e.value for e in person.emails} else []
     listed = emails or [EmailAddress(value=person.work_email, type="work", primary=True)]
-    user = User(
+    user = RosterUser(
         id=person.id,
         external_id=person.external_id,
         user_name=person.subject,
@@ -311,8 +309,9 @@ def _add_routes(
         )
         return await search(request, wanted)
 
+    # Replace and delete find out in their own transaction whether the resource exists
+    # (404 from the domain's NotFound): no read beforehand.
     async def replace(request: Request, key: str) -> Response:
-        await kind.read(request, key)
         body = kind.model.model_validate(
             await body_of(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
         )
@@ -327,7 +326,6 @@ def _add_routes(
         return respond(kind.shown(await kind.replace(key, current), base_url(request)), request)
 
     async def delete(request: Request, key: str) -> Response:
-        await kind.read(request, key)
         await kind.delete(key)
         return Response(status_code=204)
 
@@ -529,7 +527,7 @@ def scim_router(
 
     users = Kind(
         endpoint="Users",
-        model=User,
+        model=RosterUser,
         read=lambda request, key: _then(person(key), lambda p: to_user(p, base_url(request))),
         listed=lambda request, text: _then(
             views.participants_where(_narrowed(text)),
@@ -563,12 +561,12 @@ def scim_router(
     @guarded
     async def post_search_all(request: Request) -> Response:
         """Users and groups at once (RFC 7644 section 3.4.3)."""
-        search = SearchRequest[User | CohortGroup].model_validate(
+        search = SearchRequest[RosterUser | CohortGroup].model_validate(
             await body_of(request), scim_ctx=Context.SEARCH_REQUEST
         )
         found: list[Any] = [to_user(p, base_url(request)) for p in await views.participants(None)]
         found += [to_group(c, base_url(request)) for c in await views.cohorts()]
-        return scim_json(_search_page(found, search, User | CohortGroup))
+        return scim_json(_search_page(found, search, RosterUser | CohortGroup))
 
     @router.api_route("/{unknown:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @guarded

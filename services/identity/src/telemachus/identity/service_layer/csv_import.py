@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from telemachus.identity.domain.career_stages import career_stage_of
 from telemachus.identity.domain.commands import RegisterParticipant
-from telemachus.shared.errors import Rejected
+from telemachus.shared.errors import Rejected, problems
 
 REQUIRED_COLUMNS = ("display_name", "work_email", "profession", "career_stage")
 OPTIONAL_COLUMNS = (
@@ -128,12 +128,6 @@ def _row_data(cells: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _first_error(error: ValidationError) -> tuple[str, str]:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "row"
-    return field, first["msg"]
-
-
 def parse_participants(text: str) -> ParsedFile:
     """Rows that passed form checks, and a refusal for each row that did not."""
     reader = csv.DictReader(io.StringIO(text))
@@ -160,7 +154,7 @@ def parse_participants(text: str) -> ParsedFile:
         except CellError as error:
             refused.append(FormRefusal(line, error.field, error.reason))
         except ValidationError as error:
-            refused.append(FormRefusal(line, *_first_error(error)))
+            refused.append(FormRefusal(line, *problems(error, whole="row")[0]))
     if not rows and not refused:
         raise Rejected("the file has a header but no rows", field="file")
     return ParsedFile(rows, lines, refused, frozenset(header))

@@ -7,7 +7,12 @@ from typing import Any
 
 from telemachus.identity.domain import commands
 from telemachus.identity.domain.invitations import Invitation, InvitationSummary
-from telemachus.identity.domain.participants import ContactRelease, Participant, Tombstone
+from telemachus.identity.domain.participants import (
+    ContactRelease,
+    Enrolment,
+    Participant,
+    Tombstone,
+)
 from telemachus.identity.domain.programs import Program, new_id
 from telemachus.identity.service_layer.import_report import (
     UNIQUE_FIELDS,
@@ -326,7 +331,7 @@ class IdentityHandlers:
 
     async def accept_invitation(
         self, cmd: commands.AcceptInvitation, uow: IdentityUnitOfWork
-    ) -> Participant:
+    ) -> Enrolment:
         """The person's own consent: only now are they enrolled, and the fact published."""
         invitation = await self._invitation(uow, cmd.invitation_id, cmd.participant_id)
         invitation.check_open(self.clock())
@@ -334,9 +339,9 @@ class IdentityHandlers:
         program = await uow.programs.get(invitation.program_id)
         if program is None:
             raise Rejected(f"program {invitation.program_id} is gone", field="invitation_id")
-        participant.enrol(program, cmd.consented_fields, self.clock())
+        enrolment = participant.enrol(program, cmd.consented_fields, self.clock())
         uow.invitations.remove(invitation)
-        return participant
+        return enrolment
 
     async def decline_invitation(
         self, cmd: commands.DeclineInvitation, uow: IdentityUnitOfWork

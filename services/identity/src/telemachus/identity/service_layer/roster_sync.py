@@ -68,8 +68,6 @@ def _changes(
     person: Participant, row: commands.RegisterParticipant, columns: frozenset[str]
 ) -> dict[str, Any]:
     wanted = row.model_dump(include=set(UPDATABLE) & set(columns))
-    if "subject" not in columns:
-        wanted.pop("subject", None)
     if {"time_zone", "availability"} & columns:
         wanted["availability"] = row.availability.model_dump() if row.availability else None
     current = person.model_dump(include=set(wanted))
