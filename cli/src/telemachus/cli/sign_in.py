@@ -9,42 +9,24 @@ person's browser (the portal's job).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
-from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
-SCOPE = "openid email profile groups"
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
+from telemachus.shared.security.oauth_client import (
+    SCOPE,
+    Pkce,
+    SignedIn,
+    SignInFailed,
+    authorization_url,
+    discover,
+    exchange_token,
+    redeem_code,
+)
 
-
-class SignInFailed(RuntimeError):
-    """The provider refused, or answered with something this client cannot follow."""
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    id_token: str
-    access_token: str
-    expires_in: int
-    refresh_token: str | None = None
-
-
-@dataclass(frozen=True)
-class Pkce:
-    verifier: str
-    challenge: str
-
-    @classmethod
-    def fresh(cls) -> Pkce:
-        verifier = secrets.token_urlsafe(48)
-        digest = hashlib.sha256(verifier.encode("ascii")).digest()
-        return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
+__all__ = ["SignInFailed", "SignedIn", "exchange", "sign_in"]
 
 
 class _FirstForm(HTMLParser):
@@ -77,43 +59,13 @@ async def sign_in(
     scope: str = SCOPE,
 ) -> SignedIn:
     async with httpx.AsyncClient(timeout=10, follow_redirects=False) as http:
-        discovery = (await http.get(f"{issuer}/.well-known/openid-configuration")).json()
-        if discovery.get("issuer") != issuer:
-            raise SignInFailed(f"the provider at {issuer} names itself {discovery.get('issuer')}")
+        discovery = await discover(http, issuer)
         pkce, state = Pkce.fresh(), secrets.token_urlsafe(16)
-        query = urlencode(
-            {
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "response_type": "code",
-                "scope": scope,
-                "code_challenge": pkce.challenge,
-                "code_challenge_method": "S256",
-                "state": state,
-                "nonce": secrets.token_urlsafe(16),
-            }
-        )
-        response = await http.get(f"{discovery['authorization_endpoint']}?{query}")
+        nonce = secrets.token_urlsafe(16)
+        url = authorization_url(discovery, client_id, redirect_uri, pkce, state, nonce, scope=scope)
+        response = await http.get(url)
         code = await _follow_to_code(http, response, redirect_uri, state, login, password)
-        tokens = await http.post(
-            discovery["token_endpoint"],
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "client_id": client_id,
-                "code_verifier": pkce.verifier,
-            },
-        )
-        if tokens.status_code != 200:
-            raise SignInFailed(f"token endpoint: {tokens.status_code} {tokens.text[:300]}")
-        body = tokens.json()
-        return SignedIn(
-            id_token=body["id_token"],
-            access_token=body["access_token"],
-            expires_in=int(body.get("expires_in", 0)),
-            refresh_token=body.get("refresh_token"),
-        )
+        return await redeem_code(http, discovery, client_id, redirect_uri, code, pkce.verifier)
 
 
 async def _follow_to_code(
@@ -152,19 +104,6 @@ async def _follow_to_code(
 
 
 async def exchange(identity_url: str, subject_token: str, audience: str) -> str:
-    """A token for institution `audience`'s services, from the home identity service's
-    token exchange (RFC 8693), for the person the IdP's `subject_token` names."""
+    """A token for institution `audience`'s services, exchanged at the home identity."""
     async with httpx.AsyncClient(timeout=30) as http:
-        answer = await http.post(
-            f"{identity_url}/oauth/token",
-            data={
-                "grant_type": TOKEN_EXCHANGE,
-                "subject_token": subject_token,
-                "subject_token_type": ACCESS_TOKEN,
-                "audience": f"telemachus:{audience}",
-            },
-        )
-    if answer.status_code != 200:
-        body = answer.json()
-        raise SignInFailed(f"{body.get('error')}: {body.get('error_description')}")
-    return str(answer.json()["access_token"])
+        return (await exchange_token(http, identity_url, subject_token, audience)).access_token

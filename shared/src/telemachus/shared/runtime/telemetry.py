@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -35,11 +35,25 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from telemachus.shared.runtime.metrics import ServiceMetrics
-from telemachus.shared.runtime.settings import ServiceSettings
 
 _current: ContextVar[TracerProvider | None] = ContextVar("telemachus_tracer_provider", default=None)
 _instrumented = False
 _instrument_lock = threading.Lock()
+
+
+class TelemetrySettings(Protocol):
+    """What telemetry needs of a process's settings (a service's, or the portal's)."""
+
+    @property
+    def institution(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def telemetry_exporter(self) -> str: ...
+    @property
+    def telemetry_file(self) -> Path: ...
+    @property
+    def telemetry_file_max_bytes(self) -> int: ...
 
 
 def service_resource(institution: str, service: str) -> Resource:
@@ -75,7 +89,7 @@ class ServiceTelemetry:
     @classmethod
     def create(
         cls,
-        settings: ServiceSettings,
+        settings: TelemetrySettings,
         extra_exporters: Sequence[SpanExporter] = (),
         metric_readers: Sequence[MetricReader] = (),
     ) -> ServiceTelemetry:
@@ -109,7 +123,7 @@ class ServiceTelemetry:
         self.meters.shutdown()
 
 
-def _configured_metric_readers(settings: ServiceSettings) -> list[MetricReader]:
+def _configured_metric_readers(settings: TelemetrySettings) -> list[MetricReader]:
     """Metrics go where spans go: OTLP in deployment, the console when asked."""
     match settings.telemetry_exporter:
         case "console":
@@ -124,7 +138,7 @@ def _configured_metric_readers(settings: ServiceSettings) -> list[MetricReader]:
             return []
 
 
-def _configured_exporter(settings: ServiceSettings) -> SpanExporter | None:
+def _configured_exporter(settings: TelemetrySettings) -> SpanExporter | None:
     match settings.telemetry_exporter:
         case "console":
             return ConsoleSpanExporter()
