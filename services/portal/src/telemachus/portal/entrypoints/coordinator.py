@@ -1,0 +1,272 @@
+"""The coordinator's pages: programs, roster, invitations, rounds, relationships,
+concerns, the evaluation report and the research export."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from telemachus.portal.adapters.services import ServiceRefused
+from telemachus.portal.domain.profile_form import N_, Problem
+from telemachus.portal.entrypoints.web import Page, Web
+from telemachus.portal.service_layer.coordination import Coordination
+from telemachus.portal.service_layer.participation import Participation
+
+Json = dict[str, Any]
+MODES = ("assigned", "ranked", "mixed")
+CONCERN_STATES = ("acknowledged", "in-progress", "resolved")
+ROSTER_MAX_BYTES = 10 * 1024 * 1024
+
+
+def coordinator_router(web: Web, work: Coordination, journey: Participation) -> APIRouter:
+    router = APIRouter(prefix="/coordinate")
+
+    async def coordinator(request: Request) -> Page:
+        page = await web.signed_in(request)
+        assert page.session is not None
+        if not page.session.coordinator:
+            raise ServiceRefused(
+                403, page._("These pages are for your institution's coordinators.")
+            )
+        return page
+
+    async def programs_page(
+        page: Page, values: Json | None = None, errors: Json | None = None
+    ) -> Response:
+        assert page.session is not None
+        names = await journey.institutions(page.session)
+        return page.render(
+            "coordinate.html",
+            status=422 if errors else 200,
+            programs=await journey.programs(page.session),
+            names=names,
+            partners=[i for i in names if i != work.institution],
+            topics=await journey.topics(page.session),
+            modes=MODES,
+            values=values or _program_defaults(),
+            errors=errors or {},
+        )
+
+    @router.get("", include_in_schema=False)
+    async def programs(request: Request) -> Response:
+        return await programs_page(await coordinator(request))
+
+    @router.post("/programs", include_in_schema=False)
+    async def publish(request: Request) -> Response:
+        page = await coordinator(request)
+        form = await web.form(page)
+        values: Json = {k: v for k, v in form.items() if isinstance(v, str)}
+        values["partners"] = [p for p in form.getlist("partner") if isinstance(p, str)]
+        values["topics"] = [t for t in form.getlist("topic") if isinstance(t, str)]
+        terms, errors = _program_terms(values)
+        if errors:
+            return await programs_page(page, values, errors)
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        assert page.session is not None
+        try:
+            created = await work.publish_program(page.session, terms)
+        except ServiceRefused as refused:
+            if refused.status == 422:
+                return await programs_page(
+                    page, values, {refused.field or "title": Problem(refused.reason)}
+                )
+            raise
+        return await web.done(page, form, f"/coordinate/programs/{created['id']}?saved=published")
+
+    @router.get("/programs/{program_id}", include_in_schema=False)
+    async def program(request: Request, program_id: str) -> Response:
+        page = await coordinator(request)
+        assert page.session is not None
+        overview = await work.overview(page.session, program_id)
+        invitations = await work.invitations(page.session, program_id)
+        return page.render(
+            "program.html",
+            overview=overview,
+            program=overview.program,
+            names=await journey.institutions(page.session),
+            topics=await journey.topics(page.session),
+            invitations=invitations,
+            concern_states=CONCERN_STATES,
+        )
+
+    @router.post("/programs/{program_id}/roster", include_in_schema=False)
+    async def roster(request: Request, program_id: str) -> Response:
+        page = await coordinator(request)
+        form = await web.form(page)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ServiceRefused(422, page._("Choose the roster file (CSV) to upload."), "file")
+        content = await upload.read(ROSTER_MAX_BYTES + 1)
+        if len(content) > ROSTER_MAX_BYTES:
+            raise ServiceRefused(413, page._("The file is over 10 MB; split it."), "file")
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        assert page.session is not None
+        job = await work.sync_roster(page.session, content, form.get("dry_run") == "yes")
+        return await web.done(page, form, f"/coordinate/programs/{program_id}/roster/{job['id']}")
+
+    @router.get("/programs/{program_id}/roster/{job_id}", include_in_schema=False)
+    async def roster_job(request: Request, program_id: str, job_id: str) -> Response:
+        page = await coordinator(request)
+        assert page.session is not None
+        job = await work.import_job(page.session, job_id)
+        return page.render("roster_job.html", job=job, program_id=program_id)
+
+    @router.post("/programs/{program_id}/invitations", include_in_schema=False)
+    async def invite(request: Request, program_id: str) -> Response:
+        page = await coordinator(request)
+        form = await web.form(page)
+        emails = [
+            e.strip()
+            for e in str(form.get("emails", "")).replace(",", "\n").splitlines()
+            if e.strip()
+        ]
+        if not emails:
+            raise ServiceRefused(422, page._("Give at least one work e-mail address."), "emails")
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        assert page.session is not None
+        await work.invite(page.session, program_id, emails, 14)
+        return await web.done(
+            page, form, f"/coordinate/programs/{program_id}?saved=invited#invitations"
+        )
+
+    @router.post("/programs/{program_id}/rounds", include_in_schema=False)
+    async def open_round(request: Request, program_id: str) -> Response:
+        page = await coordinator(request)
+        form = await web.form(page)
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        assert page.session is not None
+        opened = await work.open_round(page.session, program_id)
+        lead = program_id.partition(":")[0]
+        return await web.done(page, form, f"/coordinate/at/{lead}/rounds/{opened['id']}")
+
+    @router.get("/at/{lead}/rounds/{round_id}", include_in_schema=False)
+    async def round_page(request: Request, lead: str, round_id: str) -> Response:
+        page = await coordinator(request)
+        assert page.session is not None
+        view = await work.round(page.session, lead, round_id)
+        overview = await work.overview(page.session, view["round"]["program_id"])
+        return page.render(
+            "round.html",
+            view=view,
+            round=view["round"],
+            lead=lead,
+            pool=overview.pool,
+            topics=await journey.topics(page.session),
+        )
+
+    @router.post("/at/{lead}/rounds/{round_id}/{action}", include_in_schema=False)
+    async def round_act(request: Request, lead: str, round_id: str, action: str) -> Response:
+        page = await coordinator(request)
+        form = await web.form(page)
+        if action not in ("compute", "publish", "pins", "exclusions"):
+            raise ServiceRefused(404, page._("This page has no such form."))
+        pair = None
+        if action in ("pins", "exclusions"):
+            pair = {"mentor_ref": form.get("mentor_ref"), "mentee_ref": form.get("mentee_ref")}
+            if (
+                not pair["mentor_ref"]
+                or not pair["mentee_ref"]
+                or pair["mentor_ref"] == pair["mentee_ref"]
+            ):
+                raise ServiceRefused(
+                    422, page._("Choose a mentor and a different mentee."), "mentee_ref"
+                )
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        assert page.session is not None
+        await work.round_act(page.session, lead, round_id, action, pair)
+        return await web.done(page, form, f"/coordinate/at/{lead}/rounds/{round_id}?saved={action}")
+
+    @router.post("/at/{lead}/concerns/{concern_id}", include_in_schema=False)
+    async def follow_up(request: Request, lead: str, concern_id: str) -> Response:
+        page = await coordinator(request)
+        form = await web.form(page)
+        status = str(form.get("status", ""))
+        if status not in CONCERN_STATES:
+            raise ServiceRefused(422, page._("Choose the concern's new state."), "status")
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        assert page.session is not None
+        await work.follow_up(
+            page.session, lead, concern_id, status, str(form.get("note") or "") or None
+        )
+        program_id = str(form.get("program_id", ""))
+        return await web.done(
+            page, form, f"/coordinate/programs/{program_id}?saved=concern#concerns"
+        )
+
+    @router.get("/programs/{program_id}/export", include_in_schema=False)
+    async def export(request: Request, program_id: str, format: str = "csv") -> Response:
+        page = await coordinator(request)
+        assert page.session is not None
+        if format not in ("csv", "parquet"):
+            format = "csv"
+        found = await work.export(page.session, program_id, format)
+        name = found.filename or "research-export.zip"
+        return Response(
+            found.content,
+            media_type=found.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    return router
+
+
+def _program_defaults() -> Json:
+    today = date.today()
+    return {
+        "mode": "assigned",
+        "weeks": "12",
+        "sessions": "6",
+        "opens": today.isoformat(),
+        "closes": (today + timedelta(days=30)).isoformat(),
+        "partners": [],
+        "topics": [],
+    }
+
+
+def _program_terms(values: Json) -> tuple[Json, dict[str, Problem]]:
+    errors: dict[str, Problem] = {}
+    title = str(values.get("title", "")).strip()
+    if len(title) < 3:
+        errors["title"] = Problem(N_("give the program a title of at least 3 characters"))
+    if not values.get("topics"):
+        errors["topics"] = Problem(N_("choose at least one topic"))
+    if values.get("mode") not in MODES:
+        errors["mode"] = Problem(N_("choose how people are paired"))
+    numbers: dict[str, int] = {}
+    for name, low, high in (("weeks", 1, 104), ("sessions", 1, 100)):
+        text = str(values.get(name, ""))
+        if not text.isdigit() or not low <= int(text) <= high:
+            errors[name] = Problem(
+                N_("a whole number from %(low)s to %(high)s"), {"low": str(low), "high": str(high)}
+            )
+        else:
+            numbers[name] = int(text)
+    dates: dict[str, date] = {}
+    for name in ("opens", "closes"):
+        try:
+            dates[name] = date.fromisoformat(str(values.get(name, "")))
+        except ValueError:
+            errors[name] = Problem(N_("a date, e.g. 2027-01-31"))
+    if len(dates) == 2 and dates["closes"] < dates["opens"]:
+        errors["closes"] = Problem(N_("enrolment must close after it opens"))
+    if errors:
+        return {}, errors
+    return {
+        "title": title,
+        "partner_institutions": values["partners"],
+        "topics": values["topics"],
+        "pairing_mode": values["mode"],
+        "relationship_weeks": numbers["weeks"],
+        "planned_sessions": numbers["sessions"],
+        "enrolment_opens": dates["opens"].isoformat(),
+        "enrolment_closes": dates["closes"].isoformat(),
+    }, {}

@@ -1,0 +1,209 @@
+"""What a coordinator does, as calls to the services: programs and the roster at home;
+pool, rounds, relationships, concerns and the evaluation at the program's lead. A
+partner's coordinator reaches the lead with an exchanged token, and the lead's services
+show them only their own institution's people."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from telemachus.portal.adapters.services import Download, ServiceRefused, Services
+from telemachus.portal.domain.sessions import PortalSession
+from telemachus.portal.service_layer.participation import lead_of
+from telemachus.portal.service_layer.tokens import Tokens
+
+Json = dict[str, Any]
+
+
+@dataclass
+class ProgramOverview:
+    program: Json
+    enrolled_here: int
+    pool: list[Json]
+    rounds: list[Json]
+    relationships: list[Json]  # stalled first
+    concerns: list[Json]
+    report: Json | None
+    unavailable: list[str]
+
+    @property
+    def led_here(self) -> bool:
+        return bool(self.program.get("_led_here"))
+
+
+def stalled_first(relationships: list[Json]) -> list[Json]:
+    """What needs a coordinator comes first: stalled (longest first), then active, then closed."""
+
+    def order(r: Json) -> tuple[int, str]:
+        if r.get("stalled_since") and r.get("status") == "active":
+            return (0, str(r["stalled_since"]))
+        return (1 if r.get("status") == "active" else 2, str(r.get("starts_on")))
+
+    return sorted(relationships, key=order)
+
+
+class Coordination:
+    def __init__(self, institution: str, services: Services, tokens: Tokens) -> None:
+        self.institution = institution
+        self.services = services
+        self.tokens = tokens
+
+    async def _home(self, session: PortalSession) -> str:
+        return await self.tokens.for_institution(session, self.institution)
+
+    async def _at(self, session: PortalSession, lead: str) -> str:
+        return await self.tokens.for_institution(session, lead)
+
+    async def publish_program(self, session: PortalSession, terms: Json) -> Json:
+        created: Json = await self.services.send(
+            "POST", self.institution, "identity", "/programs", await self._home(session), json=terms
+        )
+        return created
+
+    async def overview(self, session: PortalSession, program_id: str) -> ProgramOverview:
+        home = await self._home(session)
+        program: Json = await self.services.read(
+            self.institution, "identity", f"/programs/{program_id}", home
+        )
+        program["_led_here"] = program["lead_institution"] == self.institution
+        lead = lead_of(program_id)
+        enrolled = await self.services.read_all(
+            self.institution, "identity", "/participants", home, program_id=program_id
+        )
+        unavailable: list[str] = []
+        try:
+            token = await self._at(session, lead)
+            pool, rounds, relationships, concerns = await asyncio.gather(
+                self.services.read_all(lead, "pairing", f"/programs/{program_id}/pool", token),
+                self.services.read_all(lead, "pairing", f"/programs/{program_id}/rounds", token),
+                self.services.read_all(
+                    lead, "sessions", f"/programs/{program_id}/relationships", token
+                ),
+                self.services.read_all(lead, "feedback", f"/programs/{program_id}/concerns", token),
+            )
+        except ServiceRefused:
+            unavailable.append(lead)
+            pool, rounds, relationships, concerns = [], [], [], []
+        report = None
+        if program["_led_here"]:
+            try:
+                report = await self.services.read(
+                    lead,
+                    "feedback",
+                    f"/programs/{program_id}/report",
+                    await self._at(session, lead),
+                )
+            except ServiceRefused:
+                report = None
+        return ProgramOverview(
+            program,
+            len(enrolled),
+            pool,
+            sorted(rounds, key=lambda r: str(r.get("created_at")), reverse=True),
+            stalled_first(relationships),
+            concerns,
+            report,
+            unavailable,
+        )
+
+    async def sync_roster(self, session: PortalSession, csv_text: bytes, dry_run: bool) -> Json:
+        job: Json = await self.services.send(
+            "POST",
+            self.institution,
+            "identity",
+            "/participants/import-jobs",
+            await self._home(session),
+            content=csv_text,
+            headers={"Content-Type": "text/csv"},
+            params={"dry_run": str(dry_run).lower(), "accept_valid": "true"},
+        )
+        return job
+
+    async def import_job(self, session: PortalSession, job_id: str) -> Json:
+        found: Json = await self.services.read(
+            self.institution,
+            "identity",
+            f"/participants/import-jobs/{job_id}",
+            await self._home(session),
+        )
+        return found
+
+    async def invite(
+        self, session: PortalSession, program_id: str, emails: list[str], days: int
+    ) -> Json:
+        sent: Json = await self.services.send(
+            "POST",
+            self.institution,
+            "identity",
+            f"/programs/{program_id}/invitations",
+            await self._home(session),
+            json={"work_emails": emails, "expires_in_days": days},
+        )
+        return sent
+
+    async def invitations(self, session: PortalSession, program_id: str) -> list[Json]:
+        return await self.services.read_all(
+            self.institution,
+            "identity",
+            f"/programs/{program_id}/invitations",
+            await self._home(session),
+        )
+
+    async def open_round(self, session: PortalSession, program_id: str) -> Json:
+        lead = lead_of(program_id)
+        opened: Json = await self.services.send(
+            "POST",
+            lead,
+            "pairing",
+            f"/programs/{program_id}/rounds",
+            await self._at(session, lead),
+            json={},
+        )
+        return opened
+
+    async def round(self, session: PortalSession, lead: str, round_id: str) -> Json:
+        found: Json = await self.services.read(
+            lead, "pairing", f"/rounds/{round_id}", await self._at(session, lead)
+        )
+        return found
+
+    async def round_act(
+        self,
+        session: PortalSession,
+        lead: str,
+        round_id: str,
+        action: str,
+        pair: Json | None = None,
+    ) -> None:
+        await self.services.send(
+            "POST",
+            lead,
+            "pairing",
+            f"/rounds/{round_id}/{action}",
+            await self._at(session, lead),
+            json=pair,
+        )
+
+    async def follow_up(
+        self, session: PortalSession, lead: str, concern_id: str, status: str, note: str | None
+    ) -> None:
+        await self.services.send(
+            "POST",
+            lead,
+            "feedback",
+            f"/concerns/{concern_id}/follow-up",
+            await self._at(session, lead),
+            json={"status": status, "note": note},
+        )
+
+    async def export(self, session: PortalSession, program_id: str, kind: str) -> Download:
+        lead = lead_of(program_id)
+        return await self.services.download(
+            lead,
+            "feedback",
+            f"/programs/{program_id}/export",
+            await self._at(session, lead),
+            format=kind,
+        )

@@ -1,0 +1,61 @@
+"""Which token a call carries: the home IdP's for the home institution's services; for
+another member's (a program's lead), and for acting as a participant anywhere, one
+exchanged at home (RFC 8693) and kept in the session while it lasts. The portal never
+mints a token itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from telemachus.portal.adapters.services import ServiceRefused, Services
+from telemachus.portal.adapters.store import PortalStore
+from telemachus.portal.domain.sessions import PortalSession
+from telemachus.shared.security.oauth_client import SignInFailed, exchange_token
+
+
+class Tokens:
+    def __init__(
+        self,
+        institution: str,
+        services: Services,
+        store: PortalStore,
+        http: httpx.AsyncClient,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.institution = institution
+        self._services = services
+        self._store = store
+        self._http = http
+        self._clock = clock
+
+    async def for_institution(
+        self, session: PortalSession, institution: str, *, as_participant: bool = False
+    ) -> str:
+        """`as_participant`: the person acts on their own relationships, so the token must
+        carry their pseudonymous `ref`, which only the exchange adds (at home too)."""
+        if institution == self.institution and not as_participant:
+            return session.access_token
+        now = self._clock()
+        kept = session.exchanged_token(institution, now)
+        if kept is not None:
+            return kept
+        try:
+            exchanged = await exchange_token(
+                self._http,
+                self._services.url(self.institution, "identity"),
+                session.access_token,
+                institution,
+            )
+        except SignInFailed as refused:
+            raise ServiceRefused(403, str(refused)) from None
+        except httpx.HTTPError:
+            raise ServiceRefused(
+                503, "your institution's sign-in service cannot be reached"
+            ) from None
+        until = min(now + timedelta(seconds=exchanged.expires_in), session.expires_at)
+        session.exchanged[institution] = (exchanged.access_token, until)
+        await self._store.remember_exchange(session.id, institution, exchanged.access_token, until)
+        return exchanged.access_token
