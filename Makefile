@@ -6,24 +6,26 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PROMTOOL := $(or $(shell command -v promtool 2>/dev/null),/usr/bin/promtool)
+# Debian's Chromium: the portal's browser tests and the demo's screenshot (no browser download).
+CHROMIUM := /usr/bin/chromium
 export UV_PYTHON_DOWNLOADS := never
 MEMBERS := $(wildcard shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
 
-.PHONY: demo up test test-all test-faults lint bench schemas clean
+.PHONY: demo up test test-all test-faults lint bench schemas translations clean
 
 # The development OpenID Connect provider (node-oidc-provider, locked): people sign in there.
 IDP := deploy/dev-idp/node_modules/.package-lock.json
 
-demo: .venv/.synced $(IDP)  ## the walking skeleton across three institutions, step by step
+demo: .venv/.synced $(IDP) $(CHROMIUM)  ## the walking skeleton across three institutions, step by step
 	.venv/bin/telemachus demo
 
 up: .venv/.synced $(IDP)  ## a three-institution federation on local servers until Ctrl-C
 	.venv/bin/telemachus up
 
-test: .venv/.synced $(IDP)  ## the test suite (real local broker and store; prints which backend)
+test: .venv/.synced $(IDP) $(CHROMIUM)  ## the test suite (real local broker and store; prints which backend)
 	.venv/bin/pytest
 
-test-all: .venv/.synced $(IDP)  ## including tests marked slow
+test-all: .venv/.synced $(IDP) $(CHROMIUM)  ## including tests marked slow
 	.venv/bin/pytest -m ""
 
 test-faults: .venv/.synced $(IDP)  ## the fault suite alone, longer than in `make test` (outages, kills, lost and stale events)
@@ -50,6 +52,16 @@ schemas: .venv/.synced  ## regenerate docs/events/*.schema.json and docs/asyncap
 # these machines run as root).
 $(PROMTOOL):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+
+# Chromium from Debian's archive (these machines run as root).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+translations: .venv/.synced  ## extract the portal's text and merge it into each language's catalog
+	cd services/portal && ../../.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location \
+		--omit-header -o messages.pot src
+	.venv/bin/pybabel update -i services/portal/messages.pot --ignore-obsolete \
+		-d services/portal/src/telemachus/portal/translations
 
 # The AsyncAPI project's own parser checks the catalog (an implementation independent of ours).
 .tools/node/node_modules/@asyncapi/parser:

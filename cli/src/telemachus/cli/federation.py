@@ -29,9 +29,12 @@ from telemachus.cli.sign_in import exchange, sign_in
 from telemachus.feedback.bootstrap import bootstrap as feedback_bootstrap
 from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
 from telemachus.pairing.bootstrap import bootstrap as pairing_bootstrap
+from telemachus.portal.bootstrap import bootstrap as portal_bootstrap
+from telemachus.portal.settings import PortalSettings
 from telemachus.sessions.bootstrap import bootstrap as sessions_bootstrap
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
 from telemachus.shared.contracts.vocabulary import InstitutionKind
+from telemachus.shared.runtime.local_infra import free_port
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings, TelemetryExporter
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
@@ -100,6 +103,19 @@ class RunningService:
 
 
 @dataclass
+class RunningPortal:
+    institution: str
+    app: FastAPI
+    server: EmbeddedServer
+    port: int
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
 class Federation:
     kafka_bootstrap_servers: str
     mongodb_uri: str
@@ -124,6 +140,10 @@ class Federation:
     # in the trust registry: people sign in there, as at their institution's own IdP.
     identity_providers: bool = False
     idps: dict[str, DevelopmentIdp] = field(default_factory=dict)
+    # Each institution's web portal (with the IdPs: people sign in there).
+    portals: dict[str, RunningPortal] = field(default_factory=dict)
+    # Where every service listens, once it does: the portals call them there.
+    directory: dict[tuple[str, str], str] = field(default_factory=dict)
     _issuers: dict[str, TokenIssuer] = field(default_factory=dict, repr=False)
     _signed_in: dict[tuple[object, ...], tuple[str, float]] = field(
         default_factory=dict, repr=False
@@ -158,10 +178,22 @@ class Federation:
             raise
 
     def _build(self) -> None:
+        # Portals listen after the services: consecutive ports from base_port, or free ones.
+        after = self.base_port + len(self.institutions) * len(SERVICES)
+        portal_ports = {
+            i.id: (after + index if self.base_port else free_port())
+            for index, i in enumerate(self.institutions)
+        }
         if self.identity_providers and not self.idps:
             for institution in self.institutions:
                 idp = DevelopmentIdp(
-                    institution.id, self.trust_dir / "idp", audience_of(institution.id)
+                    institution.id,
+                    self.trust_dir / "idp",
+                    audience_of(institution.id),
+                    redirect_uris=[
+                        REDIRECT_URI,
+                        f"http://127.0.0.1:{portal_ports[institution.id]}/callback",
+                    ],
                 )
                 self.idps[institution.id] = idp
                 idp.start()
@@ -191,6 +223,29 @@ class Federation:
                     institution.id, service, app, EmbeddedServer(config)
                 )
                 port = port + 1 if port else 0
+        if self.identity_providers:
+            for institution in self.institutions:
+                self._build_portal(institution.id, portal_ports[institution.id])
+
+    def _build_portal(self, institution: str, port: int) -> None:
+        settings = PortalSettings(
+            institution=institution,
+            portal_url=f"http://127.0.0.1:{port}",
+            http_host=self.host,
+            http_port=port,
+            mongodb_uri=self.mongodb_uri,
+            mongodb_database=f"{self.database_prefix}-{institution}-portal",
+            trust_registry_file=self.registry_file,
+            oidc_role_map=",".join(f"{group}={role}" for role, group in ROLE_GROUPS.items()),
+            telemetry_exporter=self.telemetry_exporter,
+            telemetry_file=self.telemetry_file,
+        )
+        telemetry = ServiceTelemetry.create(settings, self.extra_exporters)
+        app = portal_bootstrap(settings, telemetry, self.directory)
+        config = uvicorn.Config(
+            app, host=self.host, port=port, log_level="warning", lifespan="on", access_log=False
+        )
+        self.portals[institution] = RunningPortal(institution, app, EmbeddedServer(config), port)
 
     def stop_idps(self) -> None:
         for idp in self.idps.values():
@@ -231,6 +286,20 @@ class Federation:
                 reported, last_report = ready, now
             await asyncio.sleep(0.05)
         progress(f"  {len(self.services)}/{len(self.services)} services ready")
+        for (institution, service), running in self.services.items():
+            self.directory[(institution, service)] = running.url
+        for (institution, service), port in self.elsewhere.items():
+            self.directory[(institution, service)] = f"http://{self.host}:{port}"
+        if self.portals:
+            progress(f"starting {len(self.portals)} portals")
+            for portal in self.portals.values():
+                portal.task = asyncio.create_task(
+                    portal.server.serve(), name=f"{portal.institution}/portal"
+                )
+            while not all(p.server.started for p in self.portals.values()):
+                if any(p.task and p.task.done() for p in self.portals.values()):
+                    raise RuntimeError("a portal failed to start")
+                await asyncio.sleep(0.05)
 
     def issuer(self, institution: str) -> TokenIssuer:
         if institution not in self._issuers:  # read the keys file once
@@ -292,7 +361,15 @@ class Federation:
     def runtime(self, institution: str, service: ServiceName) -> ServiceRuntime:
         return self.services[(institution, service)].runtime
 
+    def portal_url(self, institution: str) -> str:
+        return self.portals[institution].url
+
     async def stop(self) -> None:
+        for portal in self.portals.values():
+            portal.server.should_exit = True
+        await asyncio.gather(
+            *(p.task for p in self.portals.values() if p.task), return_exceptions=True
+        )
         for running in self.services.values():
             running.server.should_exit = True
         await asyncio.gather(

@@ -25,6 +25,7 @@ from telemachus.cli import dead_letters as dead_letters_cli
 from telemachus.cli import traces as traces_file
 from telemachus.cli.catalog import write_catalog
 from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS, Federation
+from telemachus.cli.portal_browser import snapshot
 from telemachus.cli.sign_in import SignInFailed
 from telemachus.cli.sign_in_state import login_token, read_home, seed_people, write_state
 from telemachus.cli.skeleton import FlowError, SkeletonFlow
@@ -84,6 +85,15 @@ async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
         async with httpx.AsyncClient(timeout=30) as client:
             flow = SkeletonFlow(federation, client, provider.get_tracer("telemachus.cli"), clock)
             result = await flow.run()
+        lead = federation.institutions[0].id
+        program_page = f"/coordinate/programs/{result.program_id}"
+        clock(f"9. {lead}'s coordinator opens the program in the portal")
+        shot = await snapshot(
+            federation.portal_url(lead),
+            f"coordinator@{lead}",
+            program_page,
+            traces.with_name("portal-program.png"),
+        )
     except (FlowError, httpx.HTTPError) as error:
         clock(f"FAILED: {type(error).__name__}: {error}")
         return 1
@@ -99,6 +109,11 @@ async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
     report = traces.with_name("report.html")
     report.write_text(result.report_html)
     say(f"evaluation report (small groups suppressed) written to {report}")
+    say(
+        f"the portal showed it at {federation.portal_url(lead)}{program_page}: "
+        + (f"screenshot written to {shot}" if shot else "no Chromium here for a screenshot")
+        + " (`make up` keeps the portals running)"
+    )
     say(f"spans written to {traces}")
     say(f"trace id: {result.trace_id}")
     return 0
@@ -138,6 +153,7 @@ async def _up(
                 f"  sign-in   {federation.idps[institution.id].issuer} (development IdP: any "
                 f"password) as {', '.join(seeded[institution.id])}"
             )
+            say(f"  portal    {federation.portal_url(institution.id)}   (the web front end)")
         say(
             f"\nintegrators: Kafka at {infra.kafka_bootstrap_servers} (local: no TLS, no SASL); "
             "topics telemachus.<institution>.<service>, signed CloudEvents (docs/integrators/)"
@@ -177,7 +193,8 @@ def busy_ports(host: str, first: int, count: int) -> list[int]:
 
 def up(args: argparse.Namespace) -> int:
     clock = Clock()
-    wanted = len(DEFAULT_INSTITUTIONS) * len(SERVICES)
+    # The services, then a portal per institution.
+    wanted = len(DEFAULT_INSTITUTIONS) * (len(SERVICES) + 1)
     if args.base_port:
         taken = busy_ports("127.0.0.1", args.base_port, wanted)
         if taken:
