@@ -15,8 +15,11 @@ from telemachus.shared.testing.backends import Backend, start_backend
 
 
 @asynccontextmanager
-async def one_institution() -> AsyncIterator[tuple[Federation, str, Backend]]:
-    """(the running federation, the institution's id, the backend it runs on)."""
+async def one_institution(
+    identity_providers: bool = False,
+) -> AsyncIterator[tuple[Federation, str, Backend]]:
+    """(the running federation, the institution's id, the backend it runs on); with
+    `identity_providers`, its development IdP and its portal too."""
     backend = await asyncio.to_thread(start_backend)
     print(f"backend: {backend.describe()}")
     institution = DEFAULT_INSTITUTIONS[0]
@@ -28,6 +31,7 @@ async def one_institution() -> AsyncIterator[tuple[Federation, str, Backend]]:
                 institutions=[institution],
                 database_prefix=f"bench-{secrets.token_hex(3)}",
                 trust_dir=Path(trust_dir),
+                identity_providers=identity_providers,
             )
             await federation.start()
             try:
