@@ -44,6 +44,20 @@ def next_tuesday() -> date:
     return today + timedelta(days=(1 - today.weekday()) % 7 or 7)
 
 
+async def consent_and_join(who: Person) -> None:
+    """Tick what pairing needs (nothing is ticked in advance) and agree."""
+    for field in (
+        "Your career stage",
+        "The topics you can teach",
+        "The topics you want",
+        "Your weekly free times",
+        "The languages you speak",
+    ):
+        await who.page.get_by_label(re.compile(field)).check()
+    await who.page.get_by_role("button", name="I agree: join the program").click()
+    assert "You are enrolled." in await who.text()
+
+
 async def fill_profile(who: Person, *, stage: str, offer: str = "", seek: str = "") -> None:
     page = who.page
     await who.open("/profile")
@@ -163,16 +177,7 @@ async def test_participant_and_coordinator_journeys(
         await ada.step("consent")
         await ada.page.get_by_role("button", name="I agree: join the program").click()
         assert "Tick at least one field" in await ada.text()
-        for field in (
-            "Your career stage",
-            "The topics you can teach",
-            "The topics you want",
-            "Your weekly free times",
-            "The languages you speak",
-        ):
-            await ada.page.get_by_label(re.compile(field)).check()
-        await ada.page.get_by_role("button", name="I agree: join the program").click()
-        assert "You are enrolled." in await ada.text()
+        await consent_and_join(ada)
         await ada.step("enrolled")
 
         # -- Senior mentee at the partner: sign in, profile, join ----------------------
@@ -180,19 +185,9 @@ async def test_participant_and_coordinator_journeys(
         await fill_profile(cleo, stage="5", seek="5")
         await until_text(cleo, "/", title)
         await cleo.page.get_by_role("link", name=f"Join {title}").click()
-        for field in (
-            "Your career stage",
-            "The topics you can teach",
-            "The topics you want",
-            "Your weekly free times",
-            "The languages you speak",
-        ):
-            await cleo.page.get_by_label(re.compile(field)).check()
-        await cleo.page.get_by_role("button", name="I agree: join the program").click()
-        assert "You are enrolled." in await cleo.text()
+        await consent_and_join(cleo)
 
         # -- Coordinator: run a round, review the explanations, publish ----------------
-        await until_text(coord, program_path, "")
         for _ in range(120):
             await coord.open(program_path)
             if re.search(r"In the pairing pool[^\n]*\n\s*2", await coord.text()):
@@ -204,12 +199,24 @@ async def test_participant_and_coordinator_journeys(
         round_text = await coord.text()
         assert "mentors" in round_text and "Not matched, and why" in round_text
         await coord.step("round-review")
+        # Pin the proposed pair, so that no later computation can drop it, and compute again.
+        proposed = page.locator("#proposals ~ .card strong, section .card strong")
+        mentor_ref, mentee_ref = (
+            await proposed.nth(0).inner_text(),
+            await proposed.nth(1).inner_text(),
+        )
+        await page.get_by_label("Mentor", exact=True).select_option(mentor_ref)
+        await page.get_by_label("Mentee", exact=True).select_option(mentee_ref)
+        await page.get_by_role("button", name="Pin this pair").click()
+        assert f"Pinned: {mentor_ref} → {mentee_ref}" in await coord.text()
+        await page.get_by_role("button", name=re.compile("^Compute")).click()
+        assert "pinned" in await coord.text()
         await page.get_by_role("button", name="Publish these proposals").click()
         await coord.step("round-published")
 
         # -- Both accept the explained proposal ----------------------------------------
-        await until_text(ada, "/", "A proposal on e-medicine")
-        await ada.page.get_by_role("link", name=re.compile("A proposal on e-medicine")).click()
+        await until_text(ada, "/", "A proposal on E-medicine")
+        await ada.page.get_by_role("link", name=re.compile("A proposal on E-medicine")).click()
         proposal = await ada.text()
         assert "Why this person" in proposal and "You mentor" in proposal
         assert "Prof Cleo Okafor" not in proposal  # no one is named before both accept
@@ -217,8 +224,8 @@ async def test_participant_and_coordinator_journeys(
         await ada.page.get_by_role("button", name="Accept").click()
         assert "Waiting for the other person." in await ada.text()
 
-        await until_text(cleo, "/", "A proposal on e-medicine")
-        await cleo.page.get_by_role("link", name=re.compile("A proposal on e-medicine")).click()
+        await until_text(cleo, "/", "A proposal on E-medicine")
+        await cleo.page.get_by_role("link", name=re.compile("A proposal on E-medicine")).click()
         assert "You are mentored" in await cleo.text()
         await cleo.page.get_by_role("button", name="Accept").click()
 
@@ -311,6 +318,8 @@ async def test_participant_and_coordinator_journeys(
         partner_view = await ucoord.text()
         assert re.search(r"In the pairing pool[^\n]*\n\s*1", partner_view), partner_view
         assert "Evaluation" not in partner_view  # the lead's report is the lead's
+        rows = [await r.inner_text() for r in await ucoord.page.locator("table tbody tr").all()]
+        assert rows and all(university in row for row in rows), rows
         await ucoord.step("partner-program")
 
         # -- No-fault exit with a rematch ----------------------------------------------

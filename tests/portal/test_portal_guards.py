@@ -82,6 +82,16 @@ async def test_a_participant_joins_a_program_with_the_keyboard_alone(
             await page.keyboard.press("Enter")
         assert "You are enrolled." in await kay.text()
         await kay.step("enrolled-by-keyboard")
+        # The profile, by keyboard too: a field typed, the form sent.
+        await tab_to(page, "Profile")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        await tab_to(page, "languages")
+        await page.keyboard.type(", fr")
+        await tab_to(page, "Save your profile")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        assert "Your profile is saved." in await kay.text()
         assert not kay.violations, kay.violations
 
 

@@ -151,13 +151,12 @@ def coordinator_router(web: Web, work: Coordination, journey: Participation) -> 
         page = await coordinator(request)
         assert page.session is not None
         view = await work.round(page.session, lead, round_id)
-        overview = await work.overview(page.session, view["round"]["program_id"])
         return page.render(
             "round.html",
             view=view,
             round=view["round"],
             lead=lead,
-            pool=overview.pool,
+            pool=await work.pool(page.session, view["round"]["program_id"]),
             topics=await journey.topics(page.session),
         )
 

@@ -4,6 +4,7 @@ and leaving. Each handler only translates between the page and the service layer
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +24,7 @@ from telemachus.portal.domain.profile_form import (
     time_zones,
 )
 from telemachus.portal.entrypoints.web import Page, Web
-from telemachus.portal.service_layer.participation import Participation, lead_of
+from telemachus.portal.service_layer.participation import Participation
 
 Json = dict[str, Any]
 CONCERN_CATEGORIES = ("power-imbalance", "lack-of-confidence", "boundary", "time-burden", "other")
@@ -50,9 +51,12 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
         page = await web.page(request)
         if page.session is None:
             return page.render("welcome.html")
-        board = await journey.dashboard(page.session)
-        names = await journey.institutions(page.session)
-        return page.render("home.html", board=board, names=names, lead_of=lead_of)
+        board, names, topics = await asyncio.gather(
+            journey.dashboard(page.session),
+            journey.institutions(page.session),
+            journey.topics(page.session),
+        )
+        return page.render("home.html", board=board, names=names, topics=topics)
 
     # Profile ----------------------------------------------------------------------------
 
@@ -223,18 +227,15 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
         me = await me_or_roster_page(page)
         if isinstance(me, HTMLResponse):
             return me
-        relationship = await journey.relationship(session, lead, relationship_id)
+        relationship, all_windows, all_concerns, topics = await asyncio.gather(
+            journey.relationship(session, lead, relationship_id),
+            journey.feedback_windows(session, lead),
+            journey.my_concerns(session, lead),
+            journey.topics(session),
+        )
         card = await journey.contact_card(session, me, relationship["pairing_id"])
-        windows = [
-            w
-            for w in await journey.feedback_windows(session, lead)
-            if w["window"]["relationship_id"] == relationship_id
-        ]
-        concerns = [
-            c
-            for c in await journey.my_concerns(session, lead)
-            if c.get("relationship_id") == relationship_id
-        ]
+        windows = [w for w in all_windows if w["window"]["relationship_id"] == relationship_id]
+        concerns = [c for c in all_concerns if c.get("relationship_id") == relationship_id]
         role = "mentor" if relationship["mentor_ref"] == me["ref"] else "mentee"
         zone = (me.get("availability") or {}).get("time_zone") or "UTC"
         return page.render(
@@ -253,7 +254,7 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
             reasons=EXIT_REASONS,
             errors=errors or {},
             values=values or {},
-            topics=await journey.topics(session),
+            topics=topics,
         )
 
     @router.get("/at/{lead}/relationships/{relationship_id}", include_in_schema=False)

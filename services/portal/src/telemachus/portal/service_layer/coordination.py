@@ -9,10 +9,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from telemachus.portal.adapters.services import Download, ServiceRefused, Services
+from telemachus.portal.adapters.services import Download, ServiceRefused
 from telemachus.portal.domain.sessions import PortalSession
 from telemachus.portal.service_layer.participation import lead_of
-from telemachus.portal.service_layer.tokens import Tokens
+from telemachus.portal.service_layer.tokens import OnBehalf
 
 Json = dict[str, Any]
 
@@ -44,15 +44,7 @@ def stalled_first(relationships: list[Json]) -> list[Json]:
     return sorted(relationships, key=order)
 
 
-class Coordination:
-    def __init__(self, institution: str, services: Services, tokens: Tokens) -> None:
-        self.institution = institution
-        self.services = services
-        self.tokens = tokens
-
-    async def _home(self, session: PortalSession) -> str:
-        return await self.tokens.for_institution(session, self.institution)
-
+class Coordination(OnBehalf):
     async def _at(self, session: PortalSession, lead: str) -> str:
         return await self.tokens.for_institution(session, lead)
 
@@ -162,6 +154,12 @@ class Coordination:
             json={},
         )
         return opened
+
+    async def pool(self, session: PortalSession, program_id: str) -> list[Json]:
+        lead = lead_of(program_id)
+        return await self.services.read_all(
+            lead, "pairing", f"/programs/{program_id}/pool", await self._at(session, lead)
+        )
 
     async def round(self, session: PortalSession, lead: str, round_id: str) -> Json:
         found: Json = await self.services.read(

@@ -8,9 +8,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from telemachus.portal.adapters.services import ServiceRefused, Services
+from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.domain.sessions import PortalSession
-from telemachus.portal.service_layer.tokens import Tokens
+from telemachus.portal.service_layer.tokens import OnBehalf
 
 Json = dict[str, Any]
 
@@ -37,15 +37,7 @@ class Dashboard:
         return {e["program_id"] for e in self.me["enrolments"] if e.get("withdrawn_at") is None}
 
 
-class Participation:
-    def __init__(self, institution: str, services: Services, tokens: Tokens) -> None:
-        self.institution = institution
-        self.services = services
-        self.tokens = tokens
-
-    async def _home(self, session: PortalSession) -> str:
-        return await self.tokens.for_institution(session, self.institution)
-
+class Participation(OnBehalf):
     async def _at(self, session: PortalSession, lead: str) -> str:
         return await self.tokens.for_institution(session, lead, as_participant=True)
 

@@ -59,3 +59,16 @@ class Tokens:
         session.exchanged[institution] = (exchanged.access_token, until)
         await self._store.remember_exchange(session.id, institution, exchanged.access_token, until)
         return exchanged.access_token
+
+
+class OnBehalf:
+    """Calls to the services for the signed-in person: the base of what participants and
+    coordinators do at the portal."""
+
+    def __init__(self, institution: str, services: Services, tokens: Tokens) -> None:
+        self.institution = institution
+        self.services = services
+        self.tokens = tokens
+
+    async def _home(self, session: PortalSession) -> str:
+        return await self.tokens.for_institution(session, self.institution)
