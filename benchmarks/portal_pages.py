@@ -73,16 +73,31 @@ async def portal_client(portal: str, login: str) -> httpx.AsyncClient:
     raise RuntimeError(f"could not sign in as {login}")
 
 
+TOPICS = [
+    "e-medicine",
+    "apps",
+    "literature-searching",
+    "electronic-health-records",
+    "genetic-analysis",
+]
+DAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
 def roster_csv(people: int) -> str:
+    """Half junior mentors, half senior mentees, in 25 groups by topic and weekday: each
+    senior's candidates are the juniors of their group (identical profiles would all rank
+    the same few mentors first, which no real roster does)."""
     lines = [
-        "display_name,work_email,subject,profession,career_stage,topics_offered,topics_sought,languages,time_zone,availability"
+        "display_name,work_email,subject,profession,career_stage,topics_offered,"
+        "topics_sought,languages,time_zone,availability"
     ]
     for i in range(people):
-        junior = i % 2 == 0
+        junior, group = i % 2 == 0, (i // 2) % 25
+        topic, day = TOPICS[group % 5], DAYS[group // 5]
         lines.append(
             f"Person {i},p{i}@bench.example,p{i},{'nursing' if junior else 'medicine'},"
-            f"{2 if junior else 4},{'e-medicine:5' if junior else ''},"
-            f"{'' if junior else 'e-medicine:5'},en,Europe/London,tue 09:00-12:00"
+            f"{2 if junior else 4},{f'{topic}:{3 + i % 3}' if junior else ''},"
+            f"{'' if junior else f'{topic}:{1 + i % 5}'},en,Europe/London,{day} 09:00-12:00"
         )
     return "\n".join(lines) + "\n"
 
@@ -126,7 +141,7 @@ async def seed(f: Federation, inst: str, people: int) -> dict[str, Any]:
                 headers=auth,
                 json={
                     "title": "Portal benchmark",
-                    "topics": ["e-medicine"],
+                    "topics": TOPICS,
                     "enrolment_opens": today,
                     "enrolment_closes": "2099-01-01",
                 },
@@ -275,6 +290,13 @@ async def main(people: int, requests: int) -> None:
                 coordinator,
                 f"/coordinate/programs/{pid}",
                 f"{f.url(inst, 'sessions')}/programs/{pid}/relationships?limit=1000",
+                auth,
+            ),
+            (
+                "coordinator: evaluation",
+                coordinator,
+                f"/coordinate/programs/{pid}/evaluation",
+                f"{f.url(inst, 'feedback')}/programs/{pid}/report",
                 auth,
             ),
             (

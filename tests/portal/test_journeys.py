@@ -200,14 +200,12 @@ async def test_participant_and_coordinator_journeys(
         assert "mentors" in round_text and "Not matched, and why" in round_text
         await coord.step("round-review")
         # Pin the proposed pair, so that no later computation can drop it, and compute again.
-        proposed = page.locator("#proposals ~ .card strong, section .card strong")
+        proposed = page.locator("section .card strong")
         mentor_ref, mentee_ref = (
             await proposed.nth(0).inner_text(),
             await proposed.nth(1).inner_text(),
         )
-        await page.get_by_label("Mentor", exact=True).select_option(mentor_ref)
-        await page.get_by_label("Mentee", exact=True).select_option(mentee_ref)
-        await page.get_by_role("button", name="Pin this pair").click()
+        await page.get_by_role("button", name="Pin this pair").first.click()
         assert f"Pinned: {mentor_ref} → {mentee_ref}" in await coord.text()
         await page.get_by_role("button", name=re.compile("^Compute")).click()
         assert "pinned" in await coord.text()
@@ -307,6 +305,9 @@ async def test_participant_and_coordinator_journeys(
         # -- Relationships and the evaluation report in the page; the export ----------
         overview = await coord.text()
         assert "Relationships, stalled first" in overview and "Evaluation" in overview
+        await coord.page.get_by_role("link", name="Read the evaluation report").click()
+        assert f"Evaluation of {title}" in await coord.text()
+        await coord.step("evaluation")
         async with coord.page.expect_download() as download_info:
             await coord.page.get_by_role("link", name=re.compile("research export")).click()
         download = await download_info.value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.errors import AutoReconnect
 
 from telemachus.shared.runtime.telemetry import instrument_process
 
@@ -26,4 +27,9 @@ def create_mongo_client(
 
 
 async def ping(client: AsyncMongoClient[Document]) -> None:
-    await client.admin.command("ping")
+    """The store answers. A pooled connection the server dropped while idle fails once
+    with AutoReconnect and is replaced: one more try, so readiness does not flap on it."""
+    try:
+        await client.admin.command("ping")
+    except AutoReconnect:
+        await client.admin.command("ping")

@@ -120,6 +120,15 @@ class Services:
             found.extend(response.json())
         return found
 
+    async def count(
+        self, institution: str, service: ServiceName, path: str, token: str, **params: Any
+    ) -> int:
+        """How many items a paged list holds (its X-Total-Count), reading one of them."""
+        response = await self._request(
+            "GET", institution, service, path, token, params={**params, "limit": 1}
+        )
+        return int(response.headers.get("X-Total-Count", len(response.json())))
+
     async def send(
         self,
         method: str,

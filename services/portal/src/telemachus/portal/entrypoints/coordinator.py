@@ -3,6 +3,7 @@ concerns, the evaluation report and the research export."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ Json = dict[str, Any]
 MODES = ("assigned", "ranked", "mixed")
 CONCERN_STATES = ("acknowledged", "in-progress", "resolved")
 ROSTER_MAX_BYTES = 10 * 1024 * 1024
+PROPOSALS_PER_PAGE = 50
 
 
 def coordinator_router(web: Web, work: Coordination, journey: Participation) -> APIRouter:
@@ -93,6 +95,15 @@ def coordinator_router(web: Web, work: Coordination, journey: Participation) -> 
             concern_states=CONCERN_STATES,
         )
 
+    @router.get("/programs/{program_id}/evaluation", include_in_schema=False)
+    async def evaluation(request: Request, program_id: str) -> Response:
+        page = await coordinator(request)
+        assert page.session is not None
+        program, report = await asyncio.gather(
+            journey.program(page.session, program_id), work.report(page.session, program_id)
+        )
+        return page.render("evaluation.html", program=program, report=report)
+
     @router.post("/programs/{program_id}/roster", include_in_schema=False)
     async def roster(request: Request, program_id: str) -> Response:
         page = await coordinator(request)
@@ -147,15 +158,26 @@ def coordinator_router(web: Web, work: Coordination, journey: Participation) -> 
         return await web.done(page, form, f"/coordinate/at/{lead}/rounds/{opened['id']}")
 
     @router.get("/at/{lead}/rounds/{round_id}", include_in_schema=False)
-    async def round_page(request: Request, lead: str, round_id: str) -> Response:
+    async def round_page(request: Request, lead: str, round_id: str, at: int = 0) -> Response:
         page = await coordinator(request)
         assert page.session is not None
         view = await work.round(page.session, lead, round_id)
+        shown = (
+            view["pairings"]
+            if view["round"]["status"] == "published"
+            else view["round"]["proposals"]
+        )
+        start = max(0, min(at, len(shown)))
         return page.render(
             "round.html",
             view=view,
             round=view["round"],
             lead=lead,
+            # A round of hundreds is read a page at a time.
+            shown=shown[start : start + PROPOSALS_PER_PAGE],
+            start=start,
+            total=len(shown),
+            per_page=PROPOSALS_PER_PAGE,
             pool=await work.pool(page.session, view["round"]["program_id"]),
             topics=await journey.topics(page.session),
         )

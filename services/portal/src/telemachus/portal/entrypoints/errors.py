@@ -8,13 +8,18 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.entrypoints.web import FormRefused, SignInNeeded, Web, sign_in_location
 
 log = logging.getLogger(__name__)
+FALLBACK = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong'
+    "</title></head><body><main><h1>Something went wrong on our side</h1><p>It has been "
+    'logged. Please try again in a moment. <a href="/">Home</a></p></main></body></html>'
+)
 
 
 def install_error_pages(app: FastAPI, web: Web) -> None:
@@ -66,10 +71,14 @@ def install_error_pages(app: FastAPI, web: Web) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("portal page failed: %s %s", request.method, request.url.path)
-        page = await web.page(request)
-        return page.render(
-            "error.html",
-            status=500,
-            title=page._("Something went wrong on our side"),
-            reason=page._("It has been logged. Please try again in a moment."),
-        )
+        try:
+            page = await web.page(request)
+            return page.render(
+                "error.html",
+                status=500,
+                title=page._("Something went wrong on our side"),
+                reason=page._("It has been logged. Please try again in a moment."),
+            )
+        except Exception:  # the store itself may be what failed: still no stack trace
+            log.exception("the error page failed too")
+            return HTMLResponse(FALLBACK, status_code=500)

@@ -296,7 +296,12 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
                     page, lead, relationship_id, {action: Problem(refused.reason)}, fields
                 )
             raise
-        after = "/?saved=exited" if action == "exit" else f"{here}?saved={action}"
+        # The notice names the kind of act, not the session it was about.
+        kind = next(
+            (k for k in ("session-confirm", "session-cancel") if action.startswith(k + "-")),
+            action,
+        )
+        after = "/?saved=exited" if action == "exit" else f"{here}?saved={kind}"
         return await web.done(page, form, after)
 
     @router.post("/at/{lead}/calendar", include_in_schema=False)

@@ -16,7 +16,7 @@ from telemachus.portal.domain.sessions import (
     new_secret,
     safe_next,
 )
-from telemachus.portal.entrypoints.web import Web, set_session_cookie
+from telemachus.portal.entrypoints.web import Web, set_session_cookie, sign_in_location
 from telemachus.shared.security.oauth_client import Pkce, SignInFailed
 
 
@@ -61,7 +61,7 @@ def sign_in_router(web: Web, idp: IdentityProvider, session_max_seconds: int) ->
                 status=401,
                 title=page._("You were not signed in"),
                 reason=error_description or error or "",
-                retry=f"/sign-in?next={pending.next_path}",
+                retry=sign_in_location(pending.next_path),
             )
         try:
             person = await idp.complete(code, pending.pkce_verifier, pending.nonce)

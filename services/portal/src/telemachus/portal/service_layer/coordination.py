@@ -21,11 +21,10 @@ Json = dict[str, Any]
 class ProgramOverview:
     program: Json
     enrolled_here: int
-    pool: list[Json]
+    pool_size: int  # of the people this coordinator may see
     rounds: list[Json]
     relationships: list[Json]  # stalled first
     concerns: list[Json]
-    report: Json | None
     unavailable: list[str]
 
     @property
@@ -61,14 +60,14 @@ class Coordination(OnBehalf):
         )
         program["_led_here"] = program["lead_institution"] == self.institution
         lead = lead_of(program_id)
-        enrolled = await self.services.read_all(
+        enrolled = await self.services.count(
             self.institution, "identity", "/participants", home, program_id=program_id
         )
         unavailable: list[str] = []
         try:
             token = await self._at(session, lead)
             pool, rounds, relationships, concerns = await asyncio.gather(
-                self.services.read_all(lead, "pairing", f"/programs/{program_id}/pool", token),
+                self.services.count(lead, "pairing", f"/programs/{program_id}/pool", token),
                 self.services.read_all(lead, "pairing", f"/programs/{program_id}/rounds", token),
                 self.services.read_all(
                     lead, "sessions", f"/programs/{program_id}/relationships", token
@@ -77,28 +76,25 @@ class Coordination(OnBehalf):
             )
         except ServiceRefused:
             unavailable.append(lead)
-            pool, rounds, relationships, concerns = [], [], [], []
-        report = None
-        if program["_led_here"]:
-            try:
-                report = await self.services.read(
-                    lead,
-                    "feedback",
-                    f"/programs/{program_id}/report",
-                    await self._at(session, lead),
-                )
-            except ServiceRefused:
-                report = None
+            pool, rounds, relationships, concerns = 0, [], [], []
         return ProgramOverview(
             program,
-            len(enrolled),
+            enrolled,
             pool,
             sorted(rounds, key=lambda r: str(r.get("created_at")), reverse=True),
             stalled_first(relationships),
             concerns,
-            report,
             unavailable,
         )
+
+    async def report(self, session: PortalSession, program_id: str) -> Json:
+        """The evaluation, as the lead's feedback service computes it (its own page: with
+        hundreds of relationships it takes the longest of what a program shows)."""
+        lead = lead_of(program_id)
+        found: Json = await self.services.read(
+            lead, "feedback", f"/programs/{program_id}/report", await self._at(session, lead)
+        )
+        return found
 
     async def sync_roster(self, session: PortalSession, csv_text: bytes, dry_run: bool) -> Json:
         job: Json = await self.services.send(
