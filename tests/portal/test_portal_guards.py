@@ -17,7 +17,8 @@ from playwright.async_api import Browser, Page
 
 from telemachus.cli.dev_idp import COORDINATORS_GROUP
 from telemachus.cli.federation import Federation
-from tests.helpers.sites import Site, publish_program
+from telemachus.shared.testing.kafka import eventually
+from tests.helpers.sites import CONSENT, Site, publish_program
 from tests.portal.browser import person
 
 pytestmark = pytest.mark.timeout(300)
@@ -35,8 +36,8 @@ async def open_program(federation: Federation, title: str) -> dict[str, Any]:
         return await publish_program(site, [], title=title)
 
 
-async def tab_to(page: Page, name: str, limit: int = 80) -> None:
-    """Press Tab until the focused element's text or label contains `name`."""
+async def tab_to(page: Page, name: str, limit: int = 80, exact: bool = False) -> None:
+    """Press Tab until the focused element's text, label or id contains (or is) `name`."""
     for _ in range(limit):
         await page.keyboard.press("Tab")
         focused = page.locator(":focus")
@@ -50,48 +51,126 @@ async def tab_to(page: Page, name: str, limit: int = 80) -> None:
                 ],
             )
         )
-        if name in text:
+        if (name == text.strip()) if exact else (name in text):
             return
     raise AssertionError(f"Tab never reached {name!r}")
 
 
-async def test_a_participant_joins_a_program_with_the_keyboard_alone(
+async def keys(page: Page, key: str) -> None:
+    """A key that leads to another page."""
+    async with page.expect_navigation():
+        await page.keyboard.press(key)
+
+
+async def test_the_participant_journey_with_the_keyboard_alone(
     browser: Browser, federation: Federation
 ) -> None:
     hospital = federation.institutions[0].id
-    login = f"keys-{secrets.token_hex(3)}"
-    await registered(federation, login, display_name="Kay Board")
+    login, senior = f"keys-{secrets.token_hex(3)}", f"senior-{secrets.token_hex(3)}"
+    free = {
+        "time_zone": "Europe/London",
+        "slots": [{"day": "tue", "start": "09:00", "end": "12:00"}],
+    }
+    await registered(federation, login, display_name="Kay Board", availability=free)
     title = f"Keyboard program {secrets.token_hex(2)}"
-    await open_program(federation, title)
+    program = await open_program(federation, title)
+    async with httpx.AsyncClient(timeout=30) as client:
+        site = await Site.open(federation, 0, client)
+        # A senior colleague to be paired with, enrolled through the API.
+        them = await site.register(
+            subject=senior,
+            profession="medicine",
+            career_stage=4,
+            topics_offered=[],
+            topics_sought=[{"topic": "e-medicine", "priority": 5}],
+            availability=free,
+        )
+        enrolled = await site.call(
+            "POST",
+            f"/participants/{them['id']}/enrolments",
+            await site.person(senior),
+            json={"program_id": program["id"], "consented_fields": CONSENT},
+        )
+        assert enrolled.status_code == 201, enrolled.text
     async with person(browser, federation, hospital, login, "keyboard", javascript=True) as kay:
         page = kay.page
         await kay.open("/")
         await tab_to(page, "Sign in with")
-        async with page.expect_navigation():
-            await page.keyboard.press("Enter")
+        await keys(page, "Enter")
         await kay.pass_idp()  # the IdP's own pages are not ours to test
         assert "Hello, Kay Board" in await kay.text()
         await tab_to(page, f"Join {title}")
-        async with page.expect_navigation():
-            await page.keyboard.press("Enter")
-        for field in ("field-career_stage", "field-topics_offered", "field-topics_sought"):
+        await keys(page, "Enter")
+        for field in (
+            "field-career_stage",
+            "field-topics_offered",
+            "field-topics_sought",
+            "field-availability",
+        ):
             await tab_to(page, field)
             await page.keyboard.press("Space")
         await tab_to(page, "I agree: join the program")
-        async with page.expect_navigation():
-            await page.keyboard.press("Enter")
+        await keys(page, "Enter")
         assert "You are enrolled." in await kay.text()
         await kay.step("enrolled-by-keyboard")
         # The profile, by keyboard too: a field typed, the form sent.
         await tab_to(page, "Profile")
-        async with page.expect_navigation():
-            await page.keyboard.press("Enter")
+        await keys(page, "Enter")
         await tab_to(page, "languages")
         await page.keyboard.type(", fr")
         await tab_to(page, "Save your profile")
-        async with page.expect_navigation():
-            await page.keyboard.press("Enter")
+        await keys(page, "Enter")
         assert "Your profile is saved." in await kay.text()
+
+        # The coordinators run a round (their own journey is tested elsewhere).
+        pairing = federation.url(hospital, "pairing")
+        async with httpx.AsyncClient(timeout=30, headers=site.coordinator) as client:
+
+            async def both_in_pool() -> bool:
+                pool = await client.get(f"{pairing}/programs/{program['id']}/pool")
+                return pool.status_code == 200 and len(pool.json()) == 2
+
+            await eventually(both_in_pool, within=60)
+            opened = (
+                await client.post(f"{pairing}/programs/{program['id']}/rounds", json={})
+            ).json()
+            await client.post(f"{pairing}/rounds/{opened['id']}/compute")
+            published = (await client.post(f"{pairing}/rounds/{opened['id']}/publish")).json()
+            (proposal,) = published["pairings"]
+
+        # The proposal, accepted with the keyboard.
+        await kay.open("/")
+        await tab_to(page, "A proposal on")
+        await keys(page, "Enter")
+        assert "Why this person" in await kay.text()
+        await tab_to(page, "Accept", exact=True)
+        await keys(page, "Enter")
+        assert "Waiting for the other person." in await kay.text()
+        as_senior = await federation.sign_in(hospital, senior, audience=hospital)
+        async with httpx.AsyncClient(timeout=30) as client:
+            answered = await client.post(
+                f"{pairing}/pairings/{proposal['id']}/responses",
+                headers={"Authorization": f"Bearer {as_senior}"},
+                json={"decision": "accept"},
+            )
+            assert answered.status_code == 200, answered.text
+
+        # The relationship, and the learning agreement proposed with the keyboard.
+        for _ in range(120):
+            await kay.open("/")
+            if "you are the mentor" in await kay.text():
+                break
+            await page.wait_for_timeout(500)
+        await tab_to(page, "you are the mentor")
+        await keys(page, "Enter")
+        await tab_to(page, "mentor_objectives")
+        await page.keyboard.type("How a consultant runs a ward round")
+        await tab_to(page, "mentee_objectives")
+        await page.keyboard.type("Video consultations")
+        await tab_to(page, "Propose", exact=True)
+        await keys(page, "Enter")
+        assert "The agreement is proposed" in await kay.text()
+        await kay.step("agreement-by-keyboard")
         assert not kay.violations, kay.violations
 
 

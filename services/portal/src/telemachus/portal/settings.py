@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
 from telemachus.shared.contracts.topics import SERVICES, check_institution_id
-from telemachus.shared.security.oidc import ClaimMapping
+from telemachus.shared.runtime.settings import InstitutionSettings
 
 SERVICE = "portal"
 
 
-class PortalSettings(BaseSettings):
+class PortalSettings(InstitutionSettings):
     """e.g. TELEMACHUS_INSTITUTION=st-marys-hospital
     TELEMACHUS_PORTAL_URL=https://mentoring.st-marys.example
     TELEMACHUS_PORTAL_SERVICES=st-marys-hospital/identity=https://identity.st-marys.example,...
     """
 
-    model_config = SettingsConfigDict(env_prefix="TELEMACHUS_", extra="ignore")
-
-    institution: str
     # Where people reach the portal: the IdP sends them back to <portal_url>/callback, and
     # an https URL makes the session cookie Secure and __Host- prefixed.
     portal_url: str = "http://127.0.0.1:8080"
@@ -34,19 +31,12 @@ class PortalSettings(BaseSettings):
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str | None = None
     trust_registry_file: Path | None = None
-    # The institution's IdP (its issuer is the trust registry's oidc_issuer).
+    # The institution's IdP (its issuer is the trust registry's oidc_issuer); its claims
+    # and groups are read as for the services (InstitutionSettings).
     oidc_client_id: str = "telemachus-portal"
-    oidc_subject_claim: str = "sub"
-    oidc_roles_claim: str = "groups"
-    oidc_role_map: str = ""
     # A session lasts as long as the IdP's access token, and never longer than this.
     session_max_seconds: int = Field(default=8 * 3600, ge=60)
     service_timeout_seconds: float = Field(default=15.0, gt=0)
-    telemetry_exporter: Literal["none", "console", "file", "otlp"] = "none"
-    telemetry_file: Path = Path(".telemachus/traces.jsonl")
-    telemetry_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
-    log_format: Literal["json", "text"] = "json"
-    log_level: str = "INFO"
 
     @property
     def service(self) -> str:
@@ -66,17 +56,6 @@ class PortalSettings(BaseSettings):
 
     def service_url(self, institution: str, service: str) -> str | None:
         return self.portal_services.get((institution, service))
-
-    @field_validator("institution")
-    @classmethod
-    def _institution_id(cls, value: str) -> str:
-        return check_institution_id(value)
-
-    @field_validator("oidc_role_map")
-    @classmethod
-    def _role_map(cls, value: str) -> str:
-        ClaimMapping.parse_role_map(value)
-        return value
 
     @field_validator("portal_services", mode="before")
     @classmethod

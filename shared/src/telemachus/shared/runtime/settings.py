@@ -16,16 +16,47 @@ ENV_PREFIX = "TELEMACHUS_"
 TelemetryExporter = Literal["none", "console", "file", "otlp"]
 
 
-class ServiceSettings(BaseSettings):
+class InstitutionSettings(BaseSettings):
+    """What every process of an institution is told the same way: whose it is, how its
+    IdP's tokens name people and roles (the services check them, the portal signs in with
+    them), where its traces go and how it logs."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    institution: str
+    # Which claim names the person (matched to a participant's `subject`), and which groups
+    # give which roles, e.g. "telemachus-coordinators=coordinator,telemachus-ops=operator"
+    # (docs/security.md shows Entra ID, Okta and Keycloak).
+    oidc_subject_claim: str = "sub"
+    oidc_roles_claim: str = "groups"
+    oidc_role_map: str = ""
+    # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
+    telemetry_exporter: TelemetryExporter = "none"
+    telemetry_file: Path = Path(".telemachus/traces.jsonl")
+    # Past this size the spans file moves to <file>.1 and a new one starts.
+    telemetry_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+
+    @field_validator("institution")
+    @classmethod
+    def _institution_id(cls, value: str) -> str:
+        return check_institution_id(value)
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _role_map(cls, value: str) -> str:
+        ClaimMapping.parse_role_map(value)  # a typo fails at start, not at sign-in
+        return value
+
+
+class ServiceSettings(InstitutionSettings):
     """What one service of one institution needs to run.
 
     e.g. TELEMACHUS_INSTITUTION=st-mary-hospital TELEMACHUS_SERVICE=pairing
     TELEMACHUS_FEDERATION=st-mary-hospital,city-university
     """
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
-
-    institution: str
     service: ServiceName
     # Institutions whose topics this service reads (the trust registry's ids); always
     # includes the service's own institution.
@@ -81,24 +112,12 @@ class ServiceSettings(BaseSettings):
         default=int(MAX_LIFETIME.total_seconds()), ge=60, le=7 * 24 * 3600
     )
     # The institution's OpenID Connect provider (its issuer is in the trust registry): what
-    # its access tokens must carry as `aud` (default telemachus:<institution>), which claim
-    # names the person (matched to a participant's `subject`), and which groups give which
-    # roles, e.g. "telemachus-coordinators=coordinator,telemachus-ops=operator"
-    # (docs/security.md shows Entra ID, Okta and Keycloak).
+    # its access tokens must carry as `aud` (default telemachus:<institution>); the claims
+    # and groups are read as InstitutionSettings says.
     oidc_audience: str | None = None
-    oidc_subject_claim: str = "sub"
-    oidc_roles_claim: str = "groups"
-    oidc_role_map: str = ""
     # Its keys are looked up again after this long, and refused once this old.
     oidc_jwks_refresh_seconds: float = Field(default=300, gt=0)
     oidc_jwks_max_stale_seconds: float = Field(default=3600, gt=0)
-    # Tracing: none, console, file (JSON lines at telemetry_file), otlp (OTEL_EXPORTER_OTLP_*).
-    telemetry_exporter: TelemetryExporter = "none"
-    telemetry_file: Path = Path(".telemachus/traces.jsonl")
-    # Past this size the spans file moves to <file>.1 and a new one starts.
-    telemetry_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
-    log_format: Literal["json", "text"] = "json"
-    log_level: str = "INFO"
 
     @model_validator(mode="after")
     def _sasl_credentials(self) -> ServiceSettings:
@@ -111,17 +130,6 @@ class ServiceSettings(BaseSettings):
                     "required with SASL"
                 )
         return self
-
-    @field_validator("institution")
-    @classmethod
-    def _institution_id(cls, value: str) -> str:
-        return check_institution_id(value)
-
-    @field_validator("oidc_role_map")
-    @classmethod
-    def _role_map(cls, value: str) -> str:
-        ClaimMapping.parse_role_map(value)  # a typo fails at start, not at sign-in
-        return value
 
     @field_validator("federation", mode="before")
     @classmethod
