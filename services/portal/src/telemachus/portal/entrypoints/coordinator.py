@@ -83,14 +83,18 @@ def coordinator_router(web: Web, work: Coordination, journey: Participation) -> 
     async def program(request: Request, program_id: str) -> Response:
         page = await coordinator(request)
         assert page.session is not None
-        overview = await work.overview(page.session, program_id)
-        invitations = await work.invitations(page.session, program_id)
+        overview, invitations, names, topics = await asyncio.gather(
+            work.overview(page.session, program_id),
+            work.invitations(page.session, program_id),
+            journey.institutions(page.session),
+            journey.topics(page.session),
+        )
         return page.render(
             "program.html",
             overview=overview,
             program=overview.program,
-            names=await journey.institutions(page.session),
-            topics=await journey.topics(page.session),
+            names=names,
+            topics=topics,
             invitations=invitations,
             concern_states=CONCERN_STATES,
         )

@@ -54,19 +54,34 @@ class Coordination(OnBehalf):
         return created
 
     async def overview(self, session: PortalSession, program_id: str) -> ProgramOverview:
-        home = await self._home(session)
-        program: Json = await self.services.read(
-            self.institution, "identity", f"/programs/{program_id}", home
+        home, lead = await self._home(session), lead_of(program_id)
+        program, enrolled, at_lead = await asyncio.gather(
+            self.services.read(self.institution, "identity", f"/programs/{program_id}", home),
+            self.services.count(
+                self.institution, "identity", "/participants", home, program_id=program_id
+            ),
+            self._at_lead(session, lead, program_id),
         )
         program["_led_here"] = program["lead_institution"] == self.institution
-        lead = lead_of(program_id)
-        enrolled = await self.services.count(
-            self.institution, "identity", "/participants", home, program_id=program_id
+        pool, rounds, relationships, concerns = at_lead or (0, [], [], [])
+        return ProgramOverview(
+            program,
+            enrolled,
+            pool,
+            sorted(rounds, key=lambda r: str(r.get("created_at")), reverse=True),
+            stalled_first(relationships),
+            concerns,
+            [] if at_lead else [lead],
         )
-        unavailable: list[str] = []
+
+    async def _at_lead(
+        self, session: PortalSession, lead: str, program_id: str
+    ) -> tuple[int, list[Json], list[Json], list[Json]] | None:
+        """What the lead's services hold of the program; None when they cannot be read
+        (the page says so and shows what home holds)."""
         try:
             token = await self._at(session, lead)
-            pool, rounds, relationships, concerns = await asyncio.gather(
+            return await asyncio.gather(
                 self.services.count(lead, "pairing", f"/programs/{program_id}/pool", token),
                 self.services.read_all(lead, "pairing", f"/programs/{program_id}/rounds", token),
                 self.services.read_all(
@@ -75,17 +90,7 @@ class Coordination(OnBehalf):
                 self.services.read_all(lead, "feedback", f"/programs/{program_id}/concerns", token),
             )
         except ServiceRefused:
-            unavailable.append(lead)
-            pool, rounds, relationships, concerns = 0, [], [], []
-        return ProgramOverview(
-            program,
-            enrolled,
-            pool,
-            sorted(rounds, key=lambda r: str(r.get("created_at")), reverse=True),
-            stalled_first(relationships),
-            concerns,
-            unavailable,
-        )
+            return None
 
     async def report(self, session: PortalSession, program_id: str) -> Json:
         """The evaluation, as the lead's feedback service computes it (its own page: with
