@@ -1,6 +1,7 @@
 """Portal benchmark: each page's server time and transfer size with 1,000 enrolled people
-and 500 relationships, beside the slowest service call the page makes (same run, same
-servers, same client), so the ratio is the portal's own cost.
+and 500 relationships, beside the service call the page makes that is expected to be the
+slowest (same run, same servers, same client): the ratio bounds the portal's own cost
+(rendering, the other calls, the token exchange).
 
 Seeding (not measured): 500 junior mentors and 500 senior mentees are imported by CSV,
 enrolled through identity's use case (as their consent would), paired by one round of the
@@ -317,7 +318,7 @@ async def main(people: int, requests: int) -> None:
         )
         print(
             f"{'page':24} {'p50 ms':>8} {'p95 ms':>8} {'HTML KiB':>9}   "
-            f"{'slowest API call it makes':40} {'p95 ms':>8} {'ratio':>6}"
+            f"{'a service call it makes':40} {'p95 ms':>8} {'ratio':>6}"
         )
         for name, client, path, baseline_url, headers in pages:
             page_times, size = await timed(functools.partial(client.get, portal + path), requests)
