@@ -151,14 +151,22 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
 
     @router.get("/invitations/{invitation_id}", include_in_schema=False)
     async def invitation(request: Request, invitation_id: str) -> Response:
-        page, session = await signed_in(request)
+        page, _ = await signed_in(request)
+        return await invitation_consent(page, invitation_id, [], None)
+
+    async def invitation_consent(
+        page: Page, invitation_id: str, chosen: list[str], error: str | None
+    ) -> HTMLResponse:
+        """The consent page of an invitation still open to this person."""
+        assert page.session is not None
         found = next(
-            (i for i in await journey.invitations(session) if i["id"] == invitation_id), None
+            (i for i in await journey.invitations(page.session) if i["id"] == invitation_id),
+            None,
         )
         if found is None:
             raise ServiceRefused(404, page._("This invitation is no longer open."))
-        program = await journey.program(session, found["program_id"])
-        return await consent_page(page, program, f"/invitations/{invitation_id}", [])
+        program = await journey.program(page.session, found["program_id"])
+        return await consent_page(page, program, f"/invitations/{invitation_id}", chosen, error)
 
     @router.post("/invitations/{invitation_id}", include_in_schema=False)
     async def answer_invitation(request: Request, invitation_id: str) -> Response:
@@ -167,15 +175,7 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
         decline = form.get("decision") == "decline"
         chosen = [f for f in form.getlist("field") if isinstance(f, str) and f in SHAREABLE]
         if not decline and not chosen:
-            found = next(
-                (i for i in await journey.invitations(session) if i["id"] == invitation_id), None
-            )
-            if found is None:
-                raise ServiceRefused(404, page._("This invitation is no longer open."))
-            program = await journey.program(session, found["program_id"])
-            return await consent_page(
-                page, program, f"/invitations/{invitation_id}", chosen, "none"
-            )
+            return await invitation_consent(page, invitation_id, chosen, "none")
         if (earlier := await web.once(page, form)) is not None:
             return RedirectResponse(earlier, status_code=303)
         await journey.answer_invitation(session, invitation_id, not decline, chosen)
@@ -374,13 +374,27 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
 
     @router.get("/leave", include_in_schema=False)
     async def leave(request: Request) -> Response:
-        page, session = await signed_in(request)
+        page, _ = await signed_in(request)
         me = await me_or_roster_page(page)
         if isinstance(me, HTMLResponse):
             return me
-        programs = {p["id"]: p for p in await journey.programs(session)}
+        return await leave_page(page, me)
+
+    async def leave_page(
+        page: Page, me: Json, status: int = 200, unconfirmed: str | None = None
+    ) -> HTMLResponse:
+        """What leaving would do, for each program the person is still in."""
+        assert page.session is not None
+        programs = {p["id"]: p for p in await journey.programs(page.session)}
         active = [e for e in me["enrolments"] if e.get("withdrawn_at") is None]
-        return page.render("leave.html", me=me, active=active, programs=programs)
+        return page.render(
+            "leave.html",
+            status=status,
+            me=me,
+            active=active,
+            programs=programs,
+            unconfirmed=unconfirmed,
+        )
 
     @router.post("/leave/{what}", include_in_schema=False)
     async def do_leave(request: Request, what: str) -> Response:
@@ -390,11 +404,7 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
         if isinstance(me, HTMLResponse):
             return me
         if form.get("confirm") != "yes":
-            programs = {p["id"]: p for p in await journey.programs(session)}
-            active = [e for e in me["enrolments"] if e.get("withdrawn_at") is None]
-            return page.render(
-                "leave.html", status=422, me=me, active=active, programs=programs, unconfirmed=what
-            )
+            return await leave_page(page, me, status=422, unconfirmed=what)
         if (earlier := await web.once(page, form)) is not None:
             return RedirectResponse(earlier, status_code=303)
         if what == "erase":
