@@ -25,7 +25,7 @@ from telemachus.portal.service_layer.coordination import Coordination
 from telemachus.portal.service_layer.participation import Participation
 from telemachus.portal.service_layer.tokens import Tokens
 from telemachus.portal.settings import PortalSettings
-from telemachus.portal.translations import Catalogs
+from telemachus.portal.translations import portal_catalogs
 from telemachus.shared.runtime.http import health_router
 from telemachus.shared.runtime.store import create_mongo_client, ping
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
@@ -77,7 +77,7 @@ def bootstrap(
     )
     web = Web(
         store,
-        Catalogs.load(),
+        portal_catalogs(),
         "__Host-telemachus" if settings.secure_cookies else "telemachus-session",
         settings.secure_cookies,
         record.name,

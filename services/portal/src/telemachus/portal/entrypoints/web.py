@@ -22,7 +22,7 @@ from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.adapters.store import PortalStore
 from telemachus.portal.domain.sessions import PortalSession, digest, new_secret
 from telemachus.portal.domain.wording import label
-from telemachus.portal.translations import Catalogs
+from telemachus.shared.translations import Catalogs
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
