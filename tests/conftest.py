@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation, Institution
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.broker import ensure_topics
+from telemachus.shared.runtime.local_mail import LocalMailServer
 from telemachus.shared.testing.backends import Backend, start_backend
 from tests.helpers.counting_service import CountingService, settings_for
 from tests.helpers.sites import Site
@@ -81,10 +82,21 @@ async def running_federation(
 
 
 @pytest.fixture(scope="session")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMailServer]:
+    """A real SMTP server on loopback, keeping what it accepts in a maildir."""
+    with LocalMailServer(tmp_path_factory.mktemp("mail") / "maildir") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 async def federation(
-    backend: Backend, spans: InMemorySpanExporter, tmp_path_factory: pytest.TempPathFactory
+    backend: Backend,
+    spans: InMemorySpanExporter,
+    mail_server: LocalMailServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Federation]:
-    """Three institutions, four services each, shared by the tests that only observe it."""
+    """Three institutions, four services each, shared by the tests that only observe it;
+    their notifiers mail through `mail_server`."""
     async with running_federation(
         backend.kafka_bootstrap_servers,
         backend.mongodb_uri,
@@ -93,6 +105,7 @@ async def federation(
         tmp_path_factory.mktemp("trust"),
         extra_exporters=[spans],
         identity_providers=True,
+        mail_relay=("127.0.0.1", mail_server.port),
     ) as running:
         yield running
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -144,6 +145,11 @@ class Federation:
     portals: dict[str, RunningPortal] = field(default_factory=dict)
     # Where every service listens, once it does: the portals call them there.
     directory: dict[tuple[str, str], str] = field(default_factory=dict)
+    # An SMTP relay (host, port) for identity's notifier, without TLS (a local catcher):
+    # each institution mails as programs@<institution>.example and tells its coordinators
+    # and safeguarding contact at coordinators@ and safeguarding@ the same domain.
+    mail_relay: tuple[str, int] | None = None
+    portal_ports: dict[str, int] = field(default_factory=dict)
     _issuers: dict[str, TokenIssuer] = field(default_factory=dict, repr=False)
     _signed_in: dict[tuple[object, ...], tuple[str, float]] = field(
         default_factory=dict, repr=False
@@ -166,7 +172,26 @@ class Federation:
             trust_registry_file=self.registry_file,
             keys_file=self.key_files[institution],
             oidc_role_map=",".join(f"{group}={role}" for role, group in ROLE_GROUPS.items()),
+            **self._mail_settings(institution),
         )
+
+    def _mail_settings(self, institution: str) -> dict[str, Any]:
+        portal = self.portal_ports.get(institution)
+        settings: dict[str, Any] = {"portal_url": f"http://127.0.0.1:{portal}"} if portal else {}
+        if self.mail_relay is None:
+            return settings
+        domain = f"{institution}.example"
+        return {
+            **settings,
+            "smtp_host": self.mail_relay[0],
+            "smtp_port": self.mail_relay[1],
+            "smtp_security": "none",
+            "mail_from": f"programs@{domain}",
+            "coordinator_emails": [f"coordinators@{domain}"],
+            "concern_contact_email": f"safeguarding@{domain}",
+            "mail_poll_seconds": 0.2,
+            "mail_backoff_seconds": 2.0,
+        }
 
     def build(self) -> None:
         """Create every app (no I/O but the development keys and IdPs). If anything fails,
@@ -180,7 +205,7 @@ class Federation:
     def _build(self) -> None:
         # Portals listen after the services: consecutive ports from base_port, or free ones.
         after = self.base_port + len(self.institutions) * len(SERVICES)
-        portal_ports = {
+        portal_ports = self.portal_ports = {
             i.id: (after + index if self.base_port else free_port())
             for index, i in enumerate(self.institutions)
         }

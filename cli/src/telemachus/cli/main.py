@@ -8,12 +8,14 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from email.message import Message
 from pathlib import Path
 
 import httpx
@@ -33,6 +35,7 @@ from telemachus.shared.contracts.catalog import write_schemas
 from telemachus.shared.contracts.topics import SERVICES
 from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.runtime.local_infra import LocalInfrastructure
+from telemachus.shared.runtime.local_mail import LocalMailServer
 from telemachus.shared.runtime.logs import configure_logging
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter, service_resource
@@ -69,13 +72,48 @@ def local_infrastructure(progress: Clock) -> Iterator[LocalInfrastructure]:
         infra.stop()
 
 
-async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
+@contextlib.contextmanager
+def local_mail(progress: Clock, maildir: Path, port: int = 0) -> Iterator[LocalMailServer]:
+    server = LocalMailServer(maildir, port=port)
+    server.start()
+    progress(f"  smtp    127.0.0.1:{server.port}  (mail kept in the maildir {maildir})")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def settled_mail(mail: LocalMailServer, quiet_seconds: float = 2.0) -> list[Message]:
+    """The maildir once nothing new has arrived for `quiet_seconds` (at most a minute)."""
+    deadline = time.monotonic() + 60
+    count, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = mail.counts.stored
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            break
+        await asyncio.sleep(0.2)
+    return mail.messages()
+
+
+def mail_summary(messages: list[Message]) -> list[str]:
+    by_person: dict[str, list[str]] = {}
+    for message in sorted(messages, key=lambda m: str(m["Date"])):
+        by_person.setdefault(str(message["To"]), []).append(str(message["Subject"]))
+    return [f"   {to}: " + "; ".join(subjects) for to, subjects in sorted(by_person.items())]
+
+
+async def _demo(
+    infra: LocalInfrastructure, clock: Clock, traces: Path, mail: LocalMailServer
+) -> int:
     federation = Federation(
         infra.kafka_bootstrap_servers,
         infra.mongodb_uri,
         telemetry_exporter="file",
         telemetry_file=traces,
         identity_providers=True,
+        mail_relay=("127.0.0.1", mail.port),
     )
     await federation.start(progress=clock)
     # The flow's root span: a coordinator's client, not a service of any institution.
@@ -94,6 +132,10 @@ async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
             program_page,
             traces.with_name("portal-program.png"),
         )
+        clock("10. Each person's home told them what needs them, by e-mail and in the portal")
+        told = await settled_mail(mail)
+        for line in mail_summary(told):
+            say(line)
     except (FlowError, httpx.HTTPError) as error:
         clock(f"FAILED: {type(error).__name__}: {error}")
         return 1
@@ -122,12 +164,21 @@ async def _demo(infra: LocalInfrastructure, clock: Clock, traces: Path) -> int:
 def demo(args: argparse.Namespace) -> int:
     clock = Clock()
     traces = Path(args.traces)
-    with local_infrastructure(clock) as infra:
-        return asyncio.run(_demo(infra, clock, traces))
+    maildir = traces.with_name("mail")
+    shutil.rmtree(maildir, ignore_errors=True)  # this run's mail only
+    with local_infrastructure(clock) as infra, local_mail(clock, maildir) as mail:
+        code = asyncio.run(_demo(infra, clock, traces, mail))
+    say(f"the demo's e-mails are in the maildir {maildir} (any Maildir reader opens it)")
+    return code
 
 
 async def _up(
-    infra: LocalInfrastructure, clock: Clock, base_port: int, traces: Path, trust_dir: Path
+    infra: LocalInfrastructure,
+    clock: Clock,
+    base_port: int,
+    traces: Path,
+    trust_dir: Path,
+    mail: LocalMailServer,
 ) -> None:
     federation = Federation(
         infra.kafka_bootstrap_servers,
@@ -137,6 +188,7 @@ async def _up(
         telemetry_exporter="file",
         telemetry_file=traces,
         identity_providers=True,
+        mail_relay=("127.0.0.1", mail.port),
     )
     await federation.start(progress=clock)
     try:
@@ -168,6 +220,11 @@ async def _up(
             f"and for a partner leading a program, a token exchanged at home:\n"
             f"  TOKEN=$({login} --institution {first} --login ada --for {lead})"
         )
+        say(
+            f"\ne-mail: every institution's notifier sends through the local SMTP server at "
+            f"127.0.0.1:{mail.port}; read the mail in the maildir {mail.maildir_path} "
+            "(e.g. `mutt -f`), notices also in each portal's Notifications page"
+        )
         say(f"\ntraces are appended to {traces}; press Ctrl-C to stop")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -193,8 +250,8 @@ def busy_ports(host: str, first: int, count: int) -> list[int]:
 
 def up(args: argparse.Namespace) -> int:
     clock = Clock()
-    # The services, then a portal per institution.
-    wanted = len(DEFAULT_INSTITUTIONS) * (len(SERVICES) + 1)
+    # The services, then a portal per institution, then the local SMTP server.
+    wanted = len(DEFAULT_INSTITUTIONS) * (len(SERVICES) + 1) + 1
     if args.base_port:
         taken = busy_ports("127.0.0.1", args.base_port, wanted)
         if taken:
@@ -207,8 +264,12 @@ def up(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    with local_infrastructure(clock) as infra:
-        asyncio.run(_up(infra, clock, args.base_port, Path(args.traces), Path(args.trust_dir)))
+    smtp_port = args.base_port + wanted - 1 if args.base_port else 0
+    maildir = Path(args.traces).with_name("mail")
+    with local_infrastructure(clock) as infra, local_mail(clock, maildir, smtp_port) as mail:
+        asyncio.run(
+            _up(infra, clock, args.base_port, Path(args.traces), Path(args.trust_dir), mail)
+        )
     return 0
 
 

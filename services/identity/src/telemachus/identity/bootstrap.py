@@ -7,7 +7,18 @@ from pymongo import ASCENDING, IndexModel
 
 from telemachus.identity.domain import commands
 from telemachus.identity.domain.topics import SEED_TOPICS
-from telemachus.identity.entrypoints import http, invitations, kafka, scim, token_exchange
+from telemachus.identity.entrypoints import (
+    http,
+    invitations,
+    kafka,
+    notices,
+    scim,
+    token_exchange,
+)
+from telemachus.identity.notifications.composer import MailComposer
+from telemachus.identity.notifications.dispatch import DispatchPolicy, MailDispatcher
+from telemachus.identity.notifications.recording import Contacts, NoticeHandlers, SendReminders
+from telemachus.identity.notifications.smtp import SmtpRelay
 from telemachus.identity.service_layer.handlers import IdentityHandlers
 from telemachus.identity.service_layer.import_jobs import ImportJobs
 from telemachus.identity.service_layer.provisioning import ProvisioningHandlers
@@ -15,8 +26,11 @@ from telemachus.identity.service_layer.publishing import PUBLISHED_EVENTS, Ident
 from telemachus.identity.service_layer.unit_of_work import (
     COHORTS,
     INVITATIONS,
+    MAIL_OUTBOX,
+    NOTICES,
     PARTICIPANTS,
     RELEASES,
+    REMINDERS,
     TOPICS,
     IdentityUnitOfWork,
 )
@@ -48,11 +62,20 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
 
     handlers = IdentityHandlers(settings.institution, runtime.trust)
     provisioning = ProvisioningHandlers(settings.institution)
+    notifier = NoticeHandlers(
+        settings.institution,
+        Contacts(
+            settings.coordinator_emails,
+            [settings.concern_contact_email] if settings.concern_contact_email else [],
+        ),
+        mail=settings.smtp_host is not None,
+    )
     bus = MessageBus(
         unit_of_work,
-        {**handlers.handlers(), **provisioning.handlers()},
+        {**handlers.handlers(), **provisioning.handlers(), **notifier.handlers()},
         runtime.telemetry.tracer,
     )
+    composer = MailComposer(settings.institution, settings.mail_sender, settings.portal_url)
 
     async def prepare_store() -> None:
         await runtime.db[PARTICIPANTS].create_indexes(
@@ -76,6 +99,20 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
                 IndexModel([("expires_at", ASCENDING)]),
             ]
         )
+        await runtime.db[NOTICES].create_index([("recipient", ASCENDING), ("read_at", ASCENDING)])
+        await runtime.db[REMINDERS].create_indexes(
+            [
+                IndexModel([("done", ASCENDING), ("due_at", ASCENDING)]),
+                IndexModel([("groups", ASCENDING)]),
+                IndexModel([("to", ASCENDING)]),
+            ]
+        )
+        await runtime.db[MAIL_OUTBOX].create_indexes(
+            [
+                IndexModel([("status", ASCENDING), ("next_at", ASCENDING)]),
+                IndexModel([("claim", ASCENDING)]),
+            ]
+        )
         for topic in SEED_TOPICS:
             await runtime.db[TOPICS].update_one(
                 {"_id": topic.id}, {"$setOnInsert": {"title": topic.title}}, upsert=True
@@ -88,7 +125,33 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
 
     # An expired invitation leaves nothing behind.
     runtime.periodic.every(settings.sweep_seconds, "purge expired invitations", purge_expired)
+
+    async def remind() -> None:
+        await bus.handle(SendReminders())
+
+    runtime.periodic.every(settings.sweep_seconds, "send due reminders", remind)
+    if settings.smtp_host is not None:
+        dispatcher = MailDispatcher(
+            runtime.db,
+            SmtpRelay(settings),
+            composer,
+            DispatchPolicy(
+                connections=settings.mail_connections,
+                attempts=settings.mail_attempts,
+                backoff_seconds=settings.mail_backoff_seconds,
+                claim_seconds=settings.mail_claim_seconds,
+                poll_seconds=settings.mail_poll_seconds,
+            ),
+            runtime.telemetry.metrics,
+        )
+
+        async def start_dispatcher() -> None:
+            dispatcher.start()
+
+        runtime.on_startup(start_dispatcher)
+        runtime.on_stop(dispatcher.stop)
     kafka.subscribe(runtime, bus)
+    kafka.subscribe_notices(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
     views = IdentityViews(runtime.db)
     verifier = runtime.token_verifier()
@@ -100,6 +163,9 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         http.identity_router(bus, views, settings.institution, runtime.trust, authenticate, jobs),
         invitations.invitations_router(bus, views, settings.institution, authenticate),
         scim.scim_router(bus, views, settings.institution, verifier),
+        notices.notices_router(
+            bus, runtime.db, views, composer, settings.institution, authenticate
+        ),
     ]
     record = runtime.trust.get(settings.institution)
     if verifier.own_idp is not None and record is not None:

@@ -32,6 +32,12 @@ class ServiceMetrics:
             unit="{event}",
             description="events sent to the dead-letter topic, by reason",
         )
+        self.mail = meter.create_counter(
+            "telemachus.mail.attempts",
+            unit="{mail}",
+            description="e-mails identity's notifier tried, by outcome (sent, retry, dead, "
+            "dropped) and whether an interrupted attempt came before (resent)",
+        )
         self.outbox_backlog = 0
         meter.create_observable_gauge(
             "telemachus.outbox.backlog",

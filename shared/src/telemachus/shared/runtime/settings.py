@@ -118,6 +118,27 @@ class ServiceSettings(InstitutionSettings):
     # Its keys are looked up again after this long, and refused once this old.
     oidc_jwks_refresh_seconds: float = Field(default=300, gt=0)
     oidc_jwks_max_stale_seconds: float = Field(default=3600, gt=0)
+    # Identity's notifier (docs/notifications.md): only the home knows a person's address,
+    # so only identity reads these. No SMTP host: notices are listed in the portal only.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password_file: Path | None = None  # a mounted secret
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    mail_from: str | None = None  # default: no-reply@<institution>.invalid
+    # Where links in e-mails lead: this institution's portal.
+    portal_url: str = "http://127.0.0.1:8080"
+    # A notice whose e-mail failed this many times waits in the notifier's dead letters.
+    mail_attempts: int = Field(default=8, ge=1, le=50)
+    mail_backoff_seconds: float = Field(default=30.0, gt=0)
+    mail_poll_seconds: float = Field(default=1.0, gt=0)
+    mail_connections: int = Field(default=4, ge=1, le=64)
+    # A replica that claimed an e-mail and went silent this long is presumed dead.
+    mail_claim_seconds: float = Field(default=60.0, ge=1)
+    # Who acts on stalled relationships, and the one designated contact for concerns.
+    coordinator_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    concern_contact_email: str | None = None
 
     @model_validator(mode="after")
     def _sasl_credentials(self) -> ServiceSettings:
@@ -131,7 +152,7 @@ class ServiceSettings(InstitutionSettings):
                 )
         return self
 
-    @field_validator("federation", mode="before")
+    @field_validator("federation", "coordinator_emails", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -142,6 +163,10 @@ class ServiceSettings(InstitutionSettings):
     @classmethod
     def _federation_ids(cls, value: list[str]) -> list[str]:
         return [check_institution_id(v) for v in value]
+
+    @property
+    def mail_sender(self) -> str:
+        return self.mail_from or f"no-reply@{self.institution}.invalid"
 
     def mongodb_credentials(self) -> dict[str, str]:
         """AsyncMongoClient keyword arguments for the service's own user, if configured."""

@@ -4,6 +4,9 @@ institutions' people."""
 from __future__ import annotations
 
 from telemachus.identity.domain import commands
+from telemachus.identity.notifications.recording import NoticeEvent
+from telemachus.identity.notifications.rules import RULES
+from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.identity import (
     ParticipantWithdrawnV1,
     ProgramPublishedV1,
@@ -14,6 +17,8 @@ from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
+from telemachus.shared.runtime.inbox import InboxEntry
+from telemachus.shared.runtime.sequences import Sequenced
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
@@ -67,4 +72,31 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         "Pairings both sides accepted, from every lead institution's pairing service: the "
         "moment, and the only one, at which this institution lets the counterpart read its "
         "participant's contact card (from this service, never on the event log).",
+    )
+
+
+def _notices_inbox(delivery: Delivery) -> InboxEntry:
+    """The notifier's own inbox entries: identity also handles some of these events for
+    contact release, and each use must count an event once, not the two together."""
+    mark = delivery.sequenced
+    return InboxEntry(
+        f"notices|{delivery.id}", Sequenced(f"notices|{mark.of}", mark.n) if mark else None
+    )
+
+
+def subscribe_notices(runtime: ServiceRuntime, bus: MessageBus) -> None:
+    async def notice(event: IntegrationEvent, delivery: Delivery) -> None:
+        await bus.handle(NoticeEvent(event, delivery.origin), inbox=_notices_inbox(delivery))
+
+    runtime.consumer.subscribe(
+        "notices",
+        [
+            event_topic(i, service)
+            for i in runtime.settings.institutions
+            for service in ("pairing", "sessions", "feedback")
+        ],
+        dict.fromkeys(RULES, notice),
+        "What every lead's pairing, sessions and feedback say of this institution's people "
+        "(proposals, sessions, feedback due, endings) and of the programs it leads (stalls, "
+        "concerns, unanswered rounds): the notifier tells the people concerned, once.",
     )

@@ -390,6 +390,7 @@ class IdentityHandlers:
         uow.participants.remove(participant)
         await self._end_releases(uow, participant.ref)
         await uow.forget_outbox_rows(participant.ref)
+        await uow.forget_notices(participant.id, participant.ref)
         uow.tombstones.add(tombstone)
         return tombstone
 

@@ -1,0 +1,361 @@
+"""Issue 18: people learn of what needs them, by e-mail and in the portal, exactly once.
+
+One program from enrolment to completion on the real local broker and store; every e-mail
+goes through a real SMTP server (aiosmtpd on loopback) into a maildir, and is read back
+from there: who received what, in which language, with which links and calendar parts
+(parsed by the `icalendar` package). A hospital leads; a university's junior nurse
+mentors a hospital consultant who reads French.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import icalendar
+
+from telemachus.cli.federation import Federation
+from telemachus.sessions.domain import commands
+from telemachus.sessions.domain.model import Attendance
+from telemachus.sessions.service_layer.handlers import SessionsHandlers
+from telemachus.sessions.service_layer.publishing import to_wire
+from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.local_mail import LocalMailServer
+from telemachus.shared.security.tokens import Principal, Role
+from telemachus.shared.testing.kafka import eventually
+from tests.helpers.lead_api import LeadApi
+from tests.helpers.sites import Site, enrol, known_at, publish_program
+from tests.test_sessions import LONDON_TUESDAYS, london, next_tuesday
+
+NEW_YORK_TUESDAYS = {
+    "time_zone": "America/New_York",
+    "slots": [{"day": "tue", "start": "03:00", "end": "08:00"}],
+}
+LINK = re.compile(r"https?://127\.0\.0\.1:\d+/\S*")
+
+
+def mail_to(server: LocalMailServer, address: str) -> list[EmailMessage]:
+    found = [m for m in server.messages() if address in str(m["To"])]
+    return [m for m in found if isinstance(m, EmailMessage)]
+
+
+def kinds(messages: list[EmailMessage]) -> Counter[str]:
+    return Counter(str(m["X-Telemachus-Notice"]) for m in messages)
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+def calendar_of(message: EmailMessage) -> icalendar.Calendar:
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, [p.get_content_type() for p in message.walk()]
+    assert any(p.get_filename() == "invite.ics" for p in message.walk()), (
+        "no .ics file for clients that only offer attachments"
+    )
+    return icalendar.Calendar.from_ical(parts[0].get_payload(decode=True))
+
+
+async def settled(server: LocalMailServer, address: str, expected: Counter[str]) -> None:
+    """Waits until `address` has what is expected, then a little longer for anything extra."""
+
+    async def arrived() -> bool:
+        return kinds(mail_to(server, address)) >= expected
+
+    try:
+        await eventually(arrived, within=60)
+    except AssertionError:
+        got = kinds(mail_to(server, address))
+        raise AssertionError(f"{address}: missing {expected - got}, got {got}") from None
+    await asyncio.sleep(1.5)
+
+
+async def test_a_program_from_enrolment_to_completion_tells_each_person_exactly_once(
+    sites: tuple[Site, Site, Site], federation: Federation, mail_server: LocalMailServer
+) -> None:
+    hospital, university, research = sites
+    program = await publish_program(
+        hospital, [university.id], title="Digital wards", planned_sessions=1
+    )
+    await known_at(university, program["id"])
+    consultant = await hospital.register(
+        display_name="Dr Camille Martin",
+        profession="medicine",
+        career_stage=5,
+        topics_offered=[],
+        topics_sought=[{"topic": "e-medicine", "priority": 5}],
+        availability=LONDON_TUESDAYS,
+        languages=["fr", "en"],
+    )
+    nurse = await university.register(
+        display_name="Nia Nurse", availability=NEW_YORK_TUESDAYS, languages=["en"]
+    )
+    for site, person in ((hospital, consultant), (university, nurse)):
+        await enrol(
+            site,
+            person,
+            program,
+            [
+                "profession",
+                "career_stage",
+                "topics_offered",
+                "topics_sought",
+                "availability",
+                "languages",
+            ],
+        )
+
+    pairing = LeadApi(federation, hospital, hospital.client, "pairing")
+    sessions = LeadApi(federation, hospital, hospital.client, "sessions")
+    feedback = LeadApi(federation, hospital, hospital.client, "feedback")
+    lead = await pairing.coordinator(hospital.id)
+    mentor, mentee = await pairing.participant(nurse), await pairing.participant(consultant)
+
+    async def both_in_pool() -> bool:
+        return {nurse["ref"], consultant["ref"]} <= set(await pairing.pool_refs(program["id"]))
+
+    await eventually(both_in_pool)
+    opened = await pairing.ok("POST", f"/programs/{program['id']}/rounds", lead, json={})
+    await pairing.ok("POST", f"/rounds/{opened['id']}/compute", lead)
+    published = await pairing.ok("POST", f"/rounds/{opened['id']}/publish", lead)
+    (proposed,) = published["pairings"]
+
+    # Before both accept, the proposal names no one: not the partner's name, address or ref.
+    nurse_mail, consultant_mail = nurse["work_email"], consultant["work_email"]
+    await settled(mail_server, nurse_mail, Counter({"proposal": 1}))
+    (proposal,) = mail_to(mail_server, nurse_mail)
+    whole = proposal.as_string()
+    for secret in (consultant["display_name"], consultant_mail, consultant["ref"], "Martin"):
+        assert secret not in whole
+    assert f"/at/{hospital.id}/proposals/{proposed['id']}" in text_of(proposal)
+    assert str(proposal["Subject"]) == "A mentoring partner is proposed for you"
+    (french,) = mail_to(mail_server, consultant_mail)
+    assert str(french["Subject"]) == "Un binôme de mentorat vous est proposé"
+    assert french["Content-Language"] == "fr"
+    assert french.get_body(("html",)) is not None
+
+    for who in (mentor, mentee):
+        await pairing.ok(
+            "POST", f"/pairings/{proposed['id']}/responses", who, json={"decision": "accept"}
+        )
+    rid = f"relationship_{proposed['id']}"
+
+    async def relationship() -> Any:
+        found = await sessions.call("GET", f"/relationships/{rid}", mentor)
+        return found.json() if found.status_code == 200 else None
+
+    await eventually(relationship)
+
+    # The nurse wants no session e-mails; a cancellation still comes (the program requires it).
+    home = university.url + "/notifications/me/preferences"
+    nurse_at_home = await university.person(nurse["subject"])
+    choice = await university.client.put(
+        home, headers=nurse_at_home, json={"email": {"sessions": False}}
+    )
+    assert choice.status_code == 200 and choice.json()["email"]["sessions"] is False
+    refused = await university.client.put(home, headers=nurse_at_home, json={"frequency": "hourly"})
+    assert refused.status_code == 422 and "frequency" in refused.text
+
+    terms = {"mentor_objectives": ["ward apps"], "mentee_objectives": ["e-prescribing"]}
+    await sessions.ok("PUT", f"/relationships/{rid}/agreement", mentor, json=terms)
+    await sessions.ok(
+        "POST", f"/relationships/{rid}/agreement/confirmations", mentee, json={"revision": 1}
+    )
+
+    async def agreed_session(week: int, hour: int) -> str:
+        made = await sessions.ok(
+            "POST",
+            f"/relationships/{rid}/sessions",
+            mentor,
+            json={
+                "starts_at": london(next_tuesday(week), hour),
+                "format": "virtual",
+                "link": "https://meet.example/ward",
+            },
+        )
+        session_id = str(made["sessions"][-1]["id"])
+        await sessions.ok(
+            "POST", f"/relationships/{rid}/sessions/{session_id}/confirmation", mentee
+        )
+        return session_id
+
+    first = await agreed_session(1, 9)
+    await sessions.ok(
+        "POST",
+        f"/relationships/{rid}/sessions/{first}/reschedule",
+        mentee,
+        json={"starts_at": london(next_tuesday(1), 10), "minutes": 45},
+    )
+    await sessions.ok("POST", f"/relationships/{rid}/sessions/{first}/confirmation", mentor)
+    second = await agreed_session(2, 9)
+    await sessions.ok("POST", f"/relationships/{rid}/sessions/{second}/cancel", mentor)
+
+    # A confidential concern goes to the lead's designated contact only.
+    concern = await feedback.call(
+        "POST",
+        "/concerns",
+        mentor,
+        json={"relationship_id": rid, "category": "power-imbalance", "text": "pressure"},
+    )
+    assert concern.status_code == 201, concern.text
+
+    # The first session is held (a sessions bus a week ahead, on the same store and outbox):
+    # one planned session, so the relationship completes.
+    runtime = federation.runtime(hospital.id, "sessions")
+    later = MessageBus(
+        runtime.unit_of_work_factory(SessionsUnitOfWork, to_wire),
+        SessionsHandlers(
+            hospital.id, clock=lambda: datetime.now(UTC) + timedelta(days=15)
+        ).handlers(),
+        runtime.telemetry.tracer,
+    )
+    for person in (nurse, consultant):
+        await later.handle(
+            commands.RecordAttendance(
+                principal=Principal(
+                    person["ref"].split(":")[0],
+                    person["subject"],
+                    frozenset({Role.PARTICIPANT}),
+                    person["ref"],
+                ),
+                relationship_id=rid,
+                session_id=first,
+                attended=Attendance.HELD,
+                note=None,
+            )
+        )
+
+    async def feedback_windows() -> set[str]:
+        return {
+            w["window_id"]
+            for kind, w in await feedback.events()
+            if kind == "feedback-window-opened" and w["relationship_id"] == rid
+        }
+
+    async def baseline_check_in_and_final() -> set[str]:
+        found = await feedback_windows()
+        return found if len(found) >= 3 and any(w.endswith("_final") for w in found) else set()
+
+    # The baseline, the check-in after the held session, and the final one at completion.
+    windows = await eventually(baseline_check_in_and_final)
+    both = Counter(
+        {
+            "proposal": 1,
+            "pairing-confirmed": 1,
+            "relationship-started": 1,
+            "agreement-confirmed": 1,
+            "session-cancelled": 1,
+            "feedback-due": len(windows),
+            "relationship-ended": 1,
+        }
+    )
+    consultant_expects = both + Counter({"session-scheduled": 2, "session-moved": 1})
+    await settled(mail_server, consultant_mail, consultant_expects)
+    await settled(mail_server, nurse_mail, both)
+    assert await feedback_windows() == windows  # no window opened after we counted
+    assert kinds(mail_to(mail_server, consultant_mail)) == consultant_expects
+    assert kinds(mail_to(mail_server, nurse_mail)) == both  # no session mail but the required
+
+    # Calendars: one UID per session; REQUEST with SEQUENCE 0, the move 1, then CANCEL.
+    calendars = {
+        str(m["X-Telemachus-Notice"]) + str(i): calendar_of(m)
+        for i, m in enumerate(mail_to(mail_server, consultant_mail))
+        if str(m["X-Telemachus-Notice"]).startswith("session-")
+    }
+    events = [(str(c["METHOD"]), next(iter(c.walk("VEVENT")))) for c in calendars.values()]
+    by_uid: dict[str, list[tuple[str, int, datetime, str]]] = {}
+    for method, event in events:
+        by_uid.setdefault(str(event["UID"]), []).append(
+            (method, int(event["SEQUENCE"]), event.decoded("dtstart"), str(event["STATUS"]))
+        )
+    assert len(by_uid) == 2
+    moved = sorted(by_uid[f"{first}@{hospital.id}.telemachus"], key=lambda e: e[1])
+    assert [(m, s, st) for m, s, _, st in moved] == [
+        ("REQUEST", 0, "CONFIRMED"),
+        ("REQUEST", 1, "CONFIRMED"),
+    ]
+    start = moved[1][2]
+    assert str(start.tzinfo) == "Europe/London"  # her time zone, with its VTIMEZONE
+    assert start == datetime.fromisoformat(london(next_tuesday(1), 10))
+    cancelled = sorted(by_uid[f"{second}@{hospital.id}.telemachus"], key=lambda e: e[1])
+    assert [(m, st) for m, _, _, st in cancelled] == [
+        ("REQUEST", "CONFIRMED"),
+        ("CANCEL", "CANCELLED"),
+    ]
+    assert cancelled[1][1] > cancelled[0][1]
+    nurse_cancel = [
+        m
+        for m in mail_to(mail_server, nurse_mail)
+        if m["X-Telemachus-Notice"] == "session-cancelled"
+    ]
+    assert "America/New_York" in str(calendar_of(nurse_cancel[0]).to_ical())
+
+    # Links lead into the person's own home portal, to where they act.
+    for address, site in ((consultant_mail, hospital), (nurse_mail, university)):
+        portal = federation.portal_url(site.id)
+        for message in mail_to(mail_server, address):
+            links = LINK.findall(text_of(message))
+            assert links and all(link.startswith(portal) for link in links), links
+    after = {
+        str(m["X-Telemachus-Notice"]): LINK.findall(text_of(m))[0]
+        for m in mail_to(mail_server, nurse_mail)
+    }
+    assert after["pairing-confirmed"].endswith(f"/at/{hospital.id}/proposals/{proposed['id']}")
+    assert after["relationship-started"].endswith(f"/at/{hospital.id}/relationships/{rid}")
+
+    # The concern reached the hospital's safeguarding contact, no coordinator, no partner.
+    async def concern_mail() -> list[EmailMessage]:
+        return [
+            m
+            for m in mail_to(mail_server, f"safeguarding@{hospital.id}.example")
+            if m["X-Telemachus-Notice"] == "concern-reported"
+            and f"/programs/{program['id']}" in text_of(m)
+        ]
+
+    (told,) = await eventually(concern_mail)
+    assert "pressure" not in told.as_string()  # what was said stays in feedback
+    for elsewhere in (
+        f"coordinators@{hospital.id}.example",
+        f"safeguarding@{university.id}.example",
+        f"safeguarding@{research.id}.example",
+    ):
+        assert not [
+            m
+            for m in mail_to(mail_server, elsewhere)
+            if m["X-Telemachus-Notice"] == "concern-reported" and program["id"] in text_of(m)
+        ]
+
+    # In the portal's list: everything, e-mailed or not, in the reader's language; read once.
+    nurse_list = await university.client.get(
+        university.url + "/notifications/me", headers=nurse_at_home
+    )
+    assert nurse_list.status_code == 200
+    listed = Counter(n["kind"] for n in nurse_list.json())
+    assert listed == both + Counter({"session-scheduled": 2, "session-moved": 1})
+    assert int(nurse_list.headers["X-Unread-Count"]) == sum(listed.values())
+    assert {n["email"] for n in nurse_list.json() if n["kind"] == "session-moved"} == {"off"}
+    consultant_at_home = await hospital.person(consultant["subject"])
+    mine = await hospital.client.get(hospital.url + "/notifications/me", headers=consultant_at_home)
+    assert "Votre relation de mentorat a commencé" in {n["subject"] for n in mine.json()}
+    read = await university.client.post(
+        university.url + "/notifications/me/read", headers=nurse_at_home, json={}
+    )
+    assert read.json() == {"marked": sum(listed.values())}
+    again = await university.client.get(
+        university.url + "/notifications/me?unread=true", headers=nurse_at_home
+    )
+    assert again.json() == [] and again.headers["X-Unread-Count"] == "0"
+    others = await university.client.post(
+        university.url + "/notifications/me/read",
+        headers=nurse_at_home,
+        json={"notice_ids": [mine.json()[0]["id"]]},
+    )
+    assert others.status_code == 404  # someone else's notice is not there to mark
+    assert mail_server.counts.duplicates == 0
