@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -19,17 +20,26 @@ from typing import Any
 import icalendar
 
 from telemachus.cli.federation import Federation
+from telemachus.identity.notifications.recording import (
+    Contacts,
+    NoticeHandlers,
+    SendDigests,
+    SendReminders,
+)
+from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from telemachus.sessions.domain import commands
 from telemachus.sessions.domain.model import Attendance
 from telemachus.sessions.service_layer.handlers import SessionsHandlers
 from telemachus.sessions.service_layer.publishing import to_wire
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.shared.contracts.pairing import PairingProposedV1
+from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.local_mail import LocalMailServer
 from telemachus.shared.security.tokens import Principal, Role
-from telemachus.shared.testing.kafka import eventually
+from telemachus.shared.testing.kafka import eventually, produce_event
 from tests.helpers.lead_api import LeadApi
-from tests.helpers.sites import Site, enrol, known_at, publish_program
+from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
 from tests.test_sessions import LONDON_TUESDAYS, london, next_tuesday
 
 NEW_YORK_TUESDAYS = {
@@ -51,7 +61,7 @@ def kinds(messages: list[EmailMessage]) -> Counter[str]:
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def calendar_of(message: EmailMessage) -> icalendar.Calendar:
@@ -60,7 +70,9 @@ def calendar_of(message: EmailMessage) -> icalendar.Calendar:
     assert any(p.get_filename() == "invite.ics" for p in message.walk()), (
         "no .ics file for clients that only offer attachments"
     )
-    return icalendar.Calendar.from_ical(parts[0].get_payload(decode=True))
+    payload = parts[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return icalendar.Calendar.from_ical(payload)
 
 
 async def settled(server: LocalMailServer, address: str, expected: Counter[str]) -> None:
@@ -273,7 +285,7 @@ async def test_a_program_from_enrolment_to_completion_tells_each_person_exactly_
     by_uid: dict[str, list[tuple[str, int, datetime, str]]] = {}
     for method, event in events:
         by_uid.setdefault(str(event["UID"]), []).append(
-            (method, int(event["SEQUENCE"]), event.decoded("dtstart"), str(event["STATUS"]))
+            (method, int(str(event["SEQUENCE"])), event.decoded("dtstart"), str(event["STATUS"]))
         )
     assert len(by_uid) == 2
     moved = sorted(by_uid[f"{first}@{hospital.id}.telemachus"], key=lambda e: e[1])
@@ -359,3 +371,83 @@ async def test_a_program_from_enrolment_to_completion_tells_each_person_exactly_
     )
     assert others.status_code == 404  # someone else's notice is not there to mark
     assert mail_server.counts.duplicates == 0
+
+
+async def test_reminders_come_once_before_a_deadline_never_after_and_weekly_digests_once(
+    sites: tuple[Site, Site, Site], federation: Federation, mail_server: LocalMailServer
+) -> None:
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [university.id], title="Reminded")
+    await known_at(university, program["id"])
+    junior, other = await university.register(), await university.register()
+    for person in (junior, other):
+        await enrol(university, person, program)
+    topic = event_topic(hospital.id, "pairing")
+    now = datetime.now(UTC)
+
+    def proposed(person: dict[str, Any], hours: int) -> PairingProposedV1:
+        return PairingProposedV1(
+            pairing_id=f"pairing_{secrets.token_hex(4)}",
+            round_id=f"round_{secrets.token_hex(4)}",
+            program_id=program["id"],
+            mode="assigned",
+            mentor_ref=person["ref"],
+            mentee_ref=f"{hospital.id}:senior{secrets.token_hex(3)}",
+            topic="e-medicine",
+            score=10.0,
+            respond_by=now + timedelta(hours=hours),
+        )
+
+    # The other person chose one e-mail a week.
+    weekly = await university.client.put(
+        university.url + "/notifications/me/preferences",
+        headers=await university.person(other["subject"]),
+        json={"frequency": "weekly"},
+    )
+    assert weekly.status_code == 200, weekly.text
+    soon, later, digested = proposed(junior, 30), proposed(junior, 30), proposed(other, 300)
+    for event in (soon, digested):
+        await produce_event(
+            federation.kafka_bootstrap_servers, topic, event, signed(federation, event, topic)
+        )
+    await settled(mail_server, junior["work_email"], Counter({"proposal": 1}))
+
+    runtime = federation.runtime(university.id, "identity")
+
+    def bus_at(moment: datetime) -> MessageBus[IdentityUnitOfWork]:
+        notifier = NoticeHandlers(university.id, Contacts(), mail=True, clock=lambda: moment)
+        return MessageBus(
+            runtime.unit_of_work_factory(IdentityUnitOfWork, lambda _: None),
+            notifier.handlers(),
+            runtime.telemetry.tracer,
+        )
+
+    # 30 hours before the answer date is inside the 48-hour warning: reminded, once.
+    for _ in range(2):
+        await bus_at(now).handle(SendReminders())
+    reminded = Counter({"proposal": 1, "proposal-ending": 1})
+    await settled(mail_server, junior["work_email"], reminded)
+    assert kinds(mail_to(mail_server, junior["work_email"])) == reminded
+
+    # A reminder the notifier could not send before its deadline is dropped, not sent late.
+    await produce_event(
+        federation.kafka_bootstrap_servers, topic, later, signed(federation, later, topic)
+    )
+    await settled(mail_server, junior["work_email"], reminded + Counter({"proposal": 1}))
+    await bus_at(now + timedelta(hours=31)).handle(SendReminders())
+    await asyncio.sleep(2)
+    assert kinds(mail_to(mail_server, junior["work_email"]))["proposal-ending"] == 1
+
+    # The weekly reader got nothing yet; a week later, one digest naming the proposal.
+    assert mail_to(mail_server, other["work_email"]) == []
+    for _ in range(2):
+        await bus_at(now + timedelta(days=8)).handle(SendDigests())
+
+    async def digest() -> list[EmailMessage]:
+        return mail_to(mail_server, other["work_email"])
+
+    (week,) = await eventually(digest)
+    await asyncio.sleep(2)
+    assert len(mail_to(mail_server, other["work_email"])) == 1
+    assert week["X-Telemachus-Notice"] == "digest"
+    assert f"/at/{hospital.id}/proposals/{digested.pairing_id}" in text_of(week)

@@ -17,7 +17,12 @@ from telemachus.identity.entrypoints import (
 )
 from telemachus.identity.notifications.composer import MailComposer
 from telemachus.identity.notifications.dispatch import DispatchPolicy, MailDispatcher
-from telemachus.identity.notifications.recording import Contacts, NoticeHandlers, SendReminders
+from telemachus.identity.notifications.recording import (
+    Contacts,
+    NoticeHandlers,
+    SendDigests,
+    SendReminders,
+)
 from telemachus.identity.notifications.smtp import SmtpRelay
 from telemachus.identity.service_layer.handlers import IdentityHandlers
 from telemachus.identity.service_layer.import_jobs import ImportJobs
@@ -128,6 +133,7 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
 
     async def remind() -> None:
         await bus.handle(SendReminders())
+        await bus.handle(SendDigests())
 
     runtime.periodic.every(settings.sweep_seconds, "send due reminders", remind)
     if settings.smtp_host is not None:

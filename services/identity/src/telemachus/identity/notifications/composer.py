@@ -200,7 +200,7 @@ class MailComposer:
         for notice in notices:
             values = self._values(notice, to, titles)
             lines.append(f"{_(wording.WORDING[notice.kind].subject) % values}: {self.url(notice)}")
-        subject = _(wording.DIGEST_SUBJECT) % {"count": len(notices)}
+        subject = _(wording.DIGEST_SUBJECT)
         page = {
             "language": to.language,
             "subject": subject,

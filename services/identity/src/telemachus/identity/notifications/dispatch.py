@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -60,6 +60,7 @@ class Job:
     id: str
     tries: int
     message: EmailMessage | None = None  # None: nothing left to send (erased, say)
+    digest: list[str] = field(default_factory=list)  # a weekly digest: the notices it tells
 
 
 class MailDispatcher:
@@ -83,7 +84,8 @@ class MailDispatcher:
         self._wake = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mail dispatcher")
+        if self._task is None or self._task.done():  # started once, however often asked
+            self._task = asyncio.create_task(self._run(), name="mail dispatcher")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -140,6 +142,7 @@ class MailDispatcher:
 
     async def _compose(self, claimed: list[Document]) -> list[Job]:
         ids = [row["_id"] for row in claimed]
+        ids += [i for row in claimed for i in row.get("digest", [])]
         notices = {
             n["_id"]: from_document(Notice, n)
             for n in await self._db[NOTICES].find({"_id": {"$in": ids}}).to_list()
@@ -154,10 +157,13 @@ class MailDispatcher:
         titles = await load_titles(self._db, list(notices.values()))
         jobs = []
         for row in claimed:
-            job = Job(row["_id"], row["tries"])
-            notice = notices.get(job.id)
+            job = Job(row["_id"], row["tries"], digest=row.get("digest", []))
+            told = [notices[i] for i in job.digest if i in notices]
+            notice = notices.get(job.id) or (told[0] if told else None)
             to = self._addressee(notice, people) if notice else None
-            if notice is not None and to is not None:
+            if to is not None and job.digest and told:
+                job.message = self._composer.compose_digest(job.id, told, to, titles)
+            elif to is not None and notice is not None and not job.digest:
                 job.message = self._composer.compose(notice, to, titles)
             jobs.append(job)
         return jobs
@@ -225,7 +231,10 @@ class MailDispatcher:
         # Only while our claim holds: a claim taken over by another replica is theirs.
         await self._jobs.update_one({"_id": job.id, "claim": token}, {"$set": change})
         if outcome in ("sent", "dead"):
-            await self._db[NOTICES].update_one({"_id": job.id}, {"$set": {"email": outcome}})
+            told = job.digest or [job.id]
+            await self._db[NOTICES].update_many(
+                {"_id": {"$in": told}}, {"$set": {"email": outcome}}
+            )
         if self._metrics is not None:
             self._metrics.mail.add(1, {"outcome": outcome, "resent": job.tries > 1})
 

@@ -130,6 +130,11 @@ def notice_id(recipient: str, kind: NoticeKind, fact: str) -> str:
     return digest[:32]
 
 
+def digest_id(recipient: str, week: str) -> str:
+    """One weekly digest per person and week, however often the sweep runs."""
+    return "digest-" + hashlib.sha256(f"{recipient}\x1f{week}".encode()).hexdigest()[:32]
+
+
 class Notice(Aggregate):
     """What the portal lists for `recipient` (a participant id, or `contact:<address>`)."""
 
@@ -142,8 +147,9 @@ class Notice(Aggregate):
     params: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
     read_at: datetime | None = None
-    # How the e-mail went: not wanted, waiting in the mail outbox, sent, or dead-lettered.
-    email: Literal["off", "queued", "sent", "dead"] = "off"
+    # How the e-mail went: not wanted, waiting for the weekly digest, waiting in the mail
+    # outbox, sent, or dead-lettered.
+    email: Literal["off", "digest", "queued", "sent", "dead"] = "off"
 
 
 class Preferences(BaseModel):

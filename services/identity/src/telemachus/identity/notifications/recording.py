@@ -6,7 +6,7 @@ notice nor a lost one (docs/notifications.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -21,6 +21,7 @@ from telemachus.identity.notifications.notices import (
     Preferences,
     Ref,
     Reminder,
+    digest_id,
     notice_id,
 )
 from telemachus.identity.notifications.rules import Plan, plan_for
@@ -45,6 +46,11 @@ class NoticeEvent:
 @dataclass(frozen=True)
 class SendReminders:
     pass
+
+
+@dataclass(frozen=True)
+class SendDigests:
+    """Last week's notices of those who chose a weekly e-mail, one e-mail each."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,33 @@ class NoticeHandlers:
         await self._tell(intents, uow)
         return len(due)
 
+    async def send_digests(self, cmd: SendDigests, uow: IdentityUnitOfWork) -> int:
+        now = self.clock()
+        monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), tzinfo=UTC)
+        waiting = await uow.notices.find(
+            {"email": "digest", "created_at": {"$lt": _stamp(monday)}}, SWEEP_BATCH * 4
+        )
+        by_person: dict[str, list[Notice]] = {}
+        for notice in waiting:
+            by_person.setdefault(notice.recipient, []).append(notice)
+        rows = []
+        for recipient, notices in by_person.items():
+            digest = digest_id(recipient, monday.date().isoformat())
+            for notice in notices:
+                notice.email = "queued"
+            rows.append(
+                {
+                    # Due since its oldest notice: digests waiting longest go first.
+                    **mail_row(notices[0], min(n.created_at for n in notices)),
+                    "_id": digest,
+                    "recipient": recipient,
+                    "digest": sorted(n.id for n in notices),
+                }
+            )
+        # One digest per person and week: a second sweep finds their notices queued.
+        await uow.queue_mail(rows)
+        return len(rows)
+
     async def mark_read(self, cmd: MarkRead, uow: IdentityUnitOfWork) -> int:
         query: dict[str, Any] = {"recipient": cmd.participant_id}
         if cmd.notice_ids:
@@ -271,6 +304,7 @@ class NoticeHandlers:
         return {
             NoticeEvent: self.on_event,
             SendReminders: self.send_reminders,
+            SendDigests: self.send_digests,
             MarkRead: self.mark_read,
             SetPreferences: self.set_preferences,
         }

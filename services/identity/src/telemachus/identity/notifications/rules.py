@@ -335,9 +335,6 @@ RULES: dict[type[IntegrationEvent], Rule] = {
     ConcernReportedV1: concern_reported,
 }
 
-# Only the lead's own coordinators and contact hear of its stalls, concerns and rounds.
-LEAD_ONLY = frozenset({"contact:coordinators", "contact:concerns"})
-
 
 def plan_for(event: IntegrationEvent, lead: str) -> Plan:
     return RULES[type(event)](event, lead)

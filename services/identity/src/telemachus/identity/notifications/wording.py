@@ -174,5 +174,5 @@ FOOTER = N_(
     "Choose which notices also come by e-mail, and how often, in the portal's settings."
 )
 FOOTER_REQUIRED = N_("This notice is sent whatever your e-mail settings: the program requires it.")
-DIGEST_SUBJECT = N_("Your week in mentoring: %(count)s notices")
+DIGEST_SUBJECT = N_("Your week in mentoring")
 DIGEST_INTRO = N_("Here is what happened in your mentoring programs this week:")
