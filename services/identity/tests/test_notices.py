@@ -10,7 +10,6 @@ import pytest
 
 from telemachus.identity.notifications.composer import Addressee, MailComposer, Titles
 from telemachus.identity.notifications.notices import (
-    Category,
     Contact,
     Notice,
     NoticeKind,
