@@ -61,11 +61,11 @@ $(CHROMIUM):
 translations: .venv/.synced  ## extract the portal's and the e-mails' text, merge it into each language's catalog
 	cd services/portal && ../../.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location \
 		--omit-header -o messages.pot src
-	.venv/bin/pybabel update -i services/portal/messages.pot --ignore-obsolete \
+	.venv/bin/pybabel update -i services/portal/messages.pot --ignore-obsolete --no-wrap \
 		-d services/portal/src/telemachus/portal/translations
 	cd services/identity && ../../.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location \
 		--omit-header -o messages.pot src
-	.venv/bin/pybabel update -i services/identity/messages.pot --ignore-obsolete \
+	.venv/bin/pybabel update -i services/identity/messages.pot --ignore-obsolete --no-wrap \
 		-d services/identity/src/telemachus/identity/notifications/translations
 
 # The AsyncAPI project's own parser checks the catalog (an implementation independent of ours).

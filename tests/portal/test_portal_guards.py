@@ -17,8 +17,10 @@ from playwright.async_api import Browser, Page
 
 from telemachus.cli.dev_idp import COORDINATORS_GROUP
 from telemachus.cli.federation import Federation
-from telemachus.shared.testing.kafka import eventually
-from tests.helpers.sites import CONSENT, Site, publish_program
+from telemachus.shared.contracts.pairing import PairingProposedV1
+from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.testing.kafka import eventually, produce_event
+from tests.helpers.sites import CONSENT, Site, publish_program, signed
 from tests.portal.browser import person
 
 pytestmark = pytest.mark.timeout(300)
@@ -306,9 +308,74 @@ async def test_pages_speak_the_persons_language(browser: Browser, federation: Fe
         # Her setting wins over her browser's.
         await lea.open("/settings")
         await lea.page.get_by_label("English").check()
-        await lea.page.get_by_role("button", name="Enregistrer").click()
+        await lea.page.get_by_role("button", name="Enregistrer", exact=True).click()
         assert "Your language is saved." in await lea.text()
         await lea.open("/profile")
         assert "Your profile" in await lea.text()
         assert await lea.page.get_attribute("html", "lang") == "en"
         assert not lea.violations, lea.violations
+
+
+async def test_notifications_are_listed_read_and_their_e_mail_chosen(
+    browser: Browser, federation: Federation
+) -> None:
+    """Issue 18: the portal lists a person's notices in their language, marks them read,
+    and keeps which ones also come by e-mail."""
+    hospital = federation.institutions[0]
+    login = f"notified-{secrets.token_hex(3)}"
+    program = await open_program(federation, "Noticed")
+    async with httpx.AsyncClient(timeout=30) as client:
+        site = await Site.open(federation, 0, client)
+        nina = await site.register(subject=login, display_name="Nina Notified")
+        enrolled = await site.call(
+            "POST",
+            f"/participants/{nina['id']}/enrolments",
+            await site.person(login),
+            json={"program_id": program["id"], "consented_fields": CONSENT},
+        )
+        assert enrolled.status_code == 201, enrolled.text
+    event = PairingProposedV1(
+        pairing_id=f"pairing_{secrets.token_hex(4)}",
+        round_id=f"round_{secrets.token_hex(4)}",
+        program_id=program["id"],
+        mode="assigned",
+        mentor_ref=nina["ref"],
+        mentee_ref=f"{hospital.id}:someone{secrets.token_hex(3)}",
+        topic="e-medicine",
+        score=10.0,
+        respond_by=datetime.now(UTC) + timedelta(days=14),
+    )
+    topic = event_topic(hospital.id, "pairing")
+    await produce_event(
+        federation.kafka_bootstrap_servers, topic, event, signed(federation, event, topic)
+    )
+    async with person(
+        browser, federation, hospital.id, login, "notifications", locale="fr-FR"
+    ) as nina_page:
+        await nina_page.sign_in("/notifications")
+
+        async def listed() -> bool:
+            await nina_page.open("/notifications")
+            return "Un binôme de mentorat vous est proposé" in await nina_page.text()
+
+        await eventually(listed)
+        assert "Non lues : 1" in await nina_page.text()
+        await nina_page.step("notifications-fr")
+        link = nina_page.page.get_by_role("link", name="Répondre à la proposition")
+        assert await link.get_attribute("href") == f"/at/{hospital.id}/proposals/{event.pairing_id}"
+        await nina_page.page.get_by_role("button", name="Tout marquer comme lu").click()
+        assert "Toutes les notifications sont marquées comme lues." in await nina_page.text()
+        assert "Non lues : 0" in await nina_page.text()
+
+        await nina_page.open("/settings")
+        await nina_page.page.get_by_label("Invitations aux séances et changements").uncheck()
+        await nina_page.page.get_by_label("Un récapitulatif par semaine").check()
+        await nina_page.page.get_by_role("button", name="Enregistrer les réglages d'e-mail").click()
+        assert "Vos réglages d'e-mail sont enregistrés." in await nina_page.text()
+        await nina_page.step("email-settings-fr")
+        assert not await nina_page.page.get_by_label(
+            "Invitations aux séances et changements"
+        ).is_checked()
+        assert await nina_page.page.get_by_label("Propositions et binômes").is_checked()
+        assert await nina_page.page.get_by_label("Un récapitulatif par semaine").is_checked()
+        assert not nina_page.violations, nina_page.violations

@@ -129,6 +129,18 @@ class Services:
         )
         return int(response.headers.get("X-Total-Count", len(response.json())))
 
+    async def respond(
+        self,
+        method: str,
+        institution: str,
+        service: ServiceName,
+        path: str,
+        token: str,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """The whole response, for what a page needs from its headers (counts)."""
+        return await self._request(method, institution, service, path, token, **kwargs)
+
     async def send(
         self,
         method: str,

@@ -104,6 +104,13 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "format": {"in-person": N_("In person"), "virtual": N_("Online")},
     "decision": {"accept": N_("Accepted"), "decline": N_("Declined")},
+    "email": {
+        "pairing": N_("Proposals and pairings"),
+        "relationship": N_("Relationships: start, learning agreement, end"),
+        "sessions": N_("Session invitations and changes"),
+        "feedback": N_("Feedback forms"),
+        "reminders": N_("Reminders before deadlines"),
+    },
 }
 
 

@@ -29,6 +29,8 @@ from telemachus.portal.service_layer.participation import Participation
 Json = dict[str, Any]
 CONCERN_CATEGORIES = ("power-imbalance", "lack-of-confidence", "boundary", "time-burden", "other")
 EXIT_REASONS = ("schedule", "topic-mismatch", "discomfort", "other")
+# What a person may stop receiving by e-mail (identity's categories; coordination is staff's).
+EMAIL_CATEGORIES = ("pairing", "relationship", "sessions", "feedback", "reminders")
 
 
 def participant_router(web: Web, journey: Participation) -> APIRouter:
@@ -413,12 +415,43 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
         await journey.withdraw(session, me, str(form.get("program_id", "")))
         return await web.done(page, form, "/?saved=withdrawn")
 
+    # Notifications ----------------------------------------------------------------------
+
+    @router.get("/notifications", include_in_schema=False)
+    async def notifications(request: Request) -> Response:
+        page, session = await signed_in(request)
+        me = await me_or_roster_page(page)
+        if isinstance(me, HTMLResponse):
+            return me
+        notices, unread = await journey.notices(session, page.language)
+        return page.render("notifications.html", notices=notices, unread=unread)
+
+    @router.post("/notifications/read", include_in_schema=False)
+    async def mark_read(request: Request) -> Response:
+        page, session = await signed_in(request)
+        await web.form(page)  # checks the CSRF token; marking read twice changes nothing
+        await journey.mark_read(session)
+        return RedirectResponse("/notifications?saved=read", status_code=303)
+
     # Settings -------------------------------------------------------------------------
 
     @router.get("/settings", include_in_schema=False)
     async def settings_page(request: Request) -> Response:
-        page, _ = await signed_in(request)
-        return page.render("settings.html")
+        page, session = await signed_in(request)
+        me = await journey.me(session)
+        email = await journey.email_settings(session) if me is not None else None
+        return page.render("settings.html", email=email, categories=EMAIL_CATEGORIES)
+
+    @router.post("/settings/email", include_in_schema=False)
+    async def save_email(request: Request) -> Response:
+        page, session = await signed_in(request)
+        form = await web.form(page)
+        chosen = {
+            "email": {c: form.get(f"email-{c}") == "on" for c in EMAIL_CATEGORIES},
+            "frequency": "weekly" if form.get("frequency") == "weekly" else "immediately",
+        }
+        await journey.save_email_settings(session, chosen)
+        return RedirectResponse("/settings?saved=email", status_code=303)
 
     @router.post("/settings", include_in_schema=False)
     async def save_settings(request: Request) -> Response:

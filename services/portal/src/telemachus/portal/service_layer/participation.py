@@ -37,6 +37,9 @@ class Dashboard:
         return {e["program_id"] for e in self.me["enrolments"] if e.get("withdrawn_at") is None}
 
 
+NOTICES_SHOWN = 100
+
+
 class Participation(OnBehalf):
     async def _at(self, session: PortalSession, lead: str) -> str:
         return await self.tokens.for_institution(session, lead, as_participant=True)
@@ -53,6 +56,47 @@ class Participation(OnBehalf):
                 return None  # signed in, but not on this institution's roster
             raise
         return found
+
+    # Notices and e-mail settings, at home (identity's notifier) --------------------------
+
+    async def notices(self, session: PortalSession, language: str) -> tuple[list[Json], int]:
+        """The latest notices, newest first, in the page's language; and how many unread."""
+        response = await self.services.respond(
+            "GET",
+            self.institution,
+            "identity",
+            "/notifications/me",
+            await self._home(session),
+            headers={"Accept-Language": language},
+            params={"limit": NOTICES_SHOWN},
+        )
+        return list(response.json()), int(response.headers.get("X-Unread-Count", "0"))
+
+    async def mark_read(self, session: PortalSession) -> None:
+        await self.services.send(
+            "POST",
+            self.institution,
+            "identity",
+            "/notifications/me/read",
+            await self._home(session),
+            json={},
+        )
+
+    async def email_settings(self, session: PortalSession) -> Json:
+        found: Json = await self.services.read(
+            self.institution, "identity", "/notifications/me/preferences", await self._home(session)
+        )
+        return found
+
+    async def save_email_settings(self, session: PortalSession, chosen: Json) -> None:
+        await self.services.send(
+            "PUT",
+            self.institution,
+            "identity",
+            "/notifications/me/preferences",
+            await self._home(session),
+            json=chosen,
+        )
 
     async def programs(self, session: PortalSession) -> list[Json]:
         return await self.services.read_all(
