@@ -187,8 +187,19 @@ class MailDispatcher:
         for job in lane:
             if job.message is None:
                 await self._settle(token, job, {"status": "dropped"}, "dropped")
-        if not waiting:
-            return
+        sent: list[Job] = []
+        try:
+            if waiting:
+                await self._send_all(token, waiting, sent)
+        finally:
+            # What the notices show; the outbox row, written after each send, is the record.
+            told = [i for job in sent for i in (job.digest or [job.id])]
+            if told:
+                await self._db[NOTICES].update_many(
+                    {"_id": {"$in": told}}, {"$set": {"email": "sent"}}
+                )
+
+    async def _send_all(self, token: str, waiting: list[Job], sent: list[Job]) -> None:
         try:
             async with self._relay.connection() as connection:
                 while waiting:
@@ -201,9 +212,12 @@ class MailDispatcher:
                         await self._failed(token, job, str(refused), permanent=refused.permanent)
                         continue
                     waiting.pop(0)
+                    # At once: a crash from here to this write is the one window in which an
+                    # e-mail can go twice (docs/notifications.md).
                     await self._settle(
                         token, job, {"status": "sent", "sent_at": self._clock()}, "sent"
                     )
+                    sent.append(job)
         except RelayUnavailable as error:
             # This connection is gone: what it had not sent waits; other lanes go on.
             for job in waiting:
@@ -230,11 +244,9 @@ class MailDispatcher:
     async def _settle(self, token: str, job: Job, change: dict[str, Any], outcome: str) -> None:
         # Only while our claim holds: a claim taken over by another replica is theirs.
         await self._jobs.update_one({"_id": job.id, "claim": token}, {"$set": change})
-        if outcome in ("sent", "dead"):
+        if outcome == "dead":
             told = job.digest or [job.id]
-            await self._db[NOTICES].update_many(
-                {"_id": {"$in": told}}, {"$set": {"email": outcome}}
-            )
+            await self._db[NOTICES].update_many({"_id": {"$in": told}}, {"$set": {"email": "dead"}})
         if self._metrics is not None:
             self._metrics.mail.add(1, {"outcome": outcome, "resent": job.tries > 1})
 
