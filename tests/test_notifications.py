@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -20,6 +19,7 @@ from typing import Any
 import icalendar
 
 from telemachus.cli.federation import Federation
+from telemachus.cli.skeleton import CONSENT as SKELETON_CONSENT
 from telemachus.identity.notifications.recording import (
     Contacts,
     NoticeHandlers,
@@ -33,13 +33,19 @@ from telemachus.sessions.service_layer.handlers import SessionsHandlers
 from telemachus.sessions.service_layer.publishing import to_wire
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from telemachus.shared.contracts.pairing import PairingProposedV1
-from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.local_mail import LocalMailServer
 from telemachus.shared.security.tokens import Principal, Role
-from telemachus.shared.testing.kafka import eventually, produce_event
+from telemachus.shared.testing.kafka import eventually
 from tests.helpers.lead_api import LeadApi
-from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
+from tests.helpers.sites import (
+    Site,
+    enrol,
+    known_at,
+    proposal_to,
+    publish_as_lead,
+    publish_program,
+)
 from tests.test_sessions import LONDON_TUESDAYS, london, next_tuesday
 
 NEW_YORK_TUESDAYS = {
@@ -110,19 +116,7 @@ async def test_a_program_from_enrolment_to_completion_tells_each_person_exactly_
         display_name="Nia Nurse", availability=NEW_YORK_TUESDAYS, languages=["en"]
     )
     for site, person in ((hospital, consultant), (university, nurse)):
-        await enrol(
-            site,
-            person,
-            program,
-            [
-                "profession",
-                "career_stage",
-                "topics_offered",
-                "topics_sought",
-                "availability",
-                "languages",
-            ],
-        )
+        await enrol(site, person, program, SKELETON_CONSENT)
 
     pairing = LeadApi(federation, hospital, hospital.client, "pairing")
     sessions = LeadApi(federation, hospital, hospital.client, "sessions")
@@ -382,21 +376,10 @@ async def test_reminders_come_once_before_a_deadline_never_after_and_weekly_dige
     junior, other = await university.register(), await university.register()
     for person in (junior, other):
         await enrol(university, person, program)
-    topic = event_topic(hospital.id, "pairing")
     now = datetime.now(UTC)
 
     def proposed(person: dict[str, Any], hours: int) -> PairingProposedV1:
-        return PairingProposedV1(
-            pairing_id=f"pairing_{secrets.token_hex(4)}",
-            round_id=f"round_{secrets.token_hex(4)}",
-            program_id=program["id"],
-            mode="assigned",
-            mentor_ref=person["ref"],
-            mentee_ref=f"{hospital.id}:senior{secrets.token_hex(3)}",
-            topic="e-medicine",
-            score=10.0,
-            respond_by=now + timedelta(hours=hours),
-        )
+        return proposal_to(hospital.id, program["id"], person, now + timedelta(hours=hours))
 
     # The other person chose one e-mail a week.
     weekly = await university.client.put(
@@ -407,9 +390,7 @@ async def test_reminders_come_once_before_a_deadline_never_after_and_weekly_dige
     assert weekly.status_code == 200, weekly.text
     soon, later, digested = proposed(junior, 30), proposed(junior, 30), proposed(other, 300)
     for event in (soon, digested):
-        await produce_event(
-            federation.kafka_bootstrap_servers, topic, event, signed(federation, event, topic)
-        )
+        await publish_as_lead(federation, event, "pairing")
     await settled(mail_server, junior["work_email"], Counter({"proposal": 1}))
 
     runtime = federation.runtime(university.id, "identity")
@@ -430,9 +411,7 @@ async def test_reminders_come_once_before_a_deadline_never_after_and_weekly_dige
     assert kinds(mail_to(mail_server, junior["work_email"])) == reminded
 
     # A reminder the notifier could not send before its deadline is dropped, not sent late.
-    await produce_event(
-        federation.kafka_bootstrap_servers, topic, later, signed(federation, later, topic)
-    )
+    await publish_as_lead(federation, later, "pairing")
     await settled(mail_server, junior["work_email"], reminded + Counter({"proposal": 1}))
     await bus_at(now + timedelta(hours=31)).handle(SendReminders())
     await asyncio.sleep(2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,9 +13,10 @@ import httpx
 from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.contracts.pairing import PairingProposedV1
+from telemachus.shared.contracts.topics import ServiceName, event_topic
 from telemachus.shared.security.tokens import Role
-from telemachus.shared.testing.kafka import eventually, headers_of, read_topic
+from telemachus.shared.testing.kafka import eventually, headers_of, produce_event, read_topic
 from telemachus.shared.testing.samples import envelope
 
 CONSENT = ["career_stage", "topics_offered", "topics_sought", "languages", "availability"]
@@ -142,3 +143,31 @@ async def enrol(
         json={"program_id": program["id"], "consented_fields": consent},
     )
     assert response.status_code == 201, response.text
+
+
+def proposal_to(
+    lead: str, program_id: str, mentor: dict[str, Any], respond_by: datetime
+) -> PairingProposedV1:
+    """A lead's proposal that `mentor` mentor someone of the lead's (not a real person)."""
+    return PairingProposedV1(
+        pairing_id=f"pairing_{secrets.token_hex(4)}",
+        round_id=f"round_{secrets.token_hex(4)}",
+        program_id=program_id,
+        mode="assigned",
+        mentor_ref=mentor["ref"],
+        mentee_ref=f"{lead}:senior{secrets.token_hex(3)}",
+        topic="e-medicine",
+        score=10.0,
+        respond_by=respond_by,
+    )
+
+
+async def publish_as_lead(
+    federation: Federation, event: IntegrationEvent, service: ServiceName
+) -> None:
+    """`event` on the lead's topic of `service`, signed with the lead's key."""
+    lead = str(getattr(event, "program_id", "")).partition(":")[0]
+    topic = event_topic(lead, service)
+    await produce_event(
+        federation.kafka_bootstrap_servers, topic, event, signed(federation, event, topic)
+    )

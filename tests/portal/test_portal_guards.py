@@ -17,10 +17,8 @@ from playwright.async_api import Browser, Page
 
 from telemachus.cli.dev_idp import COORDINATORS_GROUP
 from telemachus.cli.federation import Federation
-from telemachus.shared.contracts.pairing import PairingProposedV1
-from telemachus.shared.contracts.topics import event_topic
-from telemachus.shared.testing.kafka import eventually, produce_event
-from tests.helpers.sites import CONSENT, Site, publish_program, signed
+from telemachus.shared.testing.kafka import eventually
+from tests.helpers.sites import CONSENT, Site, proposal_to, publish_as_lead, publish_program
 from tests.portal.browser import person
 
 pytestmark = pytest.mark.timeout(300)
@@ -334,21 +332,8 @@ async def test_notifications_are_listed_read_and_their_e_mail_chosen(
             json={"program_id": program["id"], "consented_fields": CONSENT},
         )
         assert enrolled.status_code == 201, enrolled.text
-    event = PairingProposedV1(
-        pairing_id=f"pairing_{secrets.token_hex(4)}",
-        round_id=f"round_{secrets.token_hex(4)}",
-        program_id=program["id"],
-        mode="assigned",
-        mentor_ref=nina["ref"],
-        mentee_ref=f"{hospital.id}:someone{secrets.token_hex(3)}",
-        topic="e-medicine",
-        score=10.0,
-        respond_by=datetime.now(UTC) + timedelta(days=14),
-    )
-    topic = event_topic(hospital.id, "pairing")
-    await produce_event(
-        federation.kafka_bootstrap_servers, topic, event, signed(federation, event, topic)
-    )
+    event = proposal_to(hospital.id, program["id"], nina, datetime.now(UTC) + timedelta(days=14))
+    await publish_as_lead(federation, event, "pairing")
     async with person(
         browser, federation, hospital.id, login, "notifications", locale="fr-FR"
     ) as nina_page:
