@@ -56,7 +56,8 @@ async def ensure_topics(
     topics: Sequence[str],
     partitions: int,
     client_options: Mapping[str, Any] | None = None,
-) -> None:
+) -> list[str]:
+    """Creates those of `topics` the broker does not have; returns which they were."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(client_options or {}))
     await admin.start()
     try:
@@ -68,6 +69,7 @@ async def ensure_topics(
                 await admin.create_topics(
                     [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
                 )
+        return missing
     finally:
         await admin.close()
 
@@ -241,8 +243,10 @@ class KafkaBrokerLog:
         records = await self._reader.records(topic, partition, through)
         return {i for i in map(_event_id, records) if i is not None}
 
-    async def recreate_topics(self) -> None:
-        await ensure_topics(self._bootstrap_servers, self._topics, self._partitions, self._options)
+    async def recreate_topics(self) -> list[str]:
+        return await ensure_topics(
+            self._bootstrap_servers, self._topics, self._partitions, self._options
+        )
 
 
 def _event_id(record: Any) -> str | None:

@@ -29,7 +29,7 @@ class BrokerWatch:
         self,
         topic_names: Callable[[], Awaitable[set[str]]],
         sentinel: str,
-        recreate_topics: Callable[[], Awaitable[None]],
+        recreate_topics: Callable[[], Awaitable[object]],
         restart_consumers: Callable[[], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

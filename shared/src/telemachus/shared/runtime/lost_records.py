@@ -42,8 +42,8 @@ class BrokerLog(Protocol):
         """The ids of every event the partition holds (we know of records to `through`)."""
         ...
 
-    async def recreate_topics(self) -> None:
-        """Create the service's topics again where the broker has lost them."""
+    async def recreate_topics(self) -> list[str]:
+        """Create the service's topics again where the broker has lost them; which."""
         ...
 
 
@@ -127,13 +127,19 @@ class LostRecords:
         return self._last
 
     async def _recover_all(self, partitions: Sequence[Partition]) -> None:
+        topics_lost = False
         for partition in partitions:
-            await self._recover(partition)
-        if partitions and self._on_loss is not None:
+            topics_lost |= await self._recover(partition)
+        # The service's consumers re-join only if the broker lost its topics (it restarted
+        # empty). Records lost from a topic it still has (a send in flight when it went,
+        # failing only at the client's timeout, a minute later) are published again, and
+        # nothing else is redone: that is the same outage, recovered once.
+        if topics_lost and self._on_loss is not None:
             await self._on_loss()
 
-    async def _recover(self, partition: Partition) -> None:
-        await self._broker_log.recreate_topics()
+    async def _recover(self, partition: Partition) -> bool:
+        """Publishes again what `partition` lost; True when the topics were gone too."""
+        created = await self._broker_log.recreate_topics()
         topic, number = partition
         furthest = await self._collection.find_one(
             {"topic": topic, "partition": number, "offset": {"$exists": True}},
@@ -160,3 +166,4 @@ class LostRecords:
             number,
             len(held),
         )
+        return bool(created)
