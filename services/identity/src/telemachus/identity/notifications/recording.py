@@ -28,6 +28,7 @@ from telemachus.identity.notifications.rules import Plan, plan_for
 from telemachus.identity.service_layer.unit_of_work import NOTICES, IdentityUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.base import IntegrationEvent
+from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.errors import Forbidden, NotFound
 from telemachus.shared.runtime.bus import Handlers
 
@@ -111,6 +112,8 @@ class NoticeHandlers:
         if program is None:
             return  # a program none of our people are in
         if cmd.announced_by != program.lead_institution:
+            if isinstance(cmd.event, PairingConfirmedV1):
+                return  # identity's contact release refuses it already: one dead letter
             raise Forbidden(
                 f"{cmd.announced_by} spoke for {program.lead_institution}'s program {program.id}"
             )
@@ -134,7 +137,10 @@ class NoticeHandlers:
     async def _set(self, reminder: Reminder, uow: IdentityUnitOfWork) -> None:
         lead_is_us = reminder.lead == self.institution
         to = [t for t in reminder.to if (t.startswith("contact:") and lead_is_us) or self._ours(t)]
-        if not to:
+        # The lead keeps every proposal's reminder, even with none of its own people in it:
+        # its coordinators' reminder counts the proposals still open in a round.
+        counted = lead_is_us and reminder.kind is NoticeKind.PROPOSAL_ENDING
+        if not to and not counted:
             return
         held = await uow.reminders.get(reminder.id)
         if held is None:

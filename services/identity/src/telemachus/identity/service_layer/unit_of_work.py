@@ -64,7 +64,9 @@ class IdentityUnitOfWork(MongoUnitOfWork):
         await self.db[NOTICES].delete_many({"_id": {"$in": ids}}, session=session)
         await self.db[NOTICE_PREFERENCES].delete_many({"_id": participant_id}, session=session)
         await self.db[REMINDERS].update_many({"to": ref}, {"$pull": {"to": ref}}, session=session)
-        await self.db[REMINDERS].delete_many({"to": {"$size": 0}}, session=session)
+        await self.db[REMINDERS].delete_many(
+            {"to": {"$size": 0}, "kind": {"$ne": "proposal-ending"}}, session=session
+        )
 
     async def existing(self, collection: str, ids: list[str]) -> set[str]:
         cursor = self.db[collection].find({"_id": {"$in": ids}}, {"_id": 1}, session=self.session)
