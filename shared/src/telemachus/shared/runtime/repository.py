@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.runtime.documents import from_document
@@ -19,6 +19,9 @@ class MongoRepository(Generic[A]):
         self._model = model
 
     async def get(self, aggregate_id: str) -> A | None:
+        held = self._uow.holds(self._collection, aggregate_id)
+        if held is not None:
+            return None if held.removed else cast(A, held.aggregate)
         document = await self._uow.db[self._collection].find_one(
             {"_id": aggregate_id}, session=self._uow.session
         )

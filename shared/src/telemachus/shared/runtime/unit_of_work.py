@@ -116,6 +116,12 @@ class MongoUnitOfWork:
             loaded = {} if new else to_document(aggregate)
             self._tracked[key] = _Tracked(aggregate, collection, new, loaded)
 
+    def holds(self, collection: str, aggregate_id: str) -> _Tracked | None:
+        """What this unit of work already holds of an aggregate (added, loaded or removed):
+        a second `get` in one transaction (a batch of events about one thing) must see the
+        first one's changes, not a fresh copy whose changes would be dropped."""
+        return self._tracked.get((collection, aggregate_id))
+
     def remove(self, aggregate: Aggregate, collection: str) -> None:
         """Delete a loaded aggregate at commit (if nobody changed it meanwhile)."""
         tracked = self._tracked.get((collection, aggregate.id))

@@ -88,7 +88,17 @@ def subscribe_notices(runtime: ServiceRuntime, bus: MessageBus) -> None:
     async def notice(event: IntegrationEvent, delivery: Delivery) -> None:
         await bus.handle(NoticeEvent(event, delivery.origin), inbox=_notices_inbox(delivery))
 
-    runtime.consumer.subscribe(
+    async def notices(batch: list[tuple[IntegrationEvent, Delivery]]) -> None:
+        # One transaction per polled batch: a round of hundreds of proposals, or a lead's
+        # feedback reminders, is recorded in a few commits, not one per event.
+        await bus.handle_batch(
+            [
+                (NoticeEvent(event, delivery.origin), _notices_inbox(delivery))
+                for event, delivery in batch
+            ]
+        )
+
+    runtime.consumer.subscribe_batch(
         "notices",
         [
             event_topic(i, service)
@@ -96,7 +106,9 @@ def subscribe_notices(runtime: ServiceRuntime, bus: MessageBus) -> None:
             for service in ("pairing", "sessions", "feedback")
         ],
         dict.fromkeys(RULES, notice),
+        notices,
         "What every lead's pairing, sessions and feedback say of this institution's people "
         "(proposals, sessions, feedback due, endings) and of the programs it leads (stalls, "
         "concerns, unanswered rounds): the notifier tells the people concerned, once.",
+        max_records=200,
     )

@@ -70,7 +70,9 @@ class IdentityUnitOfWork(MongoUnitOfWork):
 
     async def existing(self, collection: str, ids: list[str]) -> set[str]:
         cursor = self.db[collection].find({"_id": {"$in": ids}}, {"_id": 1}, session=self.session)
-        return {d["_id"] for d in await cursor.to_list()}
+        stored = {d["_id"] for d in await cursor.to_list()}
+        # And those added earlier in this transaction (a batch of events).
+        return stored | {i for i in ids if self.holds(collection, i) is not None}
 
     async def topic_ids(self) -> set[str]:
         documents = await self.db[TOPICS].find({}, {"_id": 1}, session=self.session).to_list()
