@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -22,18 +23,21 @@ from telemachus.cli.federation import Federation
 from telemachus.cli.skeleton import CONSENT as SKELETON_CONSENT
 from telemachus.identity.notifications.recording import (
     Contacts,
+    NoticeEvent,
     NoticeHandlers,
     SendDigests,
     SendReminders,
 )
-from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from telemachus.identity.service_layer.unit_of_work import NOTICES, REMINDERS, IdentityUnitOfWork
 from telemachus.sessions.domain import commands
 from telemachus.sessions.domain.model import Attendance
 from telemachus.sessions.service_layer.handlers import SessionsHandlers
 from telemachus.sessions.service_layer.publishing import to_wire
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from telemachus.shared.contracts.pairing import PairingProposedV1
+from telemachus.shared.contracts.sessions import SessionCancelledV1, SessionScheduledV1
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.inbox import InboxEntry
 from telemachus.shared.runtime.local_mail import LocalMailServer
 from telemachus.shared.security.tokens import Principal, Role
 from telemachus.shared.testing.kafka import eventually
@@ -433,3 +437,46 @@ async def test_reminders_come_once_before_a_deadline_never_after_and_weekly_dige
     assert len(mail_to(mail_server, other["work_email"])) == 1
     assert week["X-Telemachus-Notice"] == "digest"
     assert f"/at/{hospital.id}/proposals/{digested.pairing_id}" in text_of(week)
+
+
+async def test_a_session_agreed_and_cancelled_in_one_batch_leaves_no_reminder(
+    sites: tuple[Site, Site, Site], federation: Federation
+) -> None:
+    """Events of one polled batch share a transaction: the cancellation must see, and end,
+    the reminder the agreement set a moment before, though it is not stored yet."""
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [university.id], title="Batched")
+    await known_at(university, program["id"])
+    junior = await university.register()
+    await enrol(university, junior, program)
+    facts = {
+        "relationship_id": f"relationship_{secrets.token_hex(4)}",
+        "session_id": f"session_{secrets.token_hex(4)}",
+        "program_id": program["id"],
+        "mentor_ref": junior["ref"],
+        "mentee_ref": f"{hospital.id}:senior{secrets.token_hex(3)}",
+        "starts_at": datetime.now(UTC) + timedelta(days=3),
+        "ends_at": datetime.now(UTC) + timedelta(days=3, hours=1),
+        "format": "virtual",
+    }
+    agreed, cancelled = (
+        SessionScheduledV1(**facts, sequence=1),
+        SessionCancelledV1(**facts, sequence=2),
+    )
+    runtime = federation.runtime(university.id, "identity")
+    notifier = NoticeHandlers(university.id, Contacts(), mail=False)
+    bus = MessageBus(
+        runtime.unit_of_work_factory(IdentityUnitOfWork, lambda _: None),
+        notifier.handlers(),
+        runtime.telemetry.tracer,
+    )
+    await bus.handle_batch(
+        [
+            (NoticeEvent(agreed, hospital.id), InboxEntry(f"test#{secrets.token_hex(4)}")),
+            (NoticeEvent(cancelled, hospital.id), InboxEntry(f"test#{secrets.token_hex(4)}")),
+        ]
+    )
+    reminders = await runtime.db[REMINDERS].find({"groups": facts["session_id"]}).to_list()
+    assert reminders == []
+    told = await runtime.db[NOTICES].find({"recipient": junior["id"]}).to_list()
+    assert sorted(n["kind"] for n in told) == ["session-cancelled", "session-scheduled"]

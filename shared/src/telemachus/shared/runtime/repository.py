@@ -38,6 +38,10 @@ class MongoRepository(Generic[A]):
             self._uow.track(aggregate, self._collection, new=False)
         return aggregates
 
+    def held(self) -> list[A]:
+        """What this unit of work holds of the collection (added or loaded so far)."""
+        return [cast(A, a) for a in self._uow.held_in(self._collection)]
+
     def add(self, aggregate: A) -> None:
         self._uow.track(aggregate, self._collection, new=True)
 

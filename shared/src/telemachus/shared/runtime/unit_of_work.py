@@ -123,13 +123,25 @@ class MongoUnitOfWork:
         return self._tracked.get((collection, aggregate_id))
 
     def remove(self, aggregate: Aggregate, collection: str) -> None:
-        """Delete a loaded aggregate at commit (if nobody changed it meanwhile)."""
+        """Delete a loaded aggregate at commit (if nobody changed it meanwhile); one added
+        in this unit of work is simply not written."""
         tracked = self._tracked.get((collection, aggregate.id))
-        if tracked is None or tracked.new:
+        if tracked is None:
             raise RuntimeError(
-                f"remove() needs an aggregate loaded in this unit of work: {aggregate.id}"
+                f"remove() needs an aggregate held by this unit of work: {aggregate.id}"
             )
+        if tracked.new:
+            del self._tracked[(collection, aggregate.id)]
+            return
         tracked.removed = True
+
+    def held_in(self, collection: str) -> list[Aggregate]:
+        """The aggregates of `collection` this unit of work holds and has not removed."""
+        return [
+            t.aggregate
+            for (name, _), t in self._tracked.items()
+            if name == collection and not t.removed
+        ]
 
     async def forget_outbox_rows(self, key: str) -> int:
         """Erasure: drop this key's outbox rows, published or not, before new ones are added.

@@ -126,7 +126,15 @@ class NoticeHandlers:
         if seen is not None and ours and await uow.relationships_seen.get(seen.id) is None:
             uow.relationships_seen.add(seen)
         if plan.ends:
-            await uow.reminders.remove_where({"groups": {"$in": plan.ends}})
+            # What this batch already holds goes through the unit of work (one set earlier
+            # in the batch is never stored); the rest is deleted where it lies.
+            held = uow.reminders.held()
+            for waiting in held:
+                if set(waiting.groups) & set(plan.ends):
+                    uow.reminders.remove(waiting)
+            await uow.reminders.remove_where(
+                {"groups": {"$in": plan.ends}, "_id": {"$nin": [r.id for r in held]}}
+            )
         for reminder in plan.reminders:
             await self._set(reminder, uow)
         await self._tell(plan.intents, uow)
