@@ -39,20 +39,23 @@ class Rig:
     mail: LocalMailServer
     dispatcher: MailDispatcher
 
-    async def notices(self, count: int) -> list[str]:
-        """`count` stall notices, each to its own coordinator address."""
+    async def notices(self, count: int, broken: frozenset[int] = frozenset()) -> list[str]:
+        """`count` stall notices, each to its own coordinator address; those `broken` are
+        session notices without their session (no invitation can be written)."""
         now = datetime.now(UTC)
         addresses = [f"c{n}-{secrets.token_hex(3)}@{INSTITUTION}.example" for n in range(count)]
         notices = [
             Notice(
                 id=secrets.token_hex(16),
                 recipient=f"contact:{address}",
-                kind=NoticeKind.RELATIONSHIP_STALLED,
+                kind=NoticeKind.SESSION_SCHEDULED
+                if n in broken
+                else NoticeKind.RELATIONSHIP_STALLED,
                 fact=f"relationship_{n}/2026-11-01",
                 lead=INSTITUTION,
                 program_id="program",
                 target=f"relationship_{n}",
-                params={"stalled_since": "2026-11-01"},
+                params={"format": "virtual"} if n in broken else {"stalled_since": "2026-11-01"},
                 created_at=now,
                 email="queued",
             )
@@ -197,3 +200,21 @@ async def test_a_relay_that_times_out_or_hangs_up_is_tried_again_and_each_mail_a
     # A stalled message the relay took after our timeout came again: the relay's
     # Message-ID check dropped it, the maildir holds one.
     print(f"\nduplicates dropped by the relay: {rig.mail.counts.duplicates}")
+
+
+async def test_a_notice_that_cannot_be_composed_is_dead_lettered_and_holds_no_one_up(
+    rig: Rig,
+) -> None:
+    addresses = await rig.notices(3, broken=frozenset({1}))
+
+    async def dead() -> Document:
+        row = await rig.row(1, addresses)
+        return row if row["status"] == "dead" else {}
+
+    row = await eventually(dead, within=30)
+    assert row["tries"] == 1 and "could not be composed" in row["reason"]
+
+    async def others_delivered() -> bool:
+        return rig.received(addresses[0]) == rig.received(addresses[2]) == 1
+
+    await eventually(others_delivered, within=30)

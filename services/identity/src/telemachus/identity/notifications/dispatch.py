@@ -61,6 +61,7 @@ class Job:
     tries: int
     message: EmailMessage | None = None  # None: nothing left to send (erased, say)
     digest: list[str] = field(default_factory=list)  # a weekly digest: the notices it tells
+    unsendable: str | None = None  # why it can never be sent (dead-lettered at once)
 
 
 class MailDispatcher:
@@ -81,7 +82,6 @@ class MailDispatcher:
         self._metrics = metrics
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None or self._task.done():  # started once, however often asked
@@ -94,9 +94,6 @@ class MailDispatcher:
                 await self._task
             self._task = None
 
-    def nudge(self) -> None:
-        self._wake.set()
-
     async def _run(self) -> None:
         while True:
             try:
@@ -105,9 +102,7 @@ class MailDispatcher:
                 log.exception("mail dispatch failed; trying again")
                 busy = 0
             if not busy:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._policy.poll_seconds)
+                await asyncio.sleep(self._policy.poll_seconds)
 
     async def dispatch_once(self) -> int:
         """Claims and tries one batch; returns how many were claimed."""
@@ -161,10 +156,14 @@ class MailDispatcher:
             told = [notices[i] for i in job.digest if i in notices]
             notice = notices.get(job.id) or (told[0] if told else None)
             to = self._addressee(notice, people) if notice else None
-            if to is not None and job.digest and told:
-                job.message = self._composer.compose_digest(job.id, told, to, titles)
-            elif to is not None and notice is not None and not job.digest:
-                job.message = self._composer.compose(notice, to, titles)
+            try:
+                if to is not None and job.digest and told:
+                    job.message = self._composer.compose_digest(job.id, told, to, titles)
+                elif to is not None and notice is not None and not job.digest:
+                    job.message = self._composer.compose(notice, to, titles)
+            except Exception as error:  # one bad notice must not hold the others
+                log.exception("e-mail %s could not be composed", job.id)
+                job.unsendable = f"could not be composed: {type(error).__name__}: {error}"
             jobs.append(job)
         return jobs
 
@@ -185,7 +184,9 @@ class MailDispatcher:
     async def _send_lane(self, token: str, lane: list[Job]) -> None:
         waiting = [job for job in lane if job.message is not None]
         for job in lane:
-            if job.message is None:
+            if job.unsendable is not None:
+                await self._failed(token, job, job.unsendable, permanent=True)
+            elif job.message is None:
                 await self._settle(token, job, {"status": "dropped"}, "dropped")
         sent: list[Job] = []
         try:
