@@ -154,3 +154,9 @@ def test_every_notice_kind_has_words_and_french_is_complete() -> None:
     messages = extracted(IDENTITY_SOURCE / "notifications", [("**.py", "python")])
     assert not untranslated(messages, FRENCH)
     assert lost_placeholders(FRENCH) == []
+
+
+def test_a_regional_language_reads_its_language() -> None:
+    composer = MailComposer("hospital", "programs@hospital.example", "https://portal.example")
+    assert composer.language_of(["de", "fr-CA"]) == "fr"
+    assert composer.language_of(["de"]) == "en"

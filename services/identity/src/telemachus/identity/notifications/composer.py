@@ -87,7 +87,11 @@ class MailComposer:
 
     def language_of(self, spoken: list[str]) -> str:
         """The first language the person speaks that we write in; else English."""
-        return next((code for code in spoken if self.catalogs.supports(code)), "en")
+        for tag in spoken:
+            for code in (tag, tag.replace("-", "_"), tag.split("-")[0]):  # fr-CA reads fr
+                if self.catalogs.supports(code):
+                    return code
+        return "en"
 
     def url(self, notice: Notice) -> str:
         return self.portal_url + link_path(notice)
