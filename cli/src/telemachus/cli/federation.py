@@ -189,7 +189,7 @@ class Federation:
             "mail_from": f"programs@{domain}",
             "coordinator_emails": [f"coordinators@{domain}"],
             "concern_contact_email": f"safeguarding@{domain}",
-            "mail_poll_seconds": 0.2,
+            "mail_poll_seconds": 1.0,
             "mail_backoff_seconds": 2.0,
         }
 
