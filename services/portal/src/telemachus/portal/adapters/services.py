@@ -62,7 +62,7 @@ class Services:
             raise ServiceRefused(503, f"the portal does not know {institution}'s {service}")
         return found
 
-    async def _request(
+    async def respond(
         self,
         method: str,
         institution: str,
@@ -72,6 +72,8 @@ class Services:
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
+        """The whole response (a page may need its headers, e.g. a count); a refusal or an
+        unreachable service raises ServiceRefused."""
         try:
             response = await self._http.request(
                 method,
@@ -93,7 +95,7 @@ class Services:
         token: str,
         **params: Any,
     ) -> Any:
-        response = await self._request(
+        response = await self.respond(
             "GET", institution, service, path, token, params=params or None
         )
         return response.json()
@@ -102,7 +104,7 @@ class Services:
         self, institution: str, service: ServiceName, path: str, token: str, **params: Any
     ) -> list[Any]:
         """Every page of a paged list, following its `Link: rel="next"` (RFC 8288)."""
-        response = await self._request(
+        response = await self.respond(
             "GET", institution, service, path, token, params={**params, "limit": MAX_LIMIT}
         )
         found: list[Any] = list(response.json())
@@ -110,7 +112,7 @@ class Services:
             # Only ever the same service: a Link elsewhere is not followed with a token.
             if not following.startswith(self.url(institution, service)):
                 break
-            response = await self._request(
+            response = await self.respond(
                 "GET",
                 institution,
                 service,
@@ -124,22 +126,10 @@ class Services:
         self, institution: str, service: ServiceName, path: str, token: str, **params: Any
     ) -> int:
         """How many items a paged list holds (its X-Total-Count), reading one of them."""
-        response = await self._request(
+        response = await self.respond(
             "GET", institution, service, path, token, params={**params, "limit": 1}
         )
         return int(response.headers.get("X-Total-Count", len(response.json())))
-
-    async def respond(
-        self,
-        method: str,
-        institution: str,
-        service: ServiceName,
-        path: str,
-        token: str,
-        **kwargs: Any,
-    ) -> httpx.Response:
-        """The whole response, for what a page needs from its headers (counts)."""
-        return await self._request(method, institution, service, path, token, **kwargs)
 
     async def send(
         self,
@@ -150,13 +140,13 @@ class Services:
         token: str,
         **kwargs: Any,
     ) -> Any:
-        response = await self._request(method, institution, service, path, token, **kwargs)
+        response = await self.respond(method, institution, service, path, token, **kwargs)
         return response.json() if response.content else None
 
     async def download(
         self, institution: str, service: ServiceName, path: str, token: str, **params: Any
     ) -> Download:
-        response = await self._request(
+        response = await self.respond(
             "GET", institution, service, path, token, params=params or None
         )
         disposition = response.headers.get("Content-Disposition", "")
