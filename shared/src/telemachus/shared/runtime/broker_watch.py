@@ -60,6 +60,12 @@ class BrokerWatch:
             "every consumer group afresh",
             why,
         )
-        await self._recreate_topics()
-        await self._restart_consumers()
+        try:
+            await self._recreate_topics()
+            await self._restart_consumers()
+        except BaseException:
+            # Not recovered (a broker just back may refuse the first creation): the next
+            # look must try again, not sit out the window.
+            self._recovered_at = float("-inf")
+            raise
         self.recoveries += 1
