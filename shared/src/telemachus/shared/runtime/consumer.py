@@ -494,11 +494,15 @@ class EventConsumer:
         """Each subscription's Kafka consumer made anew (after the broker lost its log): it
         joins its group afresh and reads from the committed offsets, or from the start
         where there are none. Offsets handled on the lost log are dropped, not committed."""
+        subscribers = []
         for subscription in self.subscriptions:
             subscription.committer.forget()
             if subscription.subscriber is not None:
-                await subscription.subscriber.stop()
-                await subscription.subscriber.start()
+                subscribers.append(subscription.subscriber)
+        for subscriber in subscribers:
+            await subscriber.stop()
+        # Each join waits out the group's rebalance delay: wait once for all (start_broker).
+        await asyncio.gather(*(subscriber.start() for subscriber in subscribers))
 
     def start(self) -> None:
         for subscription in self.subscriptions:

@@ -25,6 +25,7 @@ from telemachus.shared.runtime.broker import (
     PartitionReader,
     create_broker,
     kafka_sender,
+    start_broker,
     wait_for_topics,
 )
 from telemachus.shared.runtime.broker_watch import BrokerWatch
@@ -257,7 +258,7 @@ class ServiceRuntime:
             self.settings.wait_for_topics_seconds,
             client_options(self.settings),
         )
-        await self.broker.start()
+        await start_broker(self.broker)
         self.relay.start()
         self.consumer.start()
         self.periodic.start()
