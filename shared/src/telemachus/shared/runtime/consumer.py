@@ -297,7 +297,9 @@ class EventConsumer:
             assert isinstance(records, tuple)
 
             async def batch() -> None:
-                admitted = [(r, a) for r in records if (a := await self._admit(r, by_type))]
+                admitted = [
+                    (r, a) for r, a in await self._admit_all(records, by_type) if a is not None
+                ]
                 try:
                     if admitted:
                         started = time.perf_counter()
@@ -371,7 +373,49 @@ class EventConsumer:
         refuse: Refuse | None = None,
     ) -> Admitted | None:
         """The event and its handler, or None when dead-lettered or not for this consumer."""
+        return (await self._admit_all([record], by_type, refuse))[0][1]
+
+    async def _admit_all(
+        self,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        by_type: Mapping[str, tuple[type[IntegrationEvent], EventHandler]],
+        refuse: Refuse | None = None,
+    ) -> list[tuple[ConsumerRecord[Any, Any], Admitted | None]]:
+        """Each record with its event and handler (None: dead-lettered, or not for this
+        consumer); the replay check asks the store once for all of them."""
         refuse = refuse or self._dead_letters.send
+        checked = [(record, await self._checked(record, by_type, refuse)) for record in records]
+        if self._first_seen is None:
+            return [(record, c[:3] if c else None) for record, c in checked]
+        valid = [(record, c) for record, c in checked if c is not None]
+        firsts = await self._first_seen.replayed_among(
+            [(c[2].id, Position(r.topic, r.partition, r.offset)) for r, c in valid]
+        )
+        replayed: set[int] = set()
+        for (record, (_, _, delivery, republished)), first in zip(valid, firsts, strict=True):
+            # Published again after the broker lost its log: the inbox decides, as for
+            # any redelivery (see lost_records).
+            if first is not None and not republished:
+                replayed.add(id(record))
+                await refuse(
+                    record,
+                    "replayed",
+                    f"{delivery.id} was first read at {first.topic}[{first.partition}]"
+                    f"@{first.offset}",
+                )
+        return [
+            (record, c[:3] if c is not None and id(record) not in replayed else None)
+            for record, c in checked
+        ]
+
+    async def _checked(
+        self,
+        record: ConsumerRecord[Any, Any],
+        by_type: Mapping[str, tuple[type[IntegrationEvent], EventHandler]],
+        refuse: Refuse,
+    ) -> tuple[EventHandler, Any, Delivery, bool] | None:
+        """Everything but the replay check: size, envelope, signature, source, type and
+        schema; with whether the relay flagged the record as published again."""
         value: bytes = record.value or b""
         if len(value) > self._policy.max_event_bytes:
             await refuse(
@@ -411,20 +455,7 @@ class EventConsumer:
             )
             return None
         delivery = Delivery(inbox_id(attributes), origin, sequenced(attributes.source, event))
-        if self._first_seen is not None:
-            here = Position(record.topic, record.partition, record.offset)
-            first = await self._first_seen.replayed_from(delivery.id, here)
-            # Published again after the broker lost its log: the inbox decides, as for
-            # any redelivery (see lost_records).
-            if first is not None and REPUBLISHED_HEADER not in headers:
-                await refuse(
-                    record,
-                    "replayed",
-                    f"{delivery.id} was first read at {first.topic}[{first.partition}]"
-                    f"@{first.offset}",
-                )
-                return None
-        return handler, event, delivery
+        return handler, event, delivery, REPUBLISHED_HEADER in headers
 
     async def _run(
         self,

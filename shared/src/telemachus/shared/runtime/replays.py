@@ -9,15 +9,16 @@ which is harmless, since the first was handled.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from telemachus.shared.runtime.store import Document
 
 POSITIONS_COLLECTION = "event_positions"
+DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True)
@@ -33,26 +34,43 @@ class FirstSeen:
 
     async def replayed_from(self, event_id: str, here: Position) -> Position | None:
         """Where this event was first read, if not here; remembers `here` if it is new."""
-        for _ in range(2):  # a concurrent first insert wins; read it then
+        return (await self.replayed_among([(event_id, here)]))[0]
+
+    async def replayed_among(self, read: Sequence[tuple[str, Position]]) -> list[Position | None]:
+        """For each (event, where it was read now) in a polled batch: where it was first
+        read, if not there. Remembers the new ones. Two round trips for the whole batch, so
+        a consumer of hundreds of events per poll does not pay one per event."""
+        ids = list(dict.fromkeys(event_id for event_id, _ in read))
+        first = await self._recorded(ids)
+        new: dict[str, Position] = {}
+        for event_id, here in read:
+            if event_id not in first:
+                new.setdefault(event_id, here)  # a second copy in this batch is a replay
+        if new:
             try:
-                before = await self._collection.find_one_and_update(
-                    {"_id": event_id},
-                    {
-                        "$setOnInsert": {
-                            "topic": here.topic,
-                            "partition": here.partition,
-                            "offset": here.offset,
-                        }
-                    },
-                    upsert=True,
-                    return_document=ReturnDocument.BEFORE,
+                await self._collection.insert_many(
+                    [{"_id": i, **vars(p)} for i, p in new.items()], ordered=False
                 )
-                break
-            except DuplicateKeyError:
-                continue
-        else:
-            raise RuntimeError(f"could not record the position of {event_id}")
-        if before is None:
-            return None
-        first = Position(before["topic"], before["partition"], before["offset"])
-        return None if first == here else first
+            except BulkWriteError as error:
+                # A concurrent first reader (a rebalance's other member) won for these.
+                raced = _duplicates(error, list(new))
+                for event_id in raced:
+                    del new[event_id]
+                first.update(await self._recorded(raced))
+        first.update(new)
+        return [None if first[i] == here else first[i] for i, here in read]
+
+    async def _recorded(self, event_ids: list[str]) -> dict[str, Position]:
+        found = self._collection.find({"_id": {"$in": event_ids}})
+        return {
+            d["_id"]: Position(d["topic"], d["partition"], d["offset"])
+            for d in await found.to_list(None)
+        }
+
+
+def _duplicates(error: BulkWriteError, inserted: list[str]) -> list[str]:
+    """The ids of `inserted` refused as already there; any other write error is raised."""
+    refused = error.details.get("writeErrors", [])
+    if any(e.get("code") != DUPLICATE_KEY for e in refused):
+        raise error
+    return [inserted[e["index"]] for e in refused]
