@@ -58,6 +58,21 @@ async def numbered(
         return events
     counts = Counter(event.sequenced_id for event in events)
     counters = db[COUNTERS_COLLECTION]
+    if len(counts) == 1:
+        # The common case (one thing changed): one round trip, not an update and a read.
+        ((of, k),) = counts.items()
+        after = await counters.find_one_and_update(
+            {"_id": of},
+            {"$inc": {"n": k}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert after is not None  # upserted
+        first = int(after["n"]) - k
+        return [
+            event.model_copy(update={"sequence": first + i}) for i, event in enumerate(events, 1)
+        ]
     await counters.bulk_write(
         [UpdateOne({"_id": of}, {"$inc": {"n": k}}, upsert=True) for of, k in counts.items()],
         ordered=False,
