@@ -27,7 +27,8 @@ from telemachus.shared.contracts.sessions import (
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
-from telemachus.shared.runtime.enrolments import enrolment_handlers
+from telemachus.shared.runtime.enrolments import enrolment_translations
+from telemachus.shared.runtime.event_commands import subscribe_commands
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.security.access import for_our_program, require_lead
 
@@ -43,46 +44,46 @@ OUTCOMES: dict[type[PairingFact], PairingOutcome] = {
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     me = runtime.settings.institution
 
-    async def program(event: ProgramTermsV1, delivery: Delivery) -> None:
+    def program(event: ProgramTermsV1, delivery: Delivery) -> object | None:
         if event.lead_institution != me or delivery.origin != me:
-            return  # another institution's program: its own feedback service counts it
-        command = commands.RecordProgram(
+            return None  # another institution's program: its own feedback service counts it
+        return commands.RecordProgram(
             program_id=event.program_id,
             title=event.title,
             partner_institutions=event.partner_institutions,
             reporting_threshold=event.reporting_threshold,
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    async def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> None:
+    def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> object | None:
         if not for_our_program(event, delivery.origin, me):
-            return
+            return None
         profession = event.profile.profession
-        command = commands.RecordEnrolment(
+        return commands.RecordEnrolment(
             program_id=event.program_id,
             participant_ref=event.participant_ref,
             institution=event.home_institution,
             profession=profession.value if profession else None,
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
+    def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> object | None:
         if not for_our_program(event, delivery.origin, me):
-            return
-        command = commands.ParticipantLeft(
+            return None
+        return commands.ParticipantLeft(
             program_id=event.program_id, participant_ref=event.participant_ref
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    runtime.consumer.subscribe(
+    # Batched: a cohort enrolling after an announcement is hundreds of events a second.
+    subscribe_commands(
+        runtime.consumer,
         "identity-events",
         [event_topic(i, "identity") for i in runtime.settings.institutions],
         {
             ProgramPublishedV1: program,
             ProgramUpdatedV1: program,
-            **enrolment_handlers(me, runtime.keys, enrolment),
+            **enrolment_translations(me, runtime.keys, enrolment),
             ParticipantWithdrawnV1: withdrawn,
         },
+        bus,
         "Programs this institution leads (terms and reporting threshold), and their "
         "participants' institution and shared profession, which reports split by; a "
         "withdrawal erases or anonymises the person's answers as the program decided.",

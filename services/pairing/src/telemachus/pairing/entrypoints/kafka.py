@@ -21,7 +21,8 @@ from telemachus.shared.contracts.sessions import (
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
-from telemachus.shared.runtime.enrolments import enrolment_handlers
+from telemachus.shared.runtime.enrolments import enrolment_translations
+from telemachus.shared.runtime.event_commands import subscribe_commands
 from telemachus.shared.runtime.service import ServiceRuntime
 
 
@@ -53,7 +54,7 @@ def candidate_from(event: EnrolmentFactsV1) -> Candidate:
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     me = runtime.settings.institution
 
-    async def program_terms(event: ProgramTermsV1, delivery: Delivery) -> None:
+    def program_terms(event: ProgramTermsV1, delivery: Delivery) -> commands.RecordProgram:
         program = Program(
             id=event.program_id,
             partner_institutions=event.partner_institutions,
@@ -62,37 +63,37 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             relationship_weeks=event.relationship_weeks,
             planned_sessions=event.planned_sessions,
         )
-        command = commands.RecordProgram(
+        return commands.RecordProgram(
             program=program, lead_institution=event.lead_institution, announced_by=delivery.origin
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    async def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> None:
+    def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> commands.EnterPool | None:
         if event.lead_institution != me:
-            return  # the lead institution's pairing service owns that pool
-        command = commands.EnterPool(candidate=candidate_from(event), announced_by=delivery.origin)
-        await bus.handle(command, inbox=delivery.inbox)
+            return None  # the lead institution's pairing service owns that pool
+        return commands.EnterPool(candidate=candidate_from(event), announced_by=delivery.origin)
 
-    async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
+    def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> commands.LeavePool | None:
         if event.lead_institution != me:
-            return
-        command = commands.LeavePool(
+            return None
+        return commands.LeavePool(
             program_id=event.program_id,
             participant_ref=event.participant_ref,
             home_institution=event.home_institution,
             announced_by=delivery.origin,
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    runtime.consumer.subscribe(
+    # Batched: a cohort enrolling after an announcement is hundreds of events a second.
+    subscribe_commands(
+        runtime.consumer,
         "identity-events",
         [event_topic(i, "identity") for i in runtime.settings.institutions],
         {
             ProgramPublishedV1: program_terms,
             ProgramUpdatedV1: program_terms,
-            **enrolment_handlers(me, runtime.keys, enrolment),
+            **enrolment_translations(me, runtime.keys, enrolment),
             ParticipantWithdrawnV1: withdrawn,
         },
+        bus,
         "Programs this institution leads, and enrolments, profile changes and withdrawals in "
         "them, from every institution of the federation: the candidate pools are built only "
         "from these events, and a replay rebuilds them.",

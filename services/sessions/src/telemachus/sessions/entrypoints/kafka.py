@@ -15,7 +15,8 @@ from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
-from telemachus.shared.runtime.enrolments import enrolment_handlers
+from telemachus.shared.runtime.enrolments import enrolment_translations
+from telemachus.shared.runtime.event_commands import subscribe_commands
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.security.access import for_our_program, require_lead
 
@@ -23,9 +24,9 @@ from telemachus.shared.security.access import for_our_program, require_lead
 def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     me = runtime.settings.institution
 
-    async def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> None:
+    def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> object:
         require_lead(event.program_id, delivery.origin)
-        command = commands.OpenRelationship(
+        return commands.OpenRelationship(
             pairing_id=event.pairing_id,
             program_id=event.program_id,
             mode=event.mode,
@@ -36,32 +37,33 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             weeks=event.relationship_weeks,
             planned_sessions=event.planned_sessions,
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
     # A program's pairings and relationships are both owned by its lead institution.
-    runtime.consumer.subscribe(
+    # Batched: a round's publication confirms hundreds of pairings within seconds.
+    subscribe_commands(
+        runtime.consumer,
         "pairing-events",
         [event_topic(me, "pairing")],
         {PairingConfirmedV1: pairing_confirmed},
+        bus,
         "Confirmed pairings of the programs this institution leads; each opens a relationship.",
     )
 
-    async def program(event: ProgramTermsV1, delivery: Delivery) -> None:
+    def program(event: ProgramTermsV1, delivery: Delivery) -> object | None:
         # Only a program's lead states its terms, and only our own programs matter here.
         if event.lead_institution != me or delivery.origin != me:
-            return
-        command = commands.RecordProgram(
+            return None
+        return commands.RecordProgram(
             program_id=event.program_id,
             partner_institutions=event.partner_institutions,
             reporting_threshold=event.reporting_threshold,
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    async def availability(event: EnrolmentFactsV1, delivery: Delivery) -> None:
+    def availability(event: EnrolmentFactsV1, delivery: Delivery) -> object | None:
         if not for_our_program(event, delivery.origin, me):
-            return
+            return None
         shared = event.profile.availability
-        command = commands.RecordAvailability(
+        return commands.RecordAvailability(
             program_id=event.program_id,
             participant_ref=event.participant_ref,
             time_zone=shared.time_zone if shared else None,
@@ -70,25 +72,25 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
                 for s in (shared.slots if shared else [])
             ],
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    async def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> None:
+    def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> object | None:
         if not for_our_program(event, delivery.origin, me):
-            return
-        command = commands.ParticipantLeft(
+            return None
+        return commands.ParticipantLeft(
             program_id=event.program_id, participant_ref=event.participant_ref
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    runtime.consumer.subscribe(
+    subscribe_commands(
+        runtime.consumer,
         "identity-events",
         [event_topic(i, "identity") for i in runtime.settings.institutions],
         {
             ProgramPublishedV1: program,
             ProgramUpdatedV1: program,
-            **enrolment_handlers(me, runtime.keys, availability),
+            **enrolment_translations(me, runtime.keys, availability),
             ParticipantWithdrawnV1: withdrawn,
         },
+        bus,
         "Programs this institution leads, and their participants' shared availability and "
         "withdrawals: sessions are proposed inside availability, and a withdrawal ends the "
         "person's relationships and erases their private notes.",
