@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, DeleteOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -158,6 +158,9 @@ class MongoUnitOfWork:
 
     async def _save_tracked(self) -> None:
         new: dict[str, list[Document]] = {}
+        # Per collection, one bulk write of every change: a batch of hundreds of events
+        # (or a group of commands) costs a round trip per collection, not per aggregate.
+        changed: dict[str, list[tuple[str, ReplaceOne[Document] | DeleteOne]]] = {}
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
             for event in aggregate.pop_events():
@@ -167,24 +170,26 @@ class MongoUnitOfWork:
             if tracked.new:
                 new.setdefault(tracked.collection, []).append(to_document(aggregate))
                 continue
+            where = {"_id": aggregate.id, "version": tracked.loaded["version"]}
             if tracked.removed:
-                deleted = await self.db[tracked.collection].delete_one(
-                    {"_id": aggregate.id, "version": tracked.loaded["version"]},
-                    session=self.session,
-                )
-                if deleted.deleted_count != 1:
-                    raise Conflict(f"{tracked.collection} {aggregate.id} was changed meanwhile")
+                changed.setdefault(tracked.collection, []).append((aggregate.id, DeleteOne(where)))
                 continue
             current = to_document(aggregate)
             if current == tracked.loaded:
                 continue  # only read: nothing to write
-            loaded_version = tracked.loaded["version"]
-            aggregate.version = current["version"] = loaded_version + 1
-            result = await self.db[tracked.collection].replace_one(
-                {"_id": aggregate.id, "version": loaded_version}, current, session=self.session
+            aggregate.version = current["version"] = tracked.loaded["version"] + 1
+            changed.setdefault(tracked.collection, []).append(
+                (aggregate.id, ReplaceOne(where, current))
             )
-            if result.matched_count != 1:
-                raise Conflict(f"{tracked.collection} {aggregate.id} was changed meanwhile")
+        for collection, writes in changed.items():
+            result = await self.db[collection].bulk_write(
+                [write for _, write in writes], ordered=False, session=self.session
+            )
+            # Each write names the version it read: one that found none lost a race.
+            if result.matched_count + result.deleted_count != len(writes):
+                ids = [aggregate_id for aggregate_id, _ in writes]
+                which = ids[0] if len(ids) == 1 else f"(one of {len(ids)}: {', '.join(ids[:3])}…)"
+                raise Conflict(f"{collection} {which} was changed meanwhile")
         for collection, documents in new.items():
             await self.db[collection].insert_many(documents, ordered=True, session=self.session)
 

@@ -1,0 +1,114 @@
+"""The unit of work on the real store: changes to many aggregates are written together,
+and a change that lost a race to another writer fails the whole transaction (optimistic
+concurrency), whether it is the only change or one of a batch's hundred."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from telemachus.shared.domain import Aggregate
+from telemachus.shared.errors import Conflict
+from telemachus.shared.runtime.documents import from_document
+from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION, Publication
+from telemachus.shared.runtime.repository import MongoRepository
+from telemachus.shared.runtime.store import Document
+from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
+from telemachus.shared.testing.backends import Backend
+from telemachus.shared.testing.samples import program_published
+
+PUBLICATION = Publication("telemachus.inst-a.pairing", "/telemachus/inst-a/pairing")
+
+
+class Seat(Aggregate):
+    taken_by: str | None = None
+
+
+Store = tuple[AsyncMongoClient[Document], AsyncDatabase[Document]]
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(backend.mongodb_uri)
+    db = client[f"uow-{secrets.token_hex(3)}"]
+    await db["seats"].insert_many([{"_id": f"s{i:03}", "version": 0} for i in range(100)])
+    try:
+        yield client, db
+    finally:
+        await client.close()
+
+
+def unit(store: Store) -> MongoUnitOfWork:
+    return MongoUnitOfWork(*store, PUBLICATION)
+
+
+async def seats(uow: MongoUnitOfWork, *ids: str) -> list[Seat]:
+    repository = MongoRepository(uow, "seats", Seat)
+    found = [await repository.get(i) for i in ids]
+    assert all(found)
+    return [s for s in found if s is not None]
+
+
+async def read_before(uow: MongoUnitOfWork, *ids: str) -> list[Seat]:
+    """Seats read before the transaction's snapshot (as a view read before a command),
+    then held by it: only the version each was read at can tell that another writer
+    came in between (inside one snapshot the store itself refuses, WriteConflict)."""
+    documents = await uow.db["seats"].find({"_id": {"$in": list(ids)}}).to_list(None)
+    loaded = sorted((from_document(Seat, d) for d in documents), key=lambda s: s.id)
+    for seat in loaded:
+        uow.track(seat, "seats", new=False)
+    return loaded
+
+
+async def test_a_hundred_changes_are_written_in_one_commit(
+    store: Store,
+) -> None:
+    async with unit(store) as uow:
+        for seat in await seats(uow, *(f"s{i:03}" for i in range(100))):
+            seat.taken_by = f"p-{seat.id}"
+        await uow.commit()
+    documents = await store[1]["seats"].find().to_list(None)
+    assert {(d["taken_by"], d["version"]) for d in documents} == {
+        (f"p-s{i:03}", 1) for i in range(100)
+    }
+
+
+@pytest.mark.parametrize("batch", [1, 50], ids=["alone", "one-of-a-batch"])
+async def test_a_change_that_lost_a_race_fails_the_whole_transaction(
+    store: Store, batch: int
+) -> None:
+    ids = [f"s{i:03}" for i in range(batch)]
+    async with unit(store) as late:
+        loaded = await read_before(late, *ids)
+        async with unit(store) as first:  # another request changes the last seat meanwhile
+            (theirs,) = await seats(first, ids[-1])
+            theirs.taken_by = "first"
+            await first.commit()
+        for seat in loaded:
+            seat.taken_by = "late"
+        late.publish(program_published("inst-a:program-1"))
+        with pytest.raises(Conflict, match=f"seats .*{ids[-1] if batch == 1 else ''}"):
+            await late.commit()
+    documents = {d["_id"]: d for d in await store[1]["seats"].find().to_list(None)}
+    assert documents[ids[-1]]["taken_by"] == "first"
+    assert all("taken_by" not in documents[i] for i in ids[:-1])  # nothing of it stayed
+    assert await store[1][OUTBOX_COLLECTION].count_documents({}) == 0
+
+
+async def test_removing_what_another_changed_is_refused(
+    store: Store,
+) -> None:
+    async with unit(store) as late:
+        (seat,) = await read_before(late, "s007")
+        async with unit(store) as first:
+            (theirs,) = await seats(first, "s007")
+            theirs.taken_by = "first"
+            await first.commit()
+        MongoRepository(late, "seats", Seat).remove(seat)
+        with pytest.raises(Conflict, match="seats s007 was changed meanwhile"):
+            await late.commit()
+    assert await store[1]["seats"].count_documents({"_id": "s007"}) == 1
