@@ -9,13 +9,14 @@ holds about its aggregate (sequences.py), means nothing happens again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, Generic, TypeVar
 
 from opentelemetry import trace
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from telemachus.shared.runtime.faults import is_transient
+from telemachus.shared.runtime.group_commit import GroupCommit
 from telemachus.shared.runtime.inbox import InboxEntry
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 
@@ -32,13 +33,35 @@ class MessageBus(Generic[U]):
         tracer: trace.Tracer,
         *,
         attempts: int = 5,
+        grouped: Collection[type] = (),
     ) -> None:
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
         self._tracer = tracer
         self._attempts = attempts
+        # Commands that arrive in bursts share transactions (group_commit.py).
+        self._grouped = frozenset(grouped)
+        self._group = GroupCommit(self._handle_together, self._handle_alone)
 
     async def handle(self, message: object, *, inbox: InboxEntry | None = None) -> Any:
+        if inbox is None and type(message) in self._grouped:
+            return await self._group.submit(message)
+        return await self._handle_alone(message, inbox)
+
+    async def _handle_together(
+        self, messages: list[object], requests: list[trace.SpanContext]
+    ) -> list[Any]:
+        name = f"handle group of {len(messages)} {type(messages[0]).__name__}"
+        links = [trace.Link(context) for context in requests if context.is_valid]
+        with self._tracer.start_as_current_span(name, links=links) as span:
+            span.set_attribute("telemachus.batch_size", len(messages))
+
+            async def once(uow: U) -> list[Any]:
+                return [await self._handlers[type(m)](m, uow) for m in messages]
+
+            return list(await self._in_transaction(once, span))
+
+    async def _handle_alone(self, message: object, inbox: InboxEntry | None = None) -> Any:
         name = type(message).__name__
         with self._tracer.start_as_current_span(f"handle {name}") as span:
             span.set_attribute("telemachus.message", name)
