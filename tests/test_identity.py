@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
@@ -627,3 +629,45 @@ async def test_colleagues_paired_at_one_institution_get_each_others_card_until_o
     )
     assert erased.status_code == 200
     assert await cards(mentee) == []  # gone in the erasure's own transaction
+
+
+async def test_a_burst_of_enrolments_shares_transactions_and_each_gets_its_own_answer(
+    sites: tuple[Site, Site, Site], spans: InMemorySpanExporter
+) -> None:
+    """A cohort enrolling at once: the requests are written in shared transactions (group
+    commit), yet a refusal stays the refused person's own, and nobody else's enrolment is
+    lost or published twice."""
+    hospital, _, _ = sites
+    program = await publish_program(hospital, [])
+    people = [await hospital.register() for _ in range(12)]
+    tokens = [await hospital.person(p["subject"]) for p in people]
+
+    async def enrol_as(i: int, program_id: str) -> int:
+        response = await hospital.call(
+            "POST",
+            f"/participants/{people[i]['id']}/enrolments",
+            tokens[i],
+            json={"program_id": program_id, "consented_fields": CONSENT},
+        )
+        return response.status_code
+
+    spans.clear()
+    answers = await asyncio.gather(
+        *(enrol_as(i, program["id"]) for i in range(11)),
+        enrol_as(0, program["id"]),  # the same person twice at once: one is a conflict
+        enrol_as(11, f"{hospital.id}:NoSuchProgram1"),  # refused: no such program
+    )
+    assert sorted(answers[:12]) == [201] * 11 + [409]
+    assert answers[12] == 422
+    grouped = [s for s in spans.get_finished_spans() if s.name.startswith("handle group of")]
+    assert grouped, "the burst was written one request at a time"
+
+    async def published() -> list[str]:
+        events = await hospital.events(ParticipantEnrolledV2.event_type)
+        refs = [
+            body["participant_ref"] for _, body in events if body["program_id"] == program["id"]
+        ]
+        return refs if len(refs) >= 11 else []
+
+    refs = await eventually(published)
+    assert sorted(refs) == sorted(p["ref"] for p in people[:11])  # each once, none lost

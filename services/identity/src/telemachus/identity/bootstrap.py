@@ -79,6 +79,8 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         unit_of_work,
         {**handlers.handlers(), **provisioning.handlers(), **notifier.handlers()},
         runtime.telemetry.tracer,
+        # A cohort enrols at once after an announcement: those requests share transactions.
+        grouped={commands.EnrolParticipant},
     )
     composer = MailComposer(settings.institution, settings.mail_sender, settings.portal_url)
 
