@@ -13,7 +13,7 @@ Each child prints its time, its peak RSS, and the RSS it started the case at (af
 imports and a warm-up that loads the compiled kernels from numba's cache); the case's
 own memory is the difference. All answers are compared: the runs must agree.
 
-usage: python benchmarks/pairing_engines.py [--quick] [--skip-slow-baselines]
+usage: python benchmarks/pairing_engines.py [--quick | --smoke] [--skip-slow-baselines]
 """
 
 from __future__ import annotations
@@ -28,8 +28,13 @@ from typing import Any
 
 import numpy as np
 
-ASSIGNED = {"assigned-10k": (10_000, 5_000), "assigned-100k": (100_000, 50_000)}
+ASSIGNED = {
+    "assigned-1k": (1_000, 500),  # the smoke size CI runs, so the benchmark cannot rot
+    "assigned-10k": (10_000, 5_000),
+    "assigned-100k": (100_000, 50_000),
+}
 RANKED = {
+    "ranked-1k": dict(mentees=1_000, mentors=500, caps=(1, 3), lengths=(10, 10)),
     "ranked-100k": dict(mentees=100_000, mentors=50_000, caps=(1, 3), lengths=(20, 20)),
     "ranked-residency": dict(mentees=45_000, mentors=6_400, caps=(1, 12), lengths=(10, 20)),
 }
@@ -308,6 +313,7 @@ def main() -> None:
     parser.add_argument("--case")
     parser.add_argument("--engine")
     parser.add_argument("--quick", action="store_true", help="the 10k assigned case only")
+    parser.add_argument("--smoke", action="store_true", help="1k cases only, every engine")
     parser.add_argument(
         "--skip-slow-baselines", action="store_true", help="no SciPy at 100k, no `matching` at 100k"
     )
@@ -317,7 +323,9 @@ def main() -> None:
         print(json.dumps(run(args.case, args.engine)))
         return
     cases: list[tuple[str, list[str]]] = [("assigned-10k", ["ours", "ortools", "scipy"])]
-    if not args.quick:
+    if args.smoke:
+        cases = [("assigned-1k", ["ours", "ortools", "scipy"]), ("ranked-1k", ["ours", "matching"])]
+    elif not args.quick:
         slow = not args.skip_slow_baselines
         cases += [
             ("assigned-100k", ["ours", "ortools"] + (["scipy"] if slow else [])),
