@@ -1,9 +1,11 @@
 """Pipeline benchmark: one consumer's throughput and publish-to-handled latency.
 
-Three paths, measured in the same run against the same broker and store:
+Events are signed as an institution's relay signs them (DSSE, Ed25519). Three paths,
+measured in the same run against the same broker and store:
   bare       a plain aiokafka consumer, insert_one per event, offsets committed every 200 ms
-  per-event  our consumer: envelope + schema checks, inbox + state + outbox rows in one
-             MongoDB transaction per event, offsets committed after MongoDB, relay running
+  per-event  our consumer: signature against the trust registry, envelope + schema checks,
+             replay check, inbox + state + outbox rows in one MongoDB transaction per
+             event, offsets committed after MongoDB, relay running
   batched    our batch consumer: the same work, one transaction per polled batch
 Throughput: N events produced first, then timed from the first handled to the last.
 Latency: events produced at a steady rate while the consumer runs; handled - produced.
@@ -18,9 +20,11 @@ import asyncio
 import resource
 import secrets
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import BaseModel
@@ -35,8 +39,11 @@ from telemachus.shared.runtime.consumer import BatchHandler, Delivery, EventHand
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
+from telemachus.shared.security.keys import InstitutionKeys
+from telemachus.shared.security.signing import EventSigner
 from telemachus.shared.testing.backends import Backend, start_backend
 from telemachus.shared.testing.samples import envelope, program_published
+from telemachus.shared.testing.trust import trust_settings
 
 # The same short fetch wait for every path (the local broker does not end a waiting fetch
 # when data arrives, so this bounds latency there; see docs/delivery.md).
@@ -78,8 +85,34 @@ class Clock:
         self.done.clear()
 
 
+@dataclass(frozen=True)
+class Trust:
+    """A publishing institution's signing key, and the settings that make the consuming
+    institution's service check its signatures."""
+
+    consumer: str
+    signer: EventSigner
+    registry_file: Path
+    keys_file: Path  # the consumer's
+
+
+def trust_between(directory: Path, publisher: str, consumer: str) -> Trust:
+    settings = trust_settings(directory, publisher, consumer)
+    keys = InstitutionKeys.load(settings[publisher]["keys_file"])
+    assert keys.signing_key is not None
+    mine = settings[consumer]
+    return Trust(
+        consumer, EventSigner(keys.signing_key), mine["trust_registry_file"], mine["keys_file"]
+    )
+
+
 async def produce(
-    bootstrap: str, topic: str, keys: list[str], clock: Clock, rate: float | None = None
+    bootstrap: str,
+    topic: str,
+    keys: list[str],
+    clock: Clock,
+    rate: float | None = None,
+    signer: EventSigner | None = None,
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=2)
     await producer.start()
@@ -87,7 +120,7 @@ async def produce(
         pending = []
         for index, key in enumerate(keys):
             sample = program_published(f"bench:{key}")
-            headers = envelope(sample, topic, event_id=key)
+            headers = envelope(sample, topic, event_id=key, signer=signer)
             clock.sent[f"bench:{key}"] = time.perf_counter()
             pending.append(
                 await producer.send(
@@ -137,14 +170,14 @@ class Running:
     settle: Callable[[], Awaitable[None]]
 
 
-Runner = Callable[[Backend, str, Clock], Awaitable[Running]]
+Runner = Callable[[Backend, str, Clock, Trust], Awaitable[Running]]
 
 
 async def nothing() -> None:
     return None
 
 
-async def run_bare(backend: Backend, topic: str, clock: Clock) -> Running:
+async def run_bare(backend: Backend, topic: str, clock: Clock, _: Trust | None = None) -> Running:
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(backend.mongodb_uri)
     collection = client[f"bench-bare-{secrets.token_hex(3)}"]["seen"]
     consumer = AIOKafkaConsumer(
@@ -179,17 +212,18 @@ async def run_bare(backend: Backend, topic: str, clock: Clock) -> Running:
 
 
 def _service(
-    backend: Backend, batch: bool, clock: Clock
+    backend: Backend, clock: Clock, trust: Trust
 ) -> tuple[ServiceRuntime, EventHandler, BatchHandler]:
-    name = f"bench-{'batch' if batch else 'single'}-{secrets.token_hex(3)}"
     runtime = ServiceRuntime(
         ServiceSettings(
-            institution=name,
+            institution=trust.consumer,
             service="pairing",
             kafka_bootstrap_servers=backend.kafka_bootstrap_servers,
             mongodb_uri=backend.mongodb_uri,
-            mongodb_database=name,
+            mongodb_database=trust.consumer,
             kafka_fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            trust_registry_file=trust.registry_file,
+            keys_file=trust.keys_file,
         )
     )
 
@@ -219,8 +253,8 @@ def _service(
 
 
 def ours(batch: bool) -> Runner:
-    async def run(backend: Backend, topic: str, clock: Clock) -> Running:
-        runtime, one, many = _service(backend, batch, clock)
+    async def run(backend: Backend, topic: str, clock: Clock, trust: Trust) -> Running:
+        runtime, one, many = _service(backend, clock, trust)
         if batch:
             runtime.consumer.subscribe_batch(
                 "bench", [topic], {ProgramPublishedV1: one}, many, "benchmark"
@@ -243,14 +277,29 @@ async def measure(
 ) -> Result:
     # Named as an institution's topic: the consumer refuses (source-mismatch) any event
     # whose source is not its topic's publisher, so a bench.* topic dead-lettered all.
-    topic = event_topic(f"bench-{path}-{secrets.token_hex(3)}", "identity")
+    publisher = f"bench-{path}-{secrets.token_hex(3)}"
+    topic = event_topic(publisher, "identity")
+    with tempfile.TemporaryDirectory() as directory:
+        trust = trust_between(Path(directory), publisher, f"{publisher}-reader")
+        return await _measure(backend, path, runner, topic, trust, events, latency_events, rate)
+
+
+async def _measure(
+    backend: Backend,
+    path: str,
+    runner: Runner,
+    topic: str,
+    trust: Trust,
+    events: int,
+    latency_events: int,
+    rate: float,
+) -> Result:
     await ensure_topics(backend.kafka_bootstrap_servers, [topic], 1)
     clock = Clock()
     clock.reset(events)
-    await produce(
-        backend.kafka_bootstrap_servers, topic, [f"{path}-{i:07}" for i in range(events)], clock
-    )
-    running = await runner(backend, topic, clock)
+    keys = [f"{path}-{i:07}" for i in range(events)]
+    await produce(backend.kafka_bootstrap_servers, topic, keys, clock, signer=trust.signer)
+    running = await runner(backend, topic, clock, trust)
     try:
         await asyncio.wait_for(clock.done.wait(), timeout=600)
         throughput = Clock(dict(clock.sent), dict(clock.handled))
@@ -264,6 +313,7 @@ async def measure(
             [f"{path}-latency-{i:05}" for i in range(latency_events)],
             clock,
             rate=rate,
+            signer=trust.signer,
         )
         await asyncio.wait_for(clock.done.wait(), timeout=600)
         return summarize(path, throughput, clock)
