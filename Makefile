@@ -82,6 +82,8 @@ $(IDP): deploy/dev-idp/package.json deploy/dev-idp/package-lock.json
 
 .venv/.synced: uv.lock pyproject.toml $(MEMBERS) | $(UV)
 	$(UV) sync --locked --all-packages --python $(PYTHON)
+	# Compile pairing's matching kernels into numba's cache now, not at the first start.
+	.venv/bin/telemachus kernels
 	touch $@
 
 clean:

@@ -282,6 +282,22 @@ def service(args: argparse.Namespace) -> int:
     return 0
 
 
+def kernels(_: argparse.Namespace) -> int:
+    """Compile pairing's matching kernels into numba's cache, once, at install or image
+    build: a service then loads them in about a second instead of compiling for half a
+    minute at every start (NUMBA_CACHE_DIR says where the cache is)."""
+    from telemachus.pairing.matching import engine
+
+    started = time.perf_counter()
+    engine.warm_up()
+    loaded, compiled = engine.kernels_loaded_and_compiled()
+    say(
+        f"pairing's matching kernels: {compiled} compiled, {loaded} loaded from numba's cache "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return 0
+
+
 def schemas(args: argparse.Namespace) -> int:
     for path in write_schemas(Path(args.out)):
         say(str(path))
@@ -387,6 +403,10 @@ def parser() -> argparse.ArgumentParser:
     run_traces.add_argument("--db", action="store_true", help="also show MongoDB calls")
     run_traces.set_defaults(func=traces)
     dead_letters_cli.add_parser(commands)
+    run_kernels = commands.add_parser(
+        "kernels", help="compile pairing's matching kernels into numba's cache (install step)"
+    )
+    run_kernels.set_defaults(func=kernels)
     run_schemas = commands.add_parser(
         "schemas", help="write each event's JSON Schema and the merged AsyncAPI catalog"
     )

@@ -279,3 +279,17 @@ def warm_up() -> None:
         _rankings(pool, candidates.generate(pool, Rules()), pool.capacity, {})[0],
         stable.Proposers.MENTORS,
     )
+
+
+def kernels_loaded_and_compiled() -> tuple[int, int]:
+    """Over every kernel signature used so far in this process: how many numba loaded
+    from its cache, and how many it had to compile (0 once the install step ran)."""
+    from numba.core.registry import CPUDispatcher
+
+    loaded = compiled = 0
+    for module in (assignment, candidates, stable):
+        for kernel in vars(module).values():
+            if isinstance(kernel, CPUDispatcher):
+                loaded += sum(kernel.stats.cache_hits.values())
+                compiled += sum(kernel.stats.cache_misses.values())
+    return loaded, compiled

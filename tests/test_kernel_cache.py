@@ -1,0 +1,42 @@
+"""Issue 19: no kernel compilation at service start. The image compiles pairing's matching
+kernels once (`telemachus kernels`); a container's entry point seeds the writable cache
+directory from them, and the service then loads every kernel and compiles none. Done here
+with the image's settings (a generic CPU, a cache outside the source tree)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_kernels_compiled_at_build_are_loaded_not_compiled_at_start(tmp_path: Path) -> None:
+    image = {**os.environ, "NUMBA_CPU_NAME": "generic", "PATH": f"{BIN}:{os.environ['PATH']}"}
+    built = run(
+        str(BIN / "telemachus"), "kernels", env={**image, "NUMBA_CACHE_DIR": str(tmp_path / "seed")}
+    )
+    assert " 0 compiled" not in built  # a fresh cache: compiled here, as at image build
+
+    pod = {
+        **image,
+        "NUMBA_CACHE_DIR": str(tmp_path / "pod-cache"),  # an empty emptyDir
+        "TELEMACHUS_KERNEL_CACHE_SEED": str(tmp_path / "seed"),
+    }
+    # The entry point seeds the cache, then runs `telemachus service <args>`.
+    helped = run(sys.executable, "-m", "telemachus.cli.container", "--help", env=pod)
+    assert "usage: telemachus service" in helped
+    assert any((tmp_path / "pod-cache").rglob("*.nbi"))
+
+    started = run(str(BIN / "telemachus"), "kernels", env=pod)
+    assert "kernels: 0 compiled" in started, started
