@@ -21,6 +21,7 @@ SMOKE = {
     "pairing_engines": (["--smoke"], "answer same"),
     "portal_pages": (["--people", "20", "--requests", "3"], "a service call it makes"),
     "notifications": (["--notices", "60", "--connections", "2"], "ratio notifier / bare loop"),
+    "startup": (["--institutions", "1"], "x the baseline"),
 }
 
 

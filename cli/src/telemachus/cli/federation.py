@@ -129,8 +129,11 @@ class Federation:
     database_prefix: str = "telemachus"
     # Development trust registry and keys (written here, reused while they fit).
     trust_dir: Path = Path(".telemachus/trust")
-    # Tansu does not end a waiting fetch when data arrives: keep the wait short locally.
+    # Tansu does not end a waiting fetch over several partitions when data arrives (it does
+    # for one): keep the wait short locally.
     fetch_max_wait_ms: int = 25
+    # Kafka's smallest default session: a group's first join on Tansu waits half of it.
+    session_timeout_ms: int = 6_000
     services: dict[tuple[str, str], RunningService] = field(default_factory=dict)
     # Services that run as processes of their own, on these ports (the fault tests kill
     # them): not built here; `settings` gives what they need.
@@ -169,6 +172,7 @@ class Federation:
             telemetry_file=self.telemetry_file,
             outbox_poll_seconds=0.5,
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
+            kafka_session_timeout_ms=self.session_timeout_ms,
             trust_registry_file=self.registry_file,
             keys_file=self.key_files[institution],
             oidc_role_map=",".join(f"{group}={role}" for role, group in ROLE_GROUPS.items()),
@@ -287,10 +291,7 @@ class Federation:
 
     async def _start(self, progress: Callable[[str], None]) -> None:
         # Every service creates its own topics first, so no consumer waits for another's.
-        progress(
-            "creating each service's topics and indexes "
-            "(the first run also compiles pairing's matching kernels)"
-        )
+        progress("creating each service's topics and indexes")
         await asyncio.gather(*(s.runtime.prepare() for s in self.services.values()))
         progress(f"starting {len(self.services)} services (consumers join their groups)")
         for running in self.services.values():
@@ -305,8 +306,15 @@ class Federation:
                 raise RuntimeError(f"service(s) failed to start: {names}")
             now = asyncio.get_running_loop().time()
             if ready != reported or now - last_report > 1.0:
+                waiting = [
+                    f"{i}/{n}" for (i, n), s in self.services.items() if not s.server.started
+                ]
+                shown = ", ".join(waiting[:4]) + (
+                    f" and {len(waiting) - 4} more" if len(waiting) > 4 else ""
+                )
                 progress(
-                    f"  {ready}/{len(self.services)} ready; consumers are joining their groups"
+                    f"  {ready}/{len(self.services)} ready; waiting for {shown} "
+                    "(their consumers joining their groups)"
                 )
                 reported, last_report = ready, now
             await asyncio.sleep(0.05)

@@ -48,8 +48,12 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
             await runtime.db[PAIRINGS].create_index([(field, ASCENDING)])
         await runtime.db[ROUNDS].create_index([("program_id", ASCENDING)])
 
+    loading: list[asyncio.Task[None]] = []
+
     async def warm_up() -> None:
-        await asyncio.to_thread(engine.warm_up)
+        # Loads the compiled kernels while the consumers join, instead of before: only a
+        # coordinator's first round needs them, and it would load them itself.
+        loading.append(asyncio.create_task(asyncio.to_thread(engine.warm_up)))
 
     async def expire_overdue() -> None:
         await bus.handle(commands.ExpireOverdue())

@@ -86,6 +86,7 @@ class DeliveryPolicy:
     commit_seconds: float = 0.2
     commit_every: int = 200
     fetch_max_wait_ms: int = 500
+    session_timeout_ms: int = 10_000
     # Waiting out the infrastructure: the longest pause between tries, and how often the
     # log repeats that a subscription is still waiting.
     max_wait_seconds: float = 10.0
@@ -359,6 +360,9 @@ class EventConsumer:
             "ack_policy": AckPolicy.MANUAL,
             "auto_offset_reset": "earliest",
             "fetch_max_wait_ms": self._policy.fetch_max_wait_ms,
+            "session_timeout_ms": self._policy.session_timeout_ms,
+            # Three heartbeats a session, as Kafka advises.
+            "heartbeat_interval_ms": self._policy.session_timeout_ms // 3,
             "listener": subscription.committer,
             "parser": tolerant_parser,
             "decoder": raw_body,

@@ -154,6 +154,7 @@ class ServiceRuntime:
                 commit_seconds=settings.offset_commit_seconds,
                 commit_every=settings.offset_commit_every,
                 fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                session_timeout_ms=settings.kafka_session_timeout_ms,
             ),
             verifier=EventVerifier(self.trust) if self.trust else None,
             first_seen=FirstSeen(self.db[POSITIONS_COLLECTION]),
@@ -178,6 +179,7 @@ class ServiceRuntime:
             settings.outbox_log_check_seconds, "broker watch", self.broker_watch.check
         )
         self.started = False
+        self._prepared = False
 
     def token_verifier(self) -> BearerVerifier:
         """Bearer tokens for this institution's audience: its own IdP's, and those any
@@ -241,10 +243,14 @@ class ServiceRuntime:
         return sorted({t for s in self.consumer.subscriptions for t in s.topics})
 
     async def prepare(self) -> None:
-        """Topics and indexes: what must exist before anything is produced or consumed."""
+        """Topics and indexes: what must exist before anything is produced or consumed.
+        Once per process (a launcher may prepare every service before starting any)."""
+        if self._prepared:
+            return
         await self.broker_log.recreate_topics()
         for hook in self._startup_hooks:
             await hook()
+        self._prepared = True
 
     async def start(self) -> None:
         self.telemetry.bind()

@@ -85,6 +85,11 @@ class ServiceSettings(InstitutionSettings):
     # How long a fetch may wait for data. Kafka answers early when data arrives; the local
     # stand-in (Tansu) does not, so there this bounds publish-to-handled latency.
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=30_000)
+    # A consumer is dropped from its group after this long without a heartbeat. A group's
+    # first join waits for other members up to half of it on the local broker (Apache
+    # Kafka: group.initial.rebalance.delay.ms), so it bounds how soon a service is ready;
+    # Kafka's brokers accept 6 s and up by default.
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
     # Delivery tuning (see docs/delivery.md).
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
