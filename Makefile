@@ -39,15 +39,8 @@ lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser $(PROMTOOL)  ## ru
 	cd deploy/observability && $(PROMTOOL) test rules alerts.test.yaml
 	.venv/bin/mypy shared/src services/*/src cli/src benchmarks tests docs/integrators $(wildcard shared/tests services/*/tests)
 
-bench: .venv/.synced $(IDP)  ## start-up, pipeline, enrolment flow, CSV import, HR push, pairing engines, portal pages and e-mail, each against a baseline in the same run
-	.venv/bin/python benchmarks/startup.py
-	.venv/bin/python benchmarks/pipeline.py
-	.venv/bin/python benchmarks/enrolment_flow.py
-	.venv/bin/python benchmarks/csv_import.py
-	.venv/bin/python benchmarks/hr_push.py
-	.venv/bin/python benchmarks/pairing_engines.py
-	.venv/bin/python benchmarks/portal_pages.py
-	.venv/bin/python benchmarks/notifications.py
+bench: .venv/.synced $(IDP)  ## start-up, pipeline, enrolment flow, CSV import, HR push, pairing engines, portal pages and e-mail, each against a baseline in the same run; ends with one table of every figure
+	.venv/bin/python benchmarks/run_all.py
 
 schemas: .venv/.synced  ## regenerate docs/events/*.schema.json and docs/asyncapi.json from the code
 	.venv/bin/telemachus schemas --out docs/events

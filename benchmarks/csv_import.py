@@ -23,7 +23,8 @@ import time
 import tracemalloc
 
 import httpx
-from one_institution import one_institution  # a sibling module: run as a script
+import summary  # sibling modules: run as a script
+from one_institution import one_institution
 
 from telemachus.cli.federation import Federation
 from telemachus.shared.security.tokens import Role
@@ -124,6 +125,16 @@ async def run(
         tracemalloc.stop()
         traced.raise_for_status()
     assert report["imported"] == rows, report["refused"]
+    summary.report(
+        summary.Figure(
+            "csv import",
+            f"import of {rows} rows",
+            rows / elapsed,
+            "rows/s",
+            rows / elapsed / one_by_one,
+            "POST /participants one by one",
+        )
+    )
     print(f"baseline  POST /participants x{baseline}: {one_by_one:8.1f} rows/s")
     print(
         f"import    {rows} rows in {elapsed:6.2f} s:   {rows / elapsed:8.1f} rows/s "

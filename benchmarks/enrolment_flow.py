@@ -32,6 +32,7 @@ import httpx
 from one_institution import one_institution  # sibling modules: run as a script
 from pipeline import Clock, produce, run_bare
 from portal_pages import CONSENT, TOPICS, roster_csv
+from summary import Figure, report
 
 from telemachus.cli.federation import Federation
 from telemachus.pairing.service_layer.unit_of_work import CANDIDATES
@@ -201,6 +202,25 @@ def _print(r: Flow, bare: float, people: int, clients: int) -> None:
     print(
         f"  p50, first tenth         {r.first_tenth_p50_ms:8.0f} ms   "
         f"last tenth {r.last_tenth_p50_ms:.0f} ms"
+    )
+    report(
+        Figure(
+            "enrolment flow",
+            "enrolments answered",
+            r.enrolments_per_second,
+            "/s",
+            r.enrolments_per_second / bare,
+            "bare consume-and-insert loop",
+        ),
+        Figure(
+            "enrolment flow",
+            "candidates into the pool",
+            r.in_pool_per_second,
+            "/s",
+            r.in_pool_per_second / bare,
+            "bare consume-and-insert loop",
+        ),
+        Figure("enrolment flow", "commit->handled p99", r.p99_ms, "ms"),
     )
     met = r.in_pool_per_second >= GOAL_PER_SECOND and r.p99_ms <= GOAL_P99_MS
     print(

@@ -22,7 +22,8 @@ import time
 from typing import Any
 
 import httpx
-from one_institution import one_institution  # a sibling module: run as a script
+import summary  # sibling modules: run as a script
+from one_institution import one_institution
 from pymongo import AsyncMongoClient
 
 from telemachus.cli.federation import Federation
@@ -140,6 +141,18 @@ async def run(
         resync = time.perf_counter() - started
         rss_after = rss_mib()
     report = job["report"]
+    baseline = "insert_one per user, same store"
+    summary.report(
+        summary.Figure(
+            "hr push", "SCIM POST /Users", users / push, "users/s", floor / push, baseline
+        ),
+        summary.Figure(
+            "hr push", "SCIM PUT /Users", users / repush, "users/s", floor / repush, baseline
+        ),
+        summary.Figure(
+            "hr push", "CSV re-sync job", users / resync, "rows/s", floor / resync, baseline
+        ),
+    )
     print(f"users {users}, changed {len(changed)}, concurrency {concurrency}")
     print(f"baseline  insert_one x{users}:      {floor:7.2f} s  {users / floor:8.1f} /s")
     print(

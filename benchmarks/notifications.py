@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
+from summary import Figure, report  # a sibling module: run as a script
 
 from telemachus.identity.notifications.composer import Addressee, MailComposer, Titles
 from telemachus.identity.notifications.dispatch import DispatchPolicy, MailDispatcher
@@ -148,6 +149,16 @@ async def main(count: int, connections: int) -> None:
     print(f"{'bare aiosmtplib loop':28}{bare:10.2f}{count / bare:12.0f}")
     print(f"{'notifier (outbox + compose)':28}{ours:10.2f}{count / ours:12.0f}")
     print(f"ratio notifier / bare loop: {bare / ours:.2f}x the bare loop's throughput")
+    report(
+        Figure(
+            "notifications",
+            f"{count} e-mails sent",
+            count / ours,
+            "e-mails/s",
+            bare / ours,
+            "bare aiosmtplib loop",
+        )
+    )
 
 
 if __name__ == "__main__":

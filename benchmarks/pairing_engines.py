@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 import numpy as np
+from summary import Figure, report  # a sibling module: run as a script
 
 ASSIGNED = {
     "assigned-1k": (1_000, 500),  # the smoke size CI runs, so the benchmark cannot rot
@@ -298,8 +299,24 @@ def show(case: str, engine: str, r: dict[str, Any], ours: dict[str, Any] | None)
             f"\n            = candidates {r['candidates_s']:.2f} s + solve {r['solve_s']:.2f} s,"
             f" {r['edges']:,} edges"
         )
+    if engine == "ours":
+        report(Figure("pairing engines", f"{case}, ours", r["seconds"], "s"))
+        if "candidates_s" in r:
+            report(
+                Figure("pairing engines", f"{case}, candidate generation", r["candidates_s"], "s")
+            )
     if ours is not None and engine != "ours":
         same = "same" if tuple(r["answer"]) == tuple(ours["answer"]) else "DIFFERENT"
+        report(
+            Figure(
+                "pairing engines",
+                f"{case}, {engine} (answer {same})",
+                r["seconds"],
+                "s",
+                r["seconds"] / ours["seconds"],
+                f"ours is this much faster than {engine}",
+            )
+        )
         line += f"\n            ours is {r['seconds'] / ours['seconds']:.1f}x faster; answer {same}"
         if "solve_s" in ours:
             line += f" (solve alone: {r['seconds'] / ours['solve_s']:.1f}x)"

@@ -29,6 +29,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
+from summary import Figure, report  # a sibling module: run as a script
 
 from telemachus.shared.contracts.identity import ProgramPublishedV1
 from telemachus.shared.contracts.topics import event_topic
@@ -367,6 +368,36 @@ async def main(events: int, latency_events: int, rate: float, trials: int) -> di
             f"{r.path:10} {r.events_per_second:10.0f} {r.events_per_second / bare:7.2f}"
             f" {r.p50_ms:8.1f} {r.p99_ms:8.1f}"
         )
+    report(
+        *(
+            Figure(
+                "pipeline",
+                f"{r.path} throughput",
+                r.events_per_second,
+                "events/s",
+                r.events_per_second / bare,
+                "bare consume-and-insert loop",
+            )
+            for r in results.values()
+            if r.path != "bare"
+        ),
+        Figure(
+            "pipeline",
+            "batched publish->handled p50",
+            results["batched"].p50_ms,
+            "ms",
+            results["bare"].p50_ms / results["batched"].p50_ms,
+            "bare loop's p50",
+        ),
+        Figure(
+            "pipeline",
+            "batched publish->handled p99",
+            results["batched"].p99_ms,
+            "ms",
+            results["bare"].p99_ms / results["batched"].p99_ms,
+            "bare loop's p99",
+        ),
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory of this process (all paths): {peak:.0f} MB")
     print(

@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 import httpx
 from one_institution import one_institution  # a sibling module: run as a script
+from summary import Figure, report
 
 from telemachus.cli.dev_idp import COORDINATORS_GROUP, Account
 from telemachus.cli.federation import Federation
@@ -320,6 +321,7 @@ async def main(people: int, requests: int) -> None:
             f"{'page':24} {'p50 ms':>8} {'p95 ms':>8} {'HTML KiB':>9}   "
             f"{'a service call it makes':40} {'p95 ms':>8} {'ratio':>6}"
         )
+        figures: list[Figure] = []
         for name, client, path, baseline_url, headers in pages:
             page_times, size = await timed(functools.partial(client.get, portal + path), requests)
             api_times, _ = await timed(
@@ -327,12 +329,23 @@ async def main(people: int, requests: int) -> None:
             )
             short = baseline_url.split("//", 1)[1].split("/", 1)[1][:40]
             ratio = p95(page_times) / p95(api_times)
+            figures.append(
+                Figure(
+                    "portal pages",
+                    f"{name} p95",
+                    p95(page_times),
+                    "ms",
+                    1 / ratio,
+                    "a service call it makes, p95",
+                )
+            )
             print(
                 f"{name:24} {statistics.median(page_times):8.1f} {p95(page_times):8.1f} "
                 f"{size / 1024:9.1f}   /{short:39} {p95(api_times):8.1f} {ratio:5.1f}x"
             )
         for client in (coordinator, mentor, api):
             await client.aclose()
+        report(*figures)
 
 
 if __name__ == "__main__":

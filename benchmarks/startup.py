@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
+from summary import Figure, report  # a sibling module: run as a script
 
 from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation
 from telemachus.shared.runtime.broker import ensure_topics
@@ -78,6 +79,16 @@ async def main(sizes: list[int]) -> None:
         )
         for count in sizes:
             took = await federation_ready(backend, count)
+            report(
+                Figure(
+                    "startup",
+                    f"{4 * count} services ready ({count} institution(s))",
+                    took,
+                    "s",
+                    floor / took,
+                    "one bare consumer's group join",
+                )
+            )
             print(
                 f"ready     {count} institution(s), {4 * count} services: {took:5.2f} s "
                 f"({took / floor:.1f}x the baseline)"

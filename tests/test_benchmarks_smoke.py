@@ -5,6 +5,7 @@ itself, prints its comparison with its baseline, and that the engines' answers a
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,7 @@ def test_the_benchmark_runs_at_a_smoke_size(name: str) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert printed in done.stdout, done.stdout[-2000:]
     assert "DIFFERENT" not in done.stdout  # an engine disagreed with its anchor
+    # Its figures for `make bench`'s closing table (benchmarks/run_all.py).
+    summaries = [line for line in done.stdout.splitlines() if line.startswith("summary: [")]
+    figures = [f for line in summaries for f in json.loads(line.removeprefix("summary: "))]
+    assert figures and all(f["value"] > 0 for f in figures), summaries
