@@ -8,7 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from telemachus.shared.domain import Aggregate
@@ -112,3 +112,42 @@ async def test_removing_what_another_changed_is_refused(
         with pytest.raises(Conflict, match="seats s007 was changed meanwhile"):
             await late.commit()
     assert await store[1]["seats"].count_documents({"_id": "s007"}) == 1
+
+
+class Finds(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "find"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_batch_reads_what_it_will_get_at_once(backend: Backend, store: Store) -> None:
+    """repository.load: one read for a batch's aggregates, found or not; each get after it
+    is answered from the unit of work, and what the batch adds is seen by a later get."""
+    finds = Finds()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        backend.mongodb_uri, event_listeners=[finds]
+    )
+    try:
+        async with MongoUnitOfWork(client, client[store[1].name], PUBLICATION) as uow:
+            seats = MongoRepository(uow, "seats", Seat)
+            await seats.load(["s001", "s002", "nowhere"])
+            assert finds.count == 1
+            one, two, missing = [await seats.get(i) for i in ("s001", "s002", "nowhere")]
+            assert one is not None and two is not None and missing is None
+            seats.add(Seat(id="nowhere", taken_by="new"))
+            assert (await seats.get("nowhere")) == Seat(id="nowhere", taken_by="new")
+            assert finds.count == 1
+            one.taken_by = "p1"
+            await uow.commit()
+    finally:
+        await client.close()
+    documents = {d["_id"]: d for d in await store[1]["seats"].find().to_list(None)}
+    assert documents["s001"]["taken_by"] == "p1" and documents["nowhere"]["taken_by"] == "new"

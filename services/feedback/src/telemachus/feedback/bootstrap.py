@@ -42,7 +42,9 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     handlers = FeedbackHandlers(
         settings.institution, from_b64url(pseudonym_key) if pseudonym_key else None
     )
-    bus = MessageBus(unit_of_work, handlers.handlers(), runtime.telemetry.tracer)
+    bus = MessageBus(
+        unit_of_work, handlers.handlers(), runtime.telemetry.tracer, prefetch=handlers.prefetches()
+    )
 
     async def indexes() -> None:
         for collection in (PARTICIPANTS, PAIRINGS, RELATIONSHIPS, RESPONSES, CONCERNS, WINDOWS):

@@ -81,6 +81,7 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         runtime.telemetry.tracer,
         # A cohort enrols at once after an announcement: those requests share transactions.
         grouped={commands.EnrolParticipant},
+        prefetch=IdentityHandlers.prefetches(),
     )
     composer = MailComposer(settings.institution, settings.mail_sender, settings.portal_url)
 

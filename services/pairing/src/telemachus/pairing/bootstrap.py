@@ -39,7 +39,10 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     unit_of_work = runtime.unit_of_work_factory(PairingUnitOfWork, to_wire)
 
     bus = MessageBus(
-        unit_of_work, PairingHandlers(settings.institution).handlers(), runtime.telemetry.tracer
+        unit_of_work,
+        PairingHandlers(settings.institution).handlers(),
+        runtime.telemetry.tracer,
+        prefetch=PairingHandlers.prefetches(),
     )
 
     async def indexes() -> None:

@@ -36,7 +36,10 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
 
     unit_of_work = runtime.unit_of_work_factory(SessionsUnitOfWork, to_wire)
     bus = MessageBus(
-        unit_of_work, SessionsHandlers(settings.institution).handlers(), runtime.telemetry.tracer
+        unit_of_work,
+        SessionsHandlers(settings.institution).handlers(),
+        runtime.telemetry.tracer,
+        prefetch=SessionsHandlers.prefetches(),
     )
 
     async def indexes() -> None:

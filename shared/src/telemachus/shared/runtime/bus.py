@@ -23,6 +23,9 @@ from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 U = TypeVar("U", bound=MongoUnitOfWork)
 # A handler takes (message, unit of work); services list theirs by message type.
 Handlers = Mapping[type, Callable[..., Awaitable[Any]]]
+# Reads, at once, what the handlers of a batch's messages of one type will `get`
+# (repository.load): a batch of hundreds costs one read, not one per message.
+Prefetches = Mapping[type, Callable[[list[Any], Any], Awaitable[None]]]
 
 
 class MessageBus(Generic[U]):
@@ -34,6 +37,7 @@ class MessageBus(Generic[U]):
         *,
         attempts: int = 5,
         grouped: Collection[type] = (),
+        prefetch: Prefetches | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
@@ -42,6 +46,7 @@ class MessageBus(Generic[U]):
         # Commands that arrive in bursts share transactions (group_commit.py).
         self._grouped = frozenset(grouped)
         self._group = GroupCommit(self._handle_together, self._handle_alone)
+        self._prefetch = dict(prefetch or {})
 
     async def handle(self, message: object, *, inbox: InboxEntry | None = None) -> Any:
         if inbox is None and type(message) in self._grouped:
@@ -57,6 +62,7 @@ class MessageBus(Generic[U]):
             span.set_attribute("telemachus.batch_size", len(messages))
 
             async def once(uow: U) -> list[Any]:
+                await self._read_ahead(messages, uow)
                 return [await self._handlers[type(m)](m, uow) for m in messages]
 
             return list(await self._in_transaction(once, span))
@@ -92,6 +98,7 @@ class MessageBus(Generic[U]):
                 held = await uow.held_sequences(
                     [entry.sequenced.of for _, entry in items if entry.sequenced is not None]
                 )
+                await self._read_ahead([m for m, e in items if e.id not in seen], uow)
                 handled = superseded = 0
                 for message, entry in items:
                     if entry.id in seen:
@@ -110,6 +117,15 @@ class MessageBus(Generic[U]):
                 span.set_attribute("telemachus.superseded", superseded)
 
             await self._in_transaction(once, span)
+
+    async def _read_ahead(self, messages: list[object], uow: U) -> None:
+        by_type: dict[type, list[object]] = {}
+        for message in messages:
+            by_type.setdefault(type(message), []).append(message)
+        for kind, alike in by_type.items():
+            load = self._prefetch.get(kind)
+            if load is not None and len(alike) > 1:
+                await load(alike, uow)
 
     async def _in_transaction(self, work: Callable[[U], Awaitable[Any]], span: trace.Span) -> Any:
         for attempt in range(1, self._attempts + 1):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 from telemachus.shared.domain import Aggregate
@@ -22,6 +22,8 @@ class MongoRepository(Generic[A]):
         held = self._uow.holds(self._collection, aggregate_id)
         if held is not None:
             return None if held.removed else cast(A, held.aggregate)
+        if self._uow.known_absent(self._collection, aggregate_id):
+            return None
         document = await self._uow.db[self._collection].find_one(
             {"_id": aggregate_id}, session=self._uow.session
         )
@@ -30,6 +32,26 @@ class MongoRepository(Generic[A]):
         aggregate = from_document(self._model, document)
         self._uow.track(aggregate, self._collection, new=False)
         return aggregate
+
+    async def load(self, aggregate_ids: Iterable[str]) -> None:
+        """Read these at once (a batch's prefetch, see MessageBus): each `get` of one of
+        them then costs no round trip, whether it was found or not."""
+        wanted = [
+            i
+            for i in dict.fromkeys(aggregate_ids)
+            if self._uow.holds(self._collection, i) is None
+            and not self._uow.known_absent(self._collection, i)
+        ]
+        if not wanted:
+            return
+        cursor = self._uow.db[self._collection].find(
+            {"_id": {"$in": wanted}}, session=self._uow.session
+        )
+        for document in await cursor.to_list(None):
+            self._uow.track(from_document(self._model, document), self._collection, new=False)
+        self._uow.absent(
+            self._collection, [i for i in wanted if self._uow.holds(self._collection, i) is None]
+        )
 
     async def find(self, query: Mapping[str, Any], limit: int = 0) -> list[A]:
         cursor = self._uow.db[self._collection].find(dict(query), session=self._uow.session)

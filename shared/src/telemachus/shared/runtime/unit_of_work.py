@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -60,6 +60,7 @@ class MongoUnitOfWork:
         self._events: list[IntegrationEvent] = []
         self._handled: list[str] = []
         self._marks: dict[str, int] = {}
+        self._absent: set[tuple[str, str]] = set()
 
     @property
     def session(self) -> AsyncClientSession:
@@ -71,6 +72,7 @@ class MongoUnitOfWork:
         self._session = self.client.start_session()
         await self._session.start_transaction()
         self._events, self._handled, self._tracked, self._marks = [], [], {}, {}
+        self._absent = set()
         return self
 
     async def __aexit__(
@@ -115,6 +117,13 @@ class MongoUnitOfWork:
             # Only a loaded aggregate needs its as-read copy, to tell whether it changed.
             loaded = {} if new else to_document(aggregate)
             self._tracked[key] = _Tracked(aggregate, collection, new, loaded)
+
+    def absent(self, collection: str, aggregate_ids: Iterable[str]) -> None:
+        """Read and not found in this transaction (repository.load): not asked again."""
+        self._absent.update((collection, i) for i in aggregate_ids)
+
+    def known_absent(self, collection: str, aggregate_id: str) -> bool:
+        return (collection, aggregate_id) in self._absent
 
     def holds(self, collection: str, aggregate_id: str) -> _Tracked | None:
         """What this unit of work already holds of an aggregate (added, loaded or removed):

@@ -23,7 +23,7 @@ from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.errors import Forbidden, found
-from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.runtime.bus import Handlers, Prefetches
 from telemachus.shared.security.access import (
     coordinator_scope,
     participant_ref,
@@ -289,6 +289,17 @@ class FeedbackHandlers:
         )
         program.settings = cmd.settings
         return program
+
+    @staticmethod
+    def prefetches() -> Prefetches:
+        """What a batch of these commands reads, read at once (MessageBus)."""
+
+        async def people(cmds: list[commands.RecordEnrolment], uow: FeedbackUnitOfWork) -> None:
+            await uow.participants.load(
+                Participant.key(c.program_id, c.participant_ref) for c in cmds
+            )
+
+        return {commands.RecordEnrolment: people}
 
     def handlers(self) -> Handlers:
         return {

@@ -24,7 +24,7 @@ from telemachus.identity.service_layer.import_report import (
 from telemachus.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import Conflict, Forbidden, NotFound, Rejected, found
-from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.runtime.bus import Handlers, Prefetches
 from telemachus.shared.security.registry import TrustRegistry
 
 # Profile fields that exist for everyone: a change may replace them, never clear them.
@@ -443,6 +443,15 @@ class IdentityHandlers:
         if cmd.announced_by != home_of(cmd.participant_ref):
             raise Forbidden(f"{cmd.announced_by} withdrew another institution's participant")
         await self._end_releases(uow, cmd.participant_ref, None if cmd.erased else cmd.program_id)
+
+    @staticmethod
+    def prefetches() -> Prefetches:
+        """What a group of these commands reads, read at once (MessageBus)."""
+
+        async def people(cmds: list[commands.EnrolParticipant], uow: IdentityUnitOfWork) -> None:
+            await uow.participants.load(c.participant_id for c in cmds)
+
+        return {commands.EnrolParticipant: people}
 
     def handlers(self) -> Handlers:
         return {

@@ -25,7 +25,7 @@ from telemachus.pairing.service_layer.pools import engine_rules, round_pool
 from telemachus.pairing.service_layer.unit_of_work import PairingUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
-from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.runtime.bus import Handlers, Prefetches
 
 OPEN = [RoundStatus.DRAFT.value, RoundStatus.REVIEW.value]
 
@@ -249,6 +249,15 @@ class PairingHandlers:
         pairing = await uow.pairings.get(cmd.pairing_id)
         if pairing is not None:
             pairing.end(self.clock())
+
+    @staticmethod
+    def prefetches() -> Prefetches:
+        """What a batch of these commands reads, read at once (MessageBus)."""
+
+        async def candidates(cmds: list[commands.EnterPool], uow: PairingUnitOfWork) -> None:
+            await uow.candidates.load(c.candidate.id for c in cmds)
+
+        return {commands.EnterPool: candidates}
 
     def handlers(self) -> Handlers:
         return {

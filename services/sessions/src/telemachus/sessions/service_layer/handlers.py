@@ -22,7 +22,7 @@ from telemachus.sessions.domain.model import (
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import found
-from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.runtime.bus import Handlers, Prefetches
 from telemachus.shared.security.access import participant_ref, require_lead_coordinator
 
 LIVE = [SessionStatus.PROPOSED.value, SessionStatus.SCHEDULED.value]
@@ -277,6 +277,19 @@ class SessionsHandlers:
             relationship.review(today, stall.get(relationship.program_id, 3))
             changed += before != (relationship.status, relationship.stalled_since)
         return changed
+
+    @staticmethod
+    def prefetches() -> Prefetches:
+        """What a batch of these commands reads, read at once (MessageBus)."""
+
+        async def availability(
+            cmds: list[commands.RecordAvailability], uow: SessionsUnitOfWork
+        ) -> None:
+            await uow.availability.load(
+                Availability.key(c.program_id, c.participant_ref) for c in cmds
+            )
+
+        return {commands.RecordAvailability: availability}
 
     def handlers(self) -> Handlers:
         return {
