@@ -9,10 +9,11 @@ holds about its aggregate (sequences.py), means nothing happens again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from telemachus.shared.runtime.faults import is_transient
@@ -88,9 +89,22 @@ class MessageBus(Generic[U]):
                 span.set_attribute("telemachus.duplicate", True)
                 return None
 
-    async def handle_batch(self, items: list[tuple[object, InboxEntry]]) -> None:
-        """Inbound events with their inbox entries, all in one transaction (consumer.py)."""
-        with self._tracer.start_as_current_span(f"handle batch of {len(items)}") as span:
+    async def handle_batch(
+        self,
+        items: list[tuple[object, InboxEntry]],
+        traces: Sequence[Context | None] | None = None,
+    ) -> None:
+        """Inbound events with their inbox entries, all in one transaction (consumer.py).
+        With `traces` (each event's published context), each is handled in a span of its
+        own trace, linked to the batch's, and what it causes continues that trace."""
+        contexts = list(traces) if traces is not None else [None] * len(items)
+        links = [
+            trace.Link(context)
+            for c in contexts
+            if c is not None and (context := trace.get_current_span(c).get_span_context()).is_valid
+        ]
+        name = f"handle batch of {len(items)}"
+        with self._tracer.start_as_current_span(name, links=links) as span:
             span.set_attribute("telemachus.batch_size", len(items))
 
             async def once(uow: U) -> None:
@@ -100,7 +114,7 @@ class MessageBus(Generic[U]):
                 )
                 await self._read_ahead([m for m, e in items if e.id not in seen], uow)
                 handled = superseded = 0
-                for message, entry in items:
+                for (message, entry), caused_in in zip(items, contexts, strict=True):
                     if entry.id in seen:
                         continue  # redelivered, or twice in this very batch
                     seen.add(entry.id)
@@ -111,12 +125,33 @@ class MessageBus(Generic[U]):
                             superseded += 1
                             continue
                         held[mark.of] = mark.n
-                    await self._handlers[type(message)](message, uow)
+                    await self._in_own_trace(message, uow, caused_in, span)
                     handled += 1
                 span.set_attribute("telemachus.duplicates", len(items) - handled - superseded)
                 span.set_attribute("telemachus.superseded", superseded)
 
             await self._in_transaction(once, span)
+
+    async def _in_own_trace(
+        self, message: object, uow: U, caused_in: Context | None, batch: trace.Span
+    ) -> None:
+        if caused_in is None:
+            await self._handlers[type(message)](message, uow)
+            return
+        name = type(message).__name__
+        # As one event alone is traced: its consumer's processing, the handler inside.
+        with (
+            self._tracer.start_as_current_span(
+                f"process {name}",
+                context=caused_in,
+                kind=trace.SpanKind.CONSUMER,
+                links=[trace.Link(batch.get_span_context())],
+            ),
+            self._tracer.start_as_current_span(f"handle {name}") as span,
+        ):
+            span.set_attribute("telemachus.message", name)
+            await self._handlers[type(message)](message, uow)
+            uow.collect_events()  # what it caused continues this trace
 
     async def _read_ahead(self, messages: list[object], uow: U) -> None:
         by_type: dict[type, list[object]] = {}

@@ -32,6 +32,8 @@ from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate
+from opentelemetry.context import Context
 from pydantic import ValidationError
 
 from telemachus.shared.contracts.base import IntegrationEvent
@@ -66,6 +68,8 @@ class Delivery:
     id: str
     origin: str
     sequenced: Sequenced | None = None
+    # The trace the event was published in: a batch handles each event in its own trace.
+    trace: Context | None = field(default=None, compare=False)
 
     @property
     def inbox(self) -> InboxEntry:
@@ -458,7 +462,12 @@ class EventConsumer:
                 record, "invalid-data", f"{attributes.type}: {summarize_validation_error(error)}"
             )
             return None
-        delivery = Delivery(inbox_id(attributes), origin, sequenced(attributes.source, event))
+        delivery = Delivery(
+            inbox_id(attributes),
+            origin,
+            sequenced(attributes.source, event),
+            propagate.extract(headers),
+        )
         return handler, event, delivery, REPUBLISHED_HEADER in headers
 
     async def _run(

@@ -37,12 +37,15 @@ def subscribe_commands(
 
     async def many(items: list[tuple[IntegrationEvent, Delivery]]) -> None:
         commands = [
-            (command, delivery.inbox)
+            (command, delivery)
             for event, delivery in items
             if (command := translations[type(event)](event, delivery)) is not None
         ]
         if commands:
-            await bus.handle_batch(commands)
+            await bus.handle_batch(
+                [(command, delivery.inbox) for command, delivery in commands],
+                [delivery.trace for _, delivery in commands],
+            )
 
     return consumer.subscribe_batch(
         name, topics, dict.fromkeys(translations, one), many, description

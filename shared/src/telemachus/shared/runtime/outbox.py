@@ -51,8 +51,18 @@ class Publication:
     signer: EventSigner | None = None
 
 
-def outbox_row(event: IntegrationEvent, publication: Publication) -> Document:
-    """Everything the relay needs, fixed at commit time (id, time, trace context)."""
+def current_carrier() -> dict[str, str]:
+    """The current trace context, as headers carry it."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def outbox_row(
+    event: IntegrationEvent, publication: Publication, carrier: dict[str, str] | None = None
+) -> Document:
+    """Everything the relay needs, fixed at commit time (id, time, and the trace context
+    the event was caused in: `carrier`, or the current one)."""
     attributes = CloudEventAttributes(
         id=str(uuid.uuid4()),
         source=publication.source,
@@ -60,8 +70,7 @@ def outbox_row(event: IntegrationEvent, publication: Publication) -> Document:
         time=datetime.now(UTC),
         subject=event.key,
     )
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    carrier = current_carrier() if carrier is None else carrier
     payload = event.model_dump_json().encode()
     headers = attributes.to_headers()
     if publication.signer is not None:

@@ -16,7 +16,12 @@ from telemachus.shared.domain import Aggregate
 from telemachus.shared.errors import Conflict
 from telemachus.shared.runtime.documents import to_document
 from telemachus.shared.runtime.inbox import INBOX_COLLECTION, Inbox, InboxEntry
-from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION, Publication, outbox_row
+from telemachus.shared.runtime.outbox import (
+    OUTBOX_COLLECTION,
+    Publication,
+    current_carrier,
+    outbox_row,
+)
 from telemachus.shared.runtime.sequences import HeldSequences, numbered
 from telemachus.shared.runtime.store import Document
 
@@ -58,6 +63,8 @@ class MongoUnitOfWork:
         self._held = HeldSequences(db)
         self._session: AsyncClientSession | None = None
         self._events: list[IntegrationEvent] = []
+        # Per event, the trace context it was caused in (its outbox row carries it on).
+        self._carriers: list[dict[str, str]] = []
         self._handled: list[str] = []
         self._marks: dict[str, int] = {}
         self._absent: set[tuple[str, str]] = set()
@@ -72,6 +79,7 @@ class MongoUnitOfWork:
         self._session = self.client.start_session()
         await self._session.start_transaction()
         self._events, self._handled, self._tracked, self._marks = [], [], {}, {}
+        self._carriers = []
         self._absent = set()
         return self
 
@@ -163,19 +171,30 @@ class MongoUnitOfWork:
 
     def publish(self, *events: IntegrationEvent) -> None:
         """Stage events; they reach the outbox only if the transaction commits."""
+        carrier = current_carrier()
         self._events.extend(events)
+        self._carriers.extend(carrier for _ in events)
+
+    def collect_events(self) -> None:
+        """Stage what the held aggregates recorded so far, in the current trace context: a
+        batch calls it after each message, so each event's outbox row continues the trace
+        of the event that caused it, not the batch's."""
+        carrier = current_carrier()
+        for tracked in self._tracked.values():
+            for event in tracked.aggregate.pop_events():
+                mapped = self._event_mapper(event)
+                if mapped is not None:
+                    self._events.append(mapped)
+                    self._carriers.append(carrier)
 
     async def _save_tracked(self) -> None:
         new: dict[str, list[Document]] = {}
         # Per collection, one bulk write of every change: a batch of hundreds of events
         # (or a group of commands) costs a round trip per collection, not per aggregate.
         changed: dict[str, list[tuple[str, ReplaceOne[Document] | DeleteOne]]] = {}
+        self.collect_events()
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
-            for event in aggregate.pop_events():
-                mapped = self._event_mapper(event)
-                if mapped is not None:
-                    self._events.append(mapped)
             if tracked.new:
                 new.setdefault(tracked.collection, []).append(to_document(aggregate))
                 continue
@@ -207,7 +226,10 @@ class MongoUnitOfWork:
         await self._save_tracked()
         if self._events:
             events = await numbered(self._events, self.db, session)
-            rows = [outbox_row(event, self._publication) for event in events]
+            rows = [
+                outbox_row(event, self._publication, carrier)
+                for event, carrier in zip(events, self._carriers, strict=True)
+            ]
             await self.db[OUTBOX_COLLECTION].insert_many(rows, ordered=True, session=session)
         if self._handled:
             await self._inbox.record(self._handled, session)
@@ -215,4 +237,4 @@ class MongoUnitOfWork:
         await session.commit_transaction()
         if self._events:
             self._after_commit()
-        self._events, self._handled, self._marks = [], [], {}
+        self._events, self._carriers, self._handled, self._marks = [], [], [], {}

@@ -95,7 +95,8 @@ def subscribe_notices(runtime: ServiceRuntime, bus: MessageBus) -> None:
             [
                 (NoticeEvent(event, delivery.origin), _notices_inbox(delivery))
                 for event, delivery in batch
-            ]
+            ],
+            [delivery.trace for _, delivery in batch],
         )
 
     runtime.consumer.subscribe_batch(
