@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from one_institution import one_institution  # sibling modules: run as a script
 from pipeline import Clock, produce, run_bare
-from portal_pages import CONSENT, TOPICS, roster_csv
+from portal_pages import CONSENT, roster_and_program
 from summary import Figure, report
 
 from telemachus.cli.federation import Federation
@@ -64,24 +64,7 @@ async def seed(f: Federation, inst: str, people: int) -> tuple[str, list[dict[st
     auth = {"Authorization": f"Bearer {token}"}
     identity = f.url(inst, "identity")
     async with httpx.AsyncClient(timeout=600) as http:
-        imported = await http.post(
-            f"{identity}/participants/import",
-            content=roster_csv(people).encode(),
-            headers={**auth, "Content-Type": "text/csv"},
-        )
-        imported.raise_for_status()
-        today = time.strftime("%Y-%m-%d")
-        program = await http.post(
-            f"{identity}/programs",
-            headers=auth,
-            json={
-                "title": "Enrolment benchmark",
-                "topics": TOPICS,
-                "enrolment_opens": today,
-                "enrolment_closes": "2099-01-01",
-            },
-        )
-        program.raise_for_status()
+        program = await roster_and_program(http, identity, auth, people, "Enrolment benchmark")
         listed: list[dict[str, Any]] = []
         url: str | None = f"{identity}/participants?limit=1000"
         while url:
@@ -89,10 +72,10 @@ async def seed(f: Federation, inst: str, people: int) -> tuple[str, list[dict[st
             page.raise_for_status()
             listed += page.json()
             url = page.links.get("next", {}).get("url")
-        pool = f"{f.url(inst, 'pairing')}/programs/{program.json()['id']}/pool"
+        pool = f"{f.url(inst, 'pairing')}/programs/{program['id']}/pool"
         while (await http.get(pool, headers=auth)).status_code != 200:
             await asyncio.sleep(0.2)  # the lead's pairing has the program
-    return str(program.json()["id"]), listed, token
+    return str(program["id"]), listed, token
 
 
 async def enrol_all(

@@ -104,6 +104,30 @@ def roster_csv(people: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def roster_and_program(
+    http: httpx.AsyncClient, identity: str, auth: dict[str, str], people: int, title: str
+) -> dict[str, Any]:
+    """Imports `roster_csv(people)` at identity and publishes a program open to them."""
+    imported = await http.post(
+        f"{identity}/participants/import",
+        content=roster_csv(people).encode(),
+        headers={**auth, "Content-Type": "text/csv"},
+    )
+    imported.raise_for_status()
+    program = await http.post(
+        f"{identity}/programs",
+        headers=auth,
+        json={
+            "title": title,
+            "topics": TOPICS,
+            "enrolment_opens": time.strftime("%Y-%m-%d"),
+            "enrolment_closes": "2099-01-01",
+        },
+    )
+    program.raise_for_status()
+    return dict(program.json())
+
+
 async def until(what: str, probe: Callable[[], Awaitable[bool]], within: float = 900) -> None:
     started = time.monotonic()
     while not await probe():
@@ -130,25 +154,7 @@ async def seed(f: Federation, inst: str, people: int) -> dict[str, Any]:
     identity, pairing = f.url(inst, "identity"), f.url(inst, "pairing")
     sessions = f.url(inst, "sessions")
     async with httpx.AsyncClient(timeout=300) as http:
-        imported = await http.post(
-            f"{identity}/participants/import",
-            content=roster_csv(people).encode(),
-            headers={**auth, "Content-Type": "text/csv"},
-        )
-        imported.raise_for_status()
-        today = time.strftime("%Y-%m-%d")
-        program = (
-            await http.post(
-                f"{identity}/programs",
-                headers=auth,
-                json={
-                    "title": "Portal benchmark",
-                    "topics": TOPICS,
-                    "enrolment_opens": today,
-                    "enrolment_closes": "2099-01-01",
-                },
-            )
-        ).json()
+        program = await roster_and_program(http, identity, auth, people, "Portal benchmark")
         listed = (
             await http.get(f"{identity}/participants", params={"limit": 1000}, headers=auth)
         ).json()
