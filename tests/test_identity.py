@@ -671,3 +671,11 @@ async def test_a_burst_of_enrolments_shares_transactions_and_each_gets_its_own_a
 
     refs = await eventually(published)
     assert sorted(refs) == sorted(p["ref"] for p in people[:11])  # each once, none lost
+    # Each enrolment's event goes on in its own request's trace, not in a shared one.
+    events = await hospital.events(ParticipantEnrolledV2.event_type)
+    traces = {
+        headers["traceparent"].split("-")[1]
+        for headers, body in events
+        if body["program_id"] == program["id"]
+    }
+    assert len(traces) == 11

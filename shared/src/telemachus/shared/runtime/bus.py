@@ -9,6 +9,7 @@ holds about its aggregate (sequences.py), means nothing happens again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -59,12 +60,17 @@ class MessageBus(Generic[U]):
     ) -> list[Any]:
         name = f"handle group of {len(messages)} {type(messages[0]).__name__}"
         links = [trace.Link(context) for context in requests if context.is_valid]
-        with self._tracer.start_as_current_span(name, links=links) as span:
+        # A trace of its own (the transaction is every request's), linked to each request.
+        with self._tracer.start_as_current_span(name, context=Context(), links=links) as span:
             span.set_attribute("telemachus.batch_size", len(messages))
+            contexts = [trace.set_span_in_context(trace.NonRecordingSpan(c)) for c in requests]
 
             async def once(uow: U) -> list[Any]:
                 await self._read_ahead(messages, uow)
-                return [await self._handlers[type(m)](m, uow) for m in messages]
+                return [
+                    await self._in_own_trace(m, uow, c, span, consumed=False)
+                    for m, c in zip(messages, contexts, strict=True)
+                ]
 
             return list(await self._in_transaction(once, span))
 
@@ -133,25 +139,36 @@ class MessageBus(Generic[U]):
             await self._in_transaction(once, span)
 
     async def _in_own_trace(
-        self, message: object, uow: U, caused_in: Context | None, batch: trace.Span
-    ) -> None:
+        self,
+        message: object,
+        uow: U,
+        caused_in: Context | None,
+        shared: trace.Span,
+        *,
+        consumed: bool = True,
+    ) -> Any:
+        """One message of a batch or group, handled in the trace it came from (the event's
+        or the request's), as it would be alone; linked to the shared transaction's span.
+        What it causes continues that trace: its events' outbox rows carry it."""
         if caused_in is None:
-            await self._handlers[type(message)](message, uow)
-            return
+            return await self._handlers[type(message)](message, uow)
         name = type(message).__name__
-        # As one event alone is traced: its consumer's processing, the handler inside.
-        with (
-            self._tracer.start_as_current_span(
-                f"process {name}",
-                context=caused_in,
-                kind=trace.SpanKind.CONSUMER,
-                links=[trace.Link(batch.get_span_context())],
-            ),
-            self._tracer.start_as_current_span(f"handle {name}") as span,
-        ):
+        parent, link = caused_in, [trace.Link(shared.get_span_context())]
+        with contextlib.ExitStack() as spans:
+            if consumed:  # an event: its consumer's processing, as FastStream traces one
+                process = spans.enter_context(
+                    self._tracer.start_as_current_span(
+                        f"process {name}", parent, trace.SpanKind.CONSUMER, links=link
+                    )
+                )
+                parent, link = trace.set_span_in_context(process), []
+            span = spans.enter_context(
+                self._tracer.start_as_current_span(f"handle {name}", parent, links=link)
+            )
             span.set_attribute("telemachus.message", name)
-            await self._handlers[type(message)](message, uow)
-            uow.collect_events()  # what it caused continues this trace
+            result = await self._handlers[type(message)](message, uow)
+            uow.collect_events()
+            return result
 
     async def _read_ahead(self, messages: list[object], uow: U) -> None:
         by_type: dict[type, list[object]] = {}
