@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from telemachus.shared.runtime.store import Document
 
@@ -33,8 +33,22 @@ class FirstSeen:
         self._collection = collection
 
     async def replayed_from(self, event_id: str, here: Position) -> Position | None:
-        """Where this event was first read, if not here; remembers `here` if it is new."""
-        return (await self.replayed_among([(event_id, here)]))[0]
+        """Where this event was first read, if not here; remembers `here` if it is new.
+        One round trip: read and remember at once (a consumer of one event at a time)."""
+        for _ in range(2):  # a concurrent first insert wins; read it then
+            try:
+                before = await self._collection.find_one_and_update(
+                    {"_id": event_id}, {"$setOnInsert": vars(here)}, upsert=True
+                )
+                break
+            except DuplicateKeyError:
+                continue
+        else:
+            raise RuntimeError(f"could not record the position of {event_id}")
+        if before is None:
+            return None
+        first = Position(before["topic"], before["partition"], before["offset"])
+        return None if first == here else first
 
     async def replayed_among(self, read: Sequence[tuple[str, Position]]) -> list[Position | None]:
         """For each (event, where it was read now) in a polled batch: where it was first
