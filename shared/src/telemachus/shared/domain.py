@@ -19,6 +19,10 @@ class Aggregate(BaseModel):
     def record(self, event: object) -> None:
         self._events.append(event)
 
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
+
     def pop_events(self) -> list[object]:
         events, self._events = self._events, []
         return events

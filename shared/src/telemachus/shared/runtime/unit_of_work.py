@@ -179,8 +179,11 @@ class MongoUnitOfWork:
         """Stage what the held aggregates recorded so far, in the current trace context: a
         batch calls it after each message, so each event's outbox row continues the trace
         of the event that caused it, not the batch's."""
-        carrier = current_carrier()
+        carrier: dict[str, str] | None = None
         for tracked in self._tracked.values():
+            if not tracked.aggregate.has_events:
+                continue  # the usual case in a batch: one check, not a list made and dropped
+            carrier = current_carrier() if carrier is None else carrier
             for event in tracked.aggregate.pop_events():
                 mapped = self._event_mapper(event)
                 if mapped is not None:

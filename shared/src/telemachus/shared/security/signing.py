@@ -19,9 +19,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.envelope import HEADER_PREFIX, CloudEventAttributes
@@ -83,9 +84,13 @@ class EventSigner:
 
     key: PrivateKey
 
+    @cached_property
+    def _private(self) -> Ed25519PrivateKey:
+        return self.key.ed25519()  # made once: every outbox row is signed with it
+
     def material(self, attributes: CloudEventAttributes, data: bytes) -> str:
         payload = verification_material(attributes, data)
-        signature = self.key.ed25519().sign(pae(PAYLOAD_TYPE, payload))
+        signature = self._private.sign(pae(PAYLOAD_TYPE, payload))
         envelope = {
             "payload": base64.b64encode(payload).decode(),
             "payloadType": PAYLOAD_TYPE,
@@ -132,6 +137,9 @@ class EventVerifier:
         self._registry = registry
         self._clock = clock
         self._owner = {k.kid: i.id for i in registry for k in i.signing_keys}
+        # Looked up per event: by id, and each public key made once.
+        self._institutions = {i.id: i for i in registry}
+        self._public: dict[bytes, Ed25519PublicKey] = {}
 
     def verify(
         self,
@@ -144,7 +152,7 @@ class EventVerifier:
         with a key valid now; raise SignatureRefused with the reason otherwise."""
         if not material:
             raise SignatureRefused(UNSIGNED, "no ce_dssematerial header")
-        institution = self._registry.get(origin)
+        institution = self._institutions.get(origin)
         if institution is None:
             raise SignatureRefused(UNKNOWN_INSTITUTION, f"{origin} is not in the trust registry")
         payload, signatures = _envelope(material)
@@ -167,7 +175,10 @@ class EventVerifier:
                 problems.append((EXPIRED_KEY, f"{origin}'s key {kid} is not valid now"))
                 continue
             try:
-                Ed25519PublicKey.from_public_bytes(key.raw).verify(sig, pae(PAYLOAD_TYPE, payload))
+                public = self._public.get(key.raw)
+                if public is None:
+                    public = self._public[key.raw] = Ed25519PublicKey.from_public_bytes(key.raw)
+                public.verify(sig, pae(PAYLOAD_TYPE, payload))
             except InvalidSignature:
                 problems.append((BAD_SIGNATURE, f"signature by {kid} does not verify"))
                 continue
