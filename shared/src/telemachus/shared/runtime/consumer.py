@@ -396,11 +396,8 @@ class EventConsumer:
         if self._first_seen is None:
             return [(record, c[:3] if c else None) for record, c in checked]
         valid = [(record, c) for record, c in checked if c is not None]
-        read = [(c[2].id, Position(r.topic, r.partition, r.offset)) for r, c in valid]
-        firsts = (
-            [await self._first_seen.replayed_from(*read[0])]
-            if len(read) == 1
-            else await self._first_seen.replayed_among(read)
+        firsts = await self._first_seen.replayed_among(
+            [(c[2].id, Position(r.topic, r.partition, r.offset)) for r, c in valid]
         )
         replayed: set[int] = set()
         for (record, (_, _, delivery, republished)), first in zip(valid, firsts, strict=True):

@@ -53,7 +53,10 @@ class FirstSeen:
     async def replayed_among(self, read: Sequence[tuple[str, Position]]) -> list[Position | None]:
         """For each (event, where it was read now) in a polled batch: where it was first
         read, if not there. Remembers the new ones. Two round trips for the whole batch, so
-        a consumer of hundreds of events per poll does not pay one per event."""
+        a consumer of hundreds of events per poll does not pay one per event; one alone
+        takes the single read-and-remember."""
+        if len(read) <= 1:
+            return [await self.replayed_from(*one) for one in read]
         ids = list(dict.fromkeys(event_id for event_id, _ in read))
         first = await self._recorded(ids)
         new: dict[str, Position] = {}
