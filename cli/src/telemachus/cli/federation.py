@@ -75,12 +75,31 @@ DEFAULT_INSTITUTIONS = (
 )
 
 
+# How long a stopping server waits for requests in flight before cancelling them: a
+# request stuck on a store or client that never answers must not hold the stop forever.
+STOP_GRACE_SECONDS = 5
+
+
 class EmbeddedServer(uvicorn.Server):
     """Several servers share one loop; the federation, not each server, handles signals."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def embedded_server(app: FastAPI, host: str, port: int) -> EmbeddedServer:
+    return EmbeddedServer(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+        )
+    )
 
 
 @dataclass
@@ -240,16 +259,8 @@ class Federation:
                 settings = self.settings(institution.id, service, port)
                 telemetry = ServiceTelemetry.create(settings, self.extra_exporters)
                 app = BOOTSTRAPS[service](settings, telemetry)
-                config = uvicorn.Config(
-                    app,
-                    host=self.host,
-                    port=port,
-                    log_level="warning",
-                    lifespan="on",
-                    access_log=False,
-                )
                 self.services[(institution.id, service)] = RunningService(
-                    institution.id, service, app, EmbeddedServer(config)
+                    institution.id, service, app, embedded_server(app, self.host, port)
                 )
                 port = port + 1 if port else 0
         if self.identity_providers:
@@ -271,10 +282,8 @@ class Federation:
         )
         telemetry = ServiceTelemetry.create(settings, self.extra_exporters)
         app = portal_bootstrap(settings, telemetry, self.directory)
-        config = uvicorn.Config(
-            app, host=self.host, port=port, log_level="warning", lifespan="on", access_log=False
-        )
-        self.portals[institution] = RunningPortal(institution, app, EmbeddedServer(config), port)
+        server = embedded_server(app, self.host, port)
+        self.portals[institution] = RunningPortal(institution, app, server, port)
 
     def stop_idps(self) -> None:
         for idp in self.idps.values():

@@ -278,7 +278,14 @@ def service(args: argparse.Namespace) -> int:
     settings = ServiceSettings(service=args.name)
     configure_logging(settings.log_format, settings.log_level)
     app = BOOTSTRAPS[args.name](settings, None)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
+    # Requests still running after this are cancelled: a pod stops within its grace period.
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
     return 0
 
 
