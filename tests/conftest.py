@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -137,3 +140,36 @@ async def sites(
             await Site.open(federation, 1, client),
             await Site.open(federation, 2, client),
         )
+
+
+# A test still running after this long has most likely hung: every asyncio task's stack
+# goes to the terminal while it is still stuck (past pytest's capture), so a CI log says
+# where; the timeout's own traceback shows only the event loop.
+HANG_REPORT_SECONDS = float(os.environ.get("TELEMACHUS_HANG_REPORT_SECONDS", "120"))
+
+
+@pytest.fixture(autouse=True)
+async def report_hang(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    plugins = request.config.pluginmanager
+
+    def report() -> None:
+        capture, terminal = (plugins.get_plugin(n) for n in ("capturemanager", "terminalreporter"))
+        if capture is None or terminal is None:
+            return
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks(loop):
+            # Ours only: the libraries' idle fetches and heartbeats would bury them.
+            if any("telemachus" in f.f_code.co_filename for f in task.get_stack(limit=30)):
+                task.print_stack(limit=15, file=stacks)
+        with capture.global_and_fixture_disabled():
+            terminal.write_line(
+                f"\n--- {request.node.nodeid} still running after {HANG_REPORT_SECONDS:.0f} s;"
+                f" its tasks:\n{stacks.getvalue()}--- end of tasks"
+            )
+
+    timer = loop.call_later(HANG_REPORT_SECONDS, report)
+    try:
+        yield
+    finally:
+        timer.cancel()
