@@ -6,6 +6,7 @@ import asyncio
 import secrets
 from typing import Any
 
+import pytest
 from pymongo import AsyncMongoClient
 
 from telemachus.shared.contracts.identity import ProgramPublishedV1
@@ -124,4 +125,52 @@ async def test_only_one_replica_publishes_and_another_takes_over_when_it_stops(
     finally:
         for relay in relays.values():
             await relay.stop()
+        await client.close()
+
+
+async def test_recording_a_failed_send_of_a_row_an_erasure_deletes_does_not_wedge_the_store(
+    backend: Backend,
+) -> None:
+    """An erasure deletes a person's outbox rows and then writes its own, in one
+    transaction; the relay may at that moment record that sending one of those rows failed.
+    Outside a transaction, the local store retries that multi-row write while holding the
+    collection, so the erasure's next write waited behind it for ever and every later
+    request hung (found in CI)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(backend.mongodb_uri)
+    collection = client[f"test-relay-{secrets.token_hex(3)}"]["outbox"]
+    publication = Publication(topic="telemachus.hh.identity", source="/telemachus/hh/identity")
+    await collection.insert_one(outbox_row(program_published("hh:enrolled"), publication))
+    sending, gate = asyncio.Event(), asyncio.Event()
+
+    async def send(topic: str, key: str, payload: bytes, headers: dict[str, str]) -> Any:
+        sending.set()
+        await gate.wait()  # the broker fails once the erasure has deleted the row
+        failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        failed.set_exception(ConnectionError("broker went away"))
+        return failed
+
+    async def erase() -> None:
+        async with client.start_session() as erasure:
+            await erasure.start_transaction()
+            await collection.delete_many({"key": "hh:enrolled"}, session=erasure)
+            gate.set()
+            await asyncio.sleep(0.5)  # the relay records the failure on the deleted row
+            erased = outbox_row(program_published("hh:erased"), publication)
+            await collection.insert_one(erased, session=erasure)
+            await erasure.commit_transaction()
+
+    relay = OutboxRelay(collection, send, poll_seconds=0.05, batch_size=10)
+    publishing = asyncio.create_task(relay.publish_pending())
+    await asyncio.wait_for(sending.wait(), 10)
+    erasing = asyncio.create_task(erase())
+    # Not wait_for: cancelling a write to a wedged store waits for ever too.
+    done, _ = await asyncio.wait({erasing, publishing}, timeout=20)
+    if erasing not in done or publishing not in done:
+        pytest.fail("the erasure and the relay wait on each other: the store is wedged")
+    try:
+        await erasing
+        with pytest.raises(ConnectionError):
+            await publishing
+        assert [row["key"] for row in await collection.find().to_list(None)] == ["hh:erased"]
+    finally:
         await client.close()

@@ -22,7 +22,7 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
 from telemachus.shared.contracts.envelope import HEADER_PREFIX
-from telemachus.shared.runtime.store import Document
+from telemachus.shared.runtime.store import Document, update_many_alone
 
 # On a record the relay publishes again; not signed, and it only ever lets the consumer's
 # inbox decide, as it does for any redelivery.
@@ -148,7 +148,8 @@ class LostRecords:
         held = await self._broker_log.event_ids(
             topic, number, furthest["offset"] if furthest else 0
         )
-        result = await self._collection.update_many(
+        result = await update_many_alone(
+            self._collection,
             {
                 "topic": topic,
                 "partition": number,

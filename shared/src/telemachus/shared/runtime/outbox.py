@@ -35,7 +35,7 @@ from telemachus.shared.runtime.lost_records import (
     LostRecords,
 )
 from telemachus.shared.runtime.metrics import ServiceMetrics
-from telemachus.shared.runtime.store import Document
+from telemachus.shared.runtime.store import Document, update_many_alone
 from telemachus.shared.security.signing import MATERIAL_HEADER, EventSigner
 
 OUTBOX_COLLECTION = "outbox"
@@ -243,7 +243,8 @@ class OutboxRelay:
         if sent:
             await self._mark_sent(sent)
         if failure is not None:
-            await self._collection.update_many(
+            await update_many_alone(
+                self._collection,
                 {"_id": {"$in": [row["_id"] for row in rows[len(sent) :]]}},
                 {"$inc": {"attempts": 1}, "$set": {"last_error": repr(failure)[:500]}},
             )
@@ -264,7 +265,8 @@ class OutboxRelay:
             if getattr(meta, "offset", None) is not None
         ]
         if len(placed) < len(sent):  # a sender that does not say where (test doubles)
-            await self._collection.update_many(
+            await update_many_alone(
+                self._collection,
                 {"_id": {"$in": [row["_id"] for row, _ in sent]}},
                 {"$set": {"sent_at": now}, "$unset": {"republish": ""}},
             )

@@ -31,7 +31,7 @@ from telemachus.identity.service_layer.unit_of_work import MAIL_OUTBOX, NOTICES,
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.runtime.documents import from_document
 from telemachus.shared.runtime.metrics import ServiceMetrics
-from telemachus.shared.runtime.store import Document
+from telemachus.shared.runtime.store import Document, update_many_alone
 
 log = logging.getLogger(__name__)
 PER_CONNECTION = 25  # e-mails one connection sends per claim
@@ -123,7 +123,8 @@ class MailDispatcher:
             return "", []
         token = uuid.uuid4().hex
         # Each row is claimed by one replica: the filter repeats what made it due.
-        await self._jobs.update_many(
+        await update_many_alone(
+            self._jobs,
             {"_id": {"$in": [c["_id"] for c in candidates]}, **due},
             {
                 "$set": {
@@ -196,8 +197,8 @@ class MailDispatcher:
             # What the notices show; the outbox row, written after each send, is the record.
             told = [i for job in sent for i in (job.digest or [job.id])]
             if told:
-                await self._db[NOTICES].update_many(
-                    {"_id": {"$in": told}}, {"$set": {"email": "sent"}}
+                await update_many_alone(
+                    self._db[NOTICES], {"_id": {"$in": told}}, {"$set": {"email": "sent"}}
                 )
 
     async def _send_all(self, token: str, waiting: list[Job], sent: list[Job]) -> None:
@@ -247,7 +248,9 @@ class MailDispatcher:
         await self._jobs.update_one({"_id": job.id, "claim": token}, {"$set": change})
         if outcome == "dead":
             told = job.digest or [job.id]
-            await self._db[NOTICES].update_many({"_id": {"$in": told}}, {"$set": {"email": "dead"}})
+            await update_many_alone(
+                self._db[NOTICES], {"_id": {"$in": told}}, {"$set": {"email": "dead"}}
+            )
         if self._metrics is not None:
             self._metrics.mail.add(1, {"outcome": outcome, "resent": job.tries > 1})
 
