@@ -7,6 +7,7 @@ loopback that a test makes misbehave; the notices are rows as identity records t
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -218,3 +219,32 @@ async def test_a_notice_that_cannot_be_composed_is_dead_lettered_and_holds_no_on
         return rig.received(addresses[0]) == rig.received(addresses[2]) == 1
 
     await eventually(others_delivered, within=30)
+
+
+async def test_claiming_mail_that_an_erasure_is_deleting_does_not_wedge_the_store(
+    rig: Rig,
+) -> None:
+    """An erasure deletes a person's queued e-mails and then writes again in the same
+    collection, in one transaction, while the dispatcher claims due rows: a claim outside a
+    transaction held the collection while it waited for the erasure, which waited for it."""
+    await rig.dispatcher.stop()
+    [address] = await rig.notices(1)
+    row = await rig.row(0, [address])
+    later = {**row, "_id": secrets.token_hex(16)}
+
+    async def erase() -> None:
+        async with rig.db.client.start_session() as erasure:
+            await erasure.start_transaction()
+            await rig.db[MAIL_OUTBOX].delete_one({"_id": row["_id"]}, session=erasure)
+            rig.dispatcher.start()  # claims what is due, the row being deleted among it
+            await asyncio.sleep(0.5)
+            await rig.db[MAIL_OUTBOX].insert_one(later, session=erasure)
+            await erasure.commit_transaction()
+
+    erasing = asyncio.create_task(erase())
+    # Not wait_for: cancelling a write to a wedged store waits for ever too.
+    done, _ = await asyncio.wait({erasing}, timeout=20)
+    if not done:
+        pytest.fail("the erasure and the dispatcher wait on each other: the store is wedged")
+    await erasing
+    assert await rig.db[MAIL_OUTBOX].find_one({"_id": row["_id"]}) is None
