@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from telemachus.cli.federation import STOP_GRACE_SECONDS, embedded_server
-from telemachus.shared.testing.kafka import eventually
 from telemachus.shared.runtime.local_infra import free_port
+from telemachus.shared.testing.kafka import eventually
 
 
 async def test_a_server_with_a_request_that_never_ends_still_stops() -> None:
