@@ -142,10 +142,14 @@ async def sites(
         )
 
 
-# A test still running after this long has most likely hung: every asyncio task's stack
-# goes to the terminal while it is still stuck (past pytest's capture), so a CI log says
-# where; the timeout's own traceback shows only the event loop.
-HANG_REPORT_SECONDS = float(os.environ.get("TELEMACHUS_HANG_REPORT_SECONDS", "120"))
+# A test still running after this long has most likely hung (the notifier-kill fault test
+# passes in over 120 s; pytest-timeout stops a test at 300 s). The stacks of the tasks
+# doing our work go to the terminal while it is still stuck, past pytest's capture, so a
+# CI log says where; the timeout's own traceback shows only the event loop.
+HANG_REPORT_SECONDS = float(os.environ.get("TELEMACHUS_HANG_REPORT_SECONDS", "240"))
+# Frames that mean work in flight: the test itself, a request, a handler, a consumed event.
+# Idle loops (periodic jobs, relays, committers, fetches) would bury them.
+IN_FLIGHT = ("/tests/", "/entrypoints/", "/service_layer/", "runtime/bus.py", "runtime/consumer.py")
 
 
 @pytest.fixture(autouse=True)
@@ -159,8 +163,8 @@ async def report_hang(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             return
         stacks = io.StringIO()
         for task in asyncio.all_tasks(loop):
-            # Ours only: the libraries' idle fetches and heartbeats would bury them.
-            if any("telemachus" in f.f_code.co_filename for f in task.get_stack(limit=30)):
+            frames = [f.f_code.co_filename for f in task.get_stack(limit=40)]
+            if any(marker in name for name in frames for marker in IN_FLIGHT):
                 task.print_stack(limit=15, file=stacks)
         with capture.global_and_fixture_disabled():
             terminal.write_line(
