@@ -41,6 +41,7 @@ ROLE_GROUPS = {
     Role.PROVISIONER: PROVISIONERS_GROUP,
     Role.AUDITOR: "telemachus-auditors",
     Role.INTEGRATOR: "telemachus-integrators",
+    Role.SAFEGUARDING: "telemachus-safeguarding",
 }
 
 

@@ -35,6 +35,8 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # reads consent and erasure records
     OPERATOR = "operator"  # runs the institution's services: dead letters, replays
     PROVISIONER = "provisioner"  # an HR system or IdP keeping the roster (SCIM)
+    # Named by their institution to act on its people's confidential concerns.
+    SAFEGUARDING = "safeguarding"
 
 
 def audience_of(institution: str) -> str:
@@ -49,6 +51,9 @@ class Principal:
     # The person's pseudonymous reference, vouched for by their home issuer (claim
     # "ref"): how services outside the home institution know who a participant is.
     participant_ref: str | None = None
+    # Issued by a member's identity service, which looked the person up on its roster: a
+    # person on it carries their ref. An IdP's own token says nothing of the roster.
+    vouched: bool = False
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -101,7 +106,11 @@ class TokenVerifier:
             Role(r) for r in _strings(claims.get("roles")) if r in Role._value2member_map_
         )
         return Principal(
-            institution.id, str(claims["sub"]), roles, _own_ref(claims, institution.id)
+            institution.id,
+            str(claims["sub"]),
+            roles,
+            _own_ref(claims, institution.id),
+            vouched=True,
         )
 
 

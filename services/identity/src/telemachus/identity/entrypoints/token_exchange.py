@@ -30,7 +30,8 @@ ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 SUBJECT_TOKEN_TYPES = frozenset({ACCESS_TOKEN, "urn:ietf:params:oauth:token-type:jwt"})
 LIFETIME = timedelta(minutes=10)
 # Roles that mean something at another institution; the rest stay at home.
-CARRIED_ABROAD = frozenset({Role.PARTICIPANT, Role.COORDINATOR})
+# A safeguarding contact acts at the lead on the concerns of their own institution's people.
+CARRIED_ABROAD = frozenset({Role.PARTICIPANT, Role.COORDINATOR, Role.SAFEGUARDING})
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -103,11 +104,14 @@ def token_exchange_router(
                 f"{signed_in.subject} has no role that {target} accepts (not on the roster "
                 "and in no mapped group)",
             )
-        ref = person.ref if person is not None and Role.PARTICIPANT in roles else None
+        # Anyone on the roster carries their ref, whatever their role: it opens their own
+        # records only with the participant role (`acting_party`), and it is how a service
+        # keeps a coordinator out of a concern about them or reported by their own staff.
+        ref = person.ref if person is not None else None
         # Who it is, for the target's logs: the pseudonymous ref, or for staff a keyed code
         # of their IdP subject (stable, and no e-mail or IdP id leaves home).
-        subject = (
-            ref or f"{institution}:staff-{keyed_code(pseudonym_key, 'sub', signed_in.subject)}"
+        subject = (ref if Role.PARTICIPANT in roles else None) or (
+            f"{institution}:staff-{keyed_code(pseudonym_key, 'sub', signed_in.subject)}"
         )
         token = issuer.mint(subject, sorted(roles), target, LIFETIME, participant_ref=ref)
         body = ExchangedToken(access_token=token, expires_in=int(LIFETIME.total_seconds()))
