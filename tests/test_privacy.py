@@ -61,7 +61,10 @@ class Pair:
 
 
 async def confirmed_pair(
-    sites: tuple[Site, Site, Site], client: httpx.AsyncClient, **mentor_profile: Any
+    sites: tuple[Site, Site, Site],
+    client: httpx.AsyncClient,
+    mentor_consent: list[str] = CONSENT,
+    **mentor_profile: Any,
 ) -> Pair:
     hospital, university, centre = sites
     program = await publish_program(hospital, [university.id, centre.id], pairing_mode="assigned")
@@ -69,7 +72,7 @@ async def confirmed_pair(
     mentee = await hospital.register(**senior(career_stage=5))
     mentor = await university.register(**junior(**mentor_profile))
     await enrol(hospital, mentee, program, CONSENT)
-    await enrol(university, mentor, program, CONSENT)
+    await enrol(university, mentor, program, mentor_consent)
     pairing = LeadApi(hospital.f, hospital, client, "pairing")
     lead = await pairing.coordinator(hospital.id)
 
@@ -238,7 +241,7 @@ async def test_a_partner_coordinators_subject_stays_at_home(
     )
     [update] = followed["updates"]
     assert update["by"].startswith(f"{pair.university.id}:coordinator-")
-    lead = await pair.feedback.coordinator(pair.hospital.id)
+    lead = await pair.feedback.coordinator(pair.hospital.id, exchanged=True)
     seen = await pair.feedback.ok("GET", f"/programs/{pair.program['id']}/concerns", lead)
     assert seen and "alice.smith" not in json.dumps(seen)
     assert "alice.smith" not in await database_text(federation, pair.hospital.id, "feedback")

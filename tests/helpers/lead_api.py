@@ -32,16 +32,22 @@ class LeadApi:
         home = person["ref"].split(":")[0]
         return bearer(await self.f.sign_in(home, person["subject"], audience=self.lead))
 
-    async def coordinator(self, institution: str) -> dict[str, str]:
-        """A coordinator of the lead (its IdP's token) or of a partner (exchanged)."""
-        audience = None if institution == self.lead else self.lead
+    async def coordinator(
+        self, institution: str, login: str | None = None, *, exchanged: bool = False
+    ) -> dict[str, str]:
+        """A coordinator of the lead (its IdP's token, or `exchanged` at home as the portal
+        does) or of a partner (exchanged)."""
+        return await self.staff(
+            institution, login or f"coord@{institution}", exchanged, Role.COORDINATOR
+        )
+
+    async def staff(
+        self, institution: str, login: str, exchanged: bool, *roles: Role
+    ) -> dict[str, str]:
+        """`login` at `institution` in the IdP groups of `roles`."""
+        audience = None if institution == self.lead and not exchanged else self.lead
         return bearer(
-            await self.f.sign_in(
-                institution,
-                f"coord@{institution}",
-                *groups_for(Role.COORDINATOR),
-                audience=audience,
-            )
+            await self.f.sign_in(institution, login, *groups_for(*roles), audience=audience)
         )
 
     async def call(

@@ -13,10 +13,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from telemachus.feedback.domain.concerns import Concern, ConcernCategory
 from telemachus.feedback.domain.instruments import BY_KEY, Role, due
 from telemachus.feedback.domain.model import (
-    Concern,
-    ConcernCategory,
     FeedbackSettings,
     FeedbackWindow,
     Pairing,

@@ -59,7 +59,11 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     async def sweep() -> None:
         await bus.handle(commands.Sweep())
 
+    async def shield_earlier_concerns() -> None:
+        await bus.handle(commands.ShieldEarlierConcerns())
+
     runtime.on_startup(indexes)
+    runtime.on_startup(shield_earlier_concerns)
     runtime.periodic.every(settings.sweep_seconds, "remind and close feedback windows", sweep)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.vocabulary import ParticipantRef, ProgramId
+from telemachus.shared.contracts.vocabulary import InstitutionId, ParticipantRef, ProgramId
 
 
 class FeedbackWindowKind(StrEnum):
@@ -67,10 +69,12 @@ class FeedbackWindowClosedV1(IntegrationEvent):
 
 
 class ConcernReportedV1(IntegrationEvent):
-    """A participant reported a confidential concern to the program's coordinators.
+    """A participant reported a confidential concern.
 
-    Deliberately bare (no relationship, reporter or category): enough for a coordinator's
-    inbox to say "a concern awaits you", nothing the other party could trace."""
+    Deliberately bare (no relationship, reporter or category): enough for a safeguarding
+    contact's inbox to say "a concern awaits you", nothing the other party could trace.
+    `institution` is whose safeguarding contacts act on it (the reporter's home); absent in
+    events published before routing existed, when the lead's contact was told."""
 
     event_type = "org.telemachus.feedback.concern-reported.v1"
     key_field = "concern_id"
@@ -78,3 +82,21 @@ class ConcernReportedV1(IntegrationEvent):
     concern_id: str
     program_id: ProgramId
     reported_at: datetime
+    institution: InstitutionId | None = None
+    respond_by: datetime | None = Field(
+        default=None, description="acknowledged by then, or it escalates"
+    )
+
+
+class ConcernEscalatedV1(IntegrationEvent):
+    """Nobody acknowledged a concern by its deadline: `institution`'s escalation contacts
+    are told (as bare as the report)."""
+
+    event_type = "org.telemachus.feedback.concern-escalated.v1"
+    key_field = "concern_id"
+
+    concern_id: str
+    program_id: ProgramId
+    institution: InstitutionId
+    respond_by: datetime
+    escalated_at: datetime

@@ -6,9 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from telemachus.feedback.domain.concerns import ConcernCategory, ConcernOutcome, ConcernStatus
 from telemachus.feedback.domain.model import (
-    ConcernCategory,
-    ConcernStatus,
     FeedbackSettings,
     PairingOutcome,
     RelationshipStatus,
@@ -36,6 +35,9 @@ class RecordEnrolment(Command):
     participant_ref: str
     institution: str
     profession: str | None
+    # None: the person did not share their line managers (concerns then keep to their
+    # institution's safeguarding contacts).
+    reporting_line: list[str] | None = None
 
 
 class ParticipantLeft(Command):
@@ -75,6 +77,10 @@ class FinishRelationship(Command):
     sessions_held: int
 
 
+class ShieldEarlierConcerns(Command):
+    """At start: concerns stored before exclusions existed get both parties excluded."""
+
+
 class Sweep(Command):
     """Send due reminders and close windows whose time ran out."""
 
@@ -103,6 +109,7 @@ class FollowUpConcern(ByPrincipal):
     concern_id: str
     status: ConcernStatus
     note: str | None = None
+    outcome: ConcernOutcome | None = None
 
 
 class SetFeedbackSettings(ByPrincipal):

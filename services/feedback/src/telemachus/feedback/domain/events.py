@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from telemachus.feedback.domain.model import Concern, FeedbackWindow
+    from telemachus.feedback.domain.concerns import Concern
+    from telemachus.feedback.domain.model import FeedbackWindow
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,9 @@ class FeedbackWindowClosed:
 
 @dataclass(frozen=True)
 class ConcernReported:
+    concern: Concern
+
+
+@dataclass(frozen=True)
+class ConcernEscalated:
     concern: Concern

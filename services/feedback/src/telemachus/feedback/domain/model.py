@@ -2,7 +2,7 @@
 the facts about programs, people, pairings and relationships that reports count.
 
 Confidentiality is the rule here: an answer is read only by the person who gave it; a
-concern is read by the program's coordinators and its reporter, never by the other party.
+concern (`concerns`) by its reporter and those who act on it, never by the other party.
 """
 
 from __future__ import annotations
@@ -64,6 +64,12 @@ class FeedbackSettings(BaseModel):
     export_free_text: bool = Field(
         default=False, description="the research export includes comments (opt-in)"
     )
+    concern_response_hours: int = Field(
+        default=48,
+        ge=1,
+        le=336,
+        description="a concern not acknowledged within this many hours escalates",
+    )
 
     def window_length(self, kind: FeedbackWindowKind) -> timedelta:
         days = {
@@ -84,7 +90,8 @@ class Program(Aggregate):
 
 
 class Participant(Aggregate):
-    """An enrolled person as reports count them: institution and profession, no more."""
+    """An enrolled person as reports count them: institution and profession, and the
+    reporting line that keeps their concerns from their managers."""
 
     program_id: str
     ref: str
@@ -92,6 +99,9 @@ class Participant(Aggregate):
     profession: str = UNDISCLOSED
     enrolled_at: datetime
     withdrawn: bool = False
+    # Their line managers, nearest first, if they shared them: kept only so that none of
+    # them reads a concern this person reports. None: not shared.
+    reporting_line: list[str] | None = None
 
     @staticmethod
     def key(program_id: str, ref: str) -> str:
@@ -313,70 +323,3 @@ class Response(Aggregate):
 
     def anonymise(self, anonymous: str) -> None:
         self.respondent_ref, self.comment, self.anonymised = anonymous, None, True
-
-
-class ConcernCategory(StrEnum):
-    POWER_IMBALANCE = "power-imbalance"
-    LACK_OF_CONFIDENCE = "lack-of-confidence"
-    BOUNDARY = "boundary"
-    TIME_BURDEN = "time-burden"
-    OTHER = "other"
-
-
-class ConcernStatus(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    IN_PROGRESS = "in-progress"
-    RESOLVED = "resolved"
-
-
-class ConcernUpdate(BaseModel):
-    status: ConcernStatus
-    at: datetime
-    by: str  # <institution>:coordinator-<code>, never the coordinator's subject
-    note: str | None = None
-
-
-class Concern(Aggregate):
-    program_id: str
-    relationship_id: str
-    reporter_ref: str
-    reporter_role: Role
-    category: ConcernCategory
-    text: str | None = None
-    status: ConcernStatus = ConcernStatus.OPEN
-    reported_at: datetime
-    updates: list[ConcernUpdate] = Field(default_factory=list)
-
-    @classmethod
-    def report(
-        cls,
-        relationship: Relationship,
-        reporter_ref: str,
-        category: ConcernCategory,
-        text: str | None,
-        now: datetime,
-    ) -> Concern:
-        concern = cls(
-            id=new_id("concern"),
-            program_id=relationship.program_id,
-            relationship_id=relationship.id,
-            reporter_ref=reporter_ref,
-            reporter_role=relationship.party(reporter_ref, "relationship_id"),
-            category=category,
-            text=text or None,
-            reported_at=now,
-        )
-        concern.record(events.ConcernReported(concern))
-        return concern
-
-    def anonymise(self, anonymous: str) -> None:
-        self.reporter_ref, self.text = anonymous, None
-
-    def follow_up(self, status: ConcernStatus, by: str, note: str | None, now: datetime) -> None:
-        if self.status is ConcernStatus.RESOLVED:
-            raise Conflict("this concern is resolved", field="status")
-        if status is ConcernStatus.OPEN:
-            raise Rejected("a concern cannot be reopened by a coordinator", field="status")
-        self.status = status
-        self.updates.append(ConcernUpdate(status=status, at=now, by=by, note=note))

@@ -14,12 +14,16 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from telemachus.feedback.domain import commands
+from telemachus.feedback.domain.concerns import (
+    Concern,
+    ConcernCategory,
+    ConcernOutcome,
+    ConcernProgress,
+    ConcernStatus,
+)
 from telemachus.feedback.domain.instruments import INSTRUMENTS, Instrument, Purpose
 from telemachus.feedback.domain.instruments import Role as PartyRole
 from telemachus.feedback.domain.model import (
-    Concern,
-    ConcernCategory,
-    ConcernStatus,
     FeedbackSettings,
     FeedbackWindow,
     Program,
@@ -27,6 +31,7 @@ from telemachus.feedback.domain.model import (
 from telemachus.feedback.domain.model import Response as Answer
 from telemachus.feedback.reporting import export, html
 from telemachus.feedback.reporting.evaluation import Evaluation, EvaluationReport
+from telemachus.feedback.service_layer.concern_readers import reader
 from telemachus.feedback.service_layer.views import FeedbackViews
 from telemachus.shared.clock import utc_now
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
@@ -41,7 +46,7 @@ from telemachus.shared.security.access import (
     require_lead_coordinator,
     sees,
 )
-from telemachus.shared.security.tokens import Principal
+from telemachus.shared.security.tokens import Principal, Role
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
 NOT_YOURS = "answers are read only by the person who gave them; none of yours has this id"
@@ -67,7 +72,18 @@ class ConcernRequest(Body):
 
 class FollowUpRequest(Body):
     status: ConcernStatus
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(
+        default=None, max_length=2000, description="the action taken (never shown to the reporter)"
+    )
+    outcome: ConcernOutcome | None = Field(
+        default=None, description="required when, and only when, status is resolved"
+    )
+
+
+# Who is shielded from a concern is the rule's business, not the reader's: the line
+# managers' references stay inside.
+SHIELD = {"excluded", "reporting_line_known"}
+SHIELD_EACH = {"__all__": SHIELD}  # the same, for each concern of a list
 
 
 class ItemView(BaseModel):
@@ -206,28 +222,73 @@ def feedback_router(
 
     @router.post(
         "/concerns",
-        response_model=Concern,
+        response_model=ConcernProgress,
         status_code=201,
-        summary="Report a concern to the program's coordinators; the other party never sees it",
+        summary="Report a concern to your institution's safeguarding contacts; the other party, "
+        "and anyone in your reporting line, never sees it",
     )
     async def report_concern(
         body: ConcernRequest, who: Principal = Depends(authenticate)
-    ) -> Concern:
+    ) -> ConcernProgress:
         concern: Concern = await bus.handle(
             commands.ReportConcern(principal=who, **body.model_dump())
         )
-        return concern
+        return ConcernProgress.of(concern)
 
     @router.get(
         "/concerns/me",
-        response_model=list[Concern],
+        response_model=list[ConcernProgress],
         responses=PAGED,
-        summary="Concerns you reported",
+        summary="Concerns you reported and where each stands (not who acted or was told)",
     )
     async def my_concerns(
         page: Page = Depends(), who: Principal = Depends(authenticate)
+    ) -> list[ConcernProgress]:
+        return page.of(
+            [ConcernProgress.of(c) for c in await views.concerns_by(participant_ref(who))]
+        )
+
+    # -- safeguarding contacts ----------------------------------------------------------
+
+    async def readable(who: Principal, concerns: list[Concern]) -> list[Concern]:
+        programs: dict[str, Program | None] = {}
+        shown = []
+        for concern in concerns:
+            if concern.program_id not in programs:
+                programs[concern.program_id] = await views.program(concern.program_id)
+            program = programs[concern.program_id]
+            if program and concern.refusal(reader(who, institution, program, concern)) is None:
+                shown.append(concern)
+        return shown
+
+    @router.get(
+        "/safeguarding/concerns",
+        response_model=list[Concern],
+        responses=PAGED,
+        summary="Concerns raised by your institution's people, for its safeguarding contacts "
+        "(none about you or from your own reports)",
+        response_model_exclude=SHIELD_EACH,
+    )
+    async def safeguarding_concerns(
+        page: Page = Depends(), who: Principal = Depends(authenticate)
     ) -> list[Concern]:
-        return page.of(await views.concerns_by(participant_ref(who)))
+        if not who.has(Role.SAFEGUARDING):
+            raise Forbidden("needs the safeguarding role your institution gives its contacts")
+        return page.of(await readable(who, await views.concerns_of_people_of(who.institution)))
+
+    @router.get(
+        "/concerns/{concern_id}",
+        response_model=Concern,
+        summary="One concern, for those who act on it",
+        response_model_exclude=SHIELD,
+    )
+    async def one_concern(concern_id: str, who: Principal = Depends(authenticate)) -> Concern:
+        concern = found(
+            await views.concern(concern_id), f"concern {concern_id}", field="concern_id"
+        )
+        program = await program_of(concern.program_id)
+        concern.check_reader(reader(who, institution, program, concern))
+        return concern
 
     # -- coordinators -------------------------------------------------------------------
 
@@ -256,19 +317,22 @@ def feedback_router(
         "/programs/{program_id}/concerns",
         response_model=list[Concern],
         responses=PAGED,
-        summary="Concerns reported in a program (coordinators; partners: their own people's)",
+        summary="Concerns reported in a program (coordinators; partners: their own people's; "
+        "none about you or from your own reports)",
+        response_model_exclude=SHIELD_EACH,
     )
     async def program_concerns(
         program_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
     ) -> list[Concern]:
-        scope = await scope_of(who, await program_of(program_id))
-        concerns = await views.concerns(program_id)
-        return page.of([c for c in concerns if sees(scope, c.reporter_ref)])
+        await scope_of(who, await program_of(program_id))
+        return page.of(await readable(who, await views.concerns(program_id)))
 
     @router.post(
         "/concerns/{concern_id}/follow-up",
         response_model=Concern,
-        summary="Record a coordinator's follow-up: acknowledged, in progress or resolved",
+        summary="Record an action on a concern: acknowledged (stops its deadline), in "
+        "progress, or resolved with an outcome",
+        response_model_exclude=SHIELD,
     )
     async def follow_up(
         concern_id: str, body: FollowUpRequest, who: Principal = Depends(authenticate)

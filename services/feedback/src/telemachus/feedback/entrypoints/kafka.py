@@ -57,12 +57,17 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
     def enrolment(event: EnrolmentFactsV1, delivery: Delivery) -> object | None:
         if not for_our_program(event, delivery.origin, me):
             return None
-        profession = event.profile.profession
+        profile = event.profile
         return commands.RecordEnrolment(
             program_id=event.program_id,
             participant_ref=event.participant_ref,
             institution=event.home_institution,
-            profession=profession.value if profession else None,
+            profession=profile.profession.value if profile.profession else None,
+            reporting_line=(
+                list(profile.reporting_line)
+                if "reporting_line" in profile.model_fields_set
+                else None
+            ),
         )
 
     def withdrawn(event: ParticipantWithdrawnV1, delivery: Delivery) -> object | None:

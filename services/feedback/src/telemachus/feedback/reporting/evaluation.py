@@ -17,9 +17,9 @@ from functools import partial
 
 from pydantic import BaseModel
 
+from telemachus.feedback.domain.concerns import Concern
 from telemachus.feedback.domain.instruments import INSTRUMENTS, Instrument, Purpose
 from telemachus.feedback.domain.model import (
-    Concern,
     Pairing,
     PairingOutcome,
     Participant,

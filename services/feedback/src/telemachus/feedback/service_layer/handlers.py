@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from telemachus.feedback.domain import commands
+from telemachus.feedback.domain.concerns import Concern
 from telemachus.feedback.domain.instruments import instrument
 from telemachus.feedback.domain.model import (
     UNDISCLOSED,
-    Concern,
     FeedbackSettings,
     FeedbackWindow,
     Pairing,
@@ -19,16 +20,15 @@ from telemachus.feedback.domain.model import (
     WithdrawalPolicy,
     anonymous_ref,
 )
+from telemachus.feedback.service_layer.concern_readers import reader
 from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
-from telemachus.shared.errors import Forbidden, found
+from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers, Prefetches
 from telemachus.shared.security.access import (
-    coordinator_scope,
     participant_ref,
     require_lead_coordinator,
-    sees,
 )
 from telemachus.shared.security.pseudonyms import keyed_code
 from telemachus.shared.security.tokens import Principal
@@ -112,10 +112,12 @@ class FeedbackHandlers:
                     institution=cmd.institution,
                     profession=profession,
                     enrolled_at=self.clock(),
+                    reporting_line=cmd.reporting_line,
                 )
             )
         else:
             participant.profession = profession
+            participant.reporting_line = cmd.reporting_line
         # Reports split relationships by the professions their people shared.
         for relationship in await uow.relationships.find(
             {"program_id": cmd.program_id, **involving(cmd.participant_ref)}
@@ -205,8 +207,25 @@ class FeedbackHandlers:
             for item in await repository.find({"program_id": program_id, **involving(ref)}):
                 item.replace_party(ref, anonymous)
 
+    async def shield_earlier_concerns(
+        self, cmd: commands.ShieldEarlierConcerns, uow: FeedbackUnitOfWork
+    ) -> int:
+        earlier = await uow.concerns.find({"excluded": {"$exists": False}})
+        for concern in earlier:
+            relationship = await uow.relationships.get(concern.relationship_id)
+            parties = [relationship.mentor_ref, relationship.mentee_ref] if relationship else []
+            # Without its relationship, only the reporter is known: the rule then keeps
+            # their institution's roster out as for an unknown line.
+            concern.excluded = sorted({concern.reporter_ref, *parties})
+        return len(earlier)
+
     async def sweep(self, cmd: commands.Sweep, uow: FeedbackUnitOfWork) -> int:
         now = self.clock()
+        # A concern nobody answered by its deadline escalates, once.
+        for concern in await uow.concerns.find(
+            {"updates": [], "escalated_at": None, "respond_by": {"$lte": now}}
+        ):
+            concern.escalate(now)
         windows = await uow.windows.find({"closed": False})
         if not windows:
             return 0
@@ -255,7 +274,17 @@ class FeedbackHandlers:
             f"relationship {cmd.relationship_id}",
             field="relationship_id",
         )
-        concern = Concern.report(relationship, me, cmd.category, cmd.text, self.clock())
+        reporter = await uow.participants.get(Participant.key(relationship.program_id, me))
+        settings = await self._settings(uow, relationship.program_id)
+        concern = Concern.report(
+            relationship,
+            me,
+            cmd.category,
+            cmd.text,
+            self.clock(),
+            respond_within=timedelta(hours=settings.concern_response_hours),
+            reporting_line=reporter.reporting_line if reporter else None,
+        )
         uow.concerns.add(concern)
         return concern
 
@@ -270,12 +299,10 @@ class FeedbackHandlers:
             f"program {concern.program_id}",
             field="program_id",
         )
-        scope = coordinator_scope(
-            cmd.principal, self.institution, program.partner_institutions, program.id
+        concern.check_reader(reader(cmd.principal, self.institution, program, concern))
+        concern.follow_up(
+            cmd.status, self.actor(cmd.principal), cmd.note, self.clock(), cmd.outcome
         )
-        if not sees(scope, concern.reporter_ref):
-            raise Forbidden("this concern was reported by another institution's participant")
-        concern.follow_up(cmd.status, self.actor(cmd.principal), cmd.note, self.clock())
         return concern
 
     async def set_settings(
@@ -311,6 +338,7 @@ class FeedbackHandlers:
             commands.FinishRelationship: self.finish_relationship,
             commands.ParticipantLeft: self.participant_left,
             commands.Sweep: self.sweep,
+            commands.ShieldEarlierConcerns: self.shield_earlier_concerns,
             commands.GiveFeedback: self.give_feedback,
             commands.ReportConcern: self.report_concern,
             commands.FollowUpConcern: self.follow_up,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telemachus.feedback.domain import events
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.feedback import (
+    ConcernEscalatedV1,
     ConcernReportedV1,
     FeedbackDueV1,
     FeedbackWindowClosedV1,
@@ -16,6 +17,7 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
     FeedbackDueV1,
     FeedbackWindowClosedV1,
     ConcernReportedV1,
+    ConcernEscalatedV1,
 ]
 
 
@@ -50,6 +52,18 @@ def to_wire(event: object) -> IntegrationEvent | None:
             )
         case events.ConcernReported(concern=c):
             return ConcernReportedV1(
-                concern_id=c.id, program_id=c.program_id, reported_at=c.reported_at
+                concern_id=c.id,
+                program_id=c.program_id,
+                reported_at=c.reported_at,
+                institution=c.institution,
+                respond_by=c.respond_by,
+            )
+        case events.ConcernEscalated(concern=c) if c.respond_by and c.escalated_at:
+            return ConcernEscalatedV1(
+                concern_id=c.id,
+                program_id=c.program_id,
+                institution=c.institution,
+                respond_by=c.respond_by,
+                escalated_at=c.escalated_at,
             )
     return None

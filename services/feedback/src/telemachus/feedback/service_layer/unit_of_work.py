@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from telemachus.feedback.domain.concerns import Concern
 from telemachus.feedback.domain.model import (
-    Concern,
     FeedbackWindow,
     Pairing,
     Participant,

@@ -7,8 +7,8 @@ from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 
+from telemachus.feedback.domain.concerns import Concern
 from telemachus.feedback.domain.model import (
-    Concern,
     FeedbackWindow,
     Pairing,
     Participant,
@@ -85,6 +85,12 @@ class FeedbackViews:
 
     async def concerns_by(self, ref: str) -> list[Concern]:
         return await read_many(self._db, CONCERNS, Concern, {"reporter_ref": ref})
+
+    async def concerns_of_people_of(self, institution: str) -> list[Concern]:
+        """Concerns whose reporter's home is `institution`: its safeguarding contacts'."""
+        return await read_many(
+            self._db, CONCERNS, Concern, {"reporter_ref": {"$regex": f"^{institution}:"}}
+        )
 
     async def facts(self, program: Program) -> ProgramFacts:
         """Everything a report counts, read from one snapshot: an erasure committing
