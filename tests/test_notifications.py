@@ -210,7 +210,7 @@ async def test_a_program_from_enrolment_to_completion_tells_each_person_exactly_
     second = await agreed_session(2, 9)
     await sessions.ok("POST", f"/relationships/{rid}/sessions/{second}/cancel", mentor)
 
-    # A confidential concern goes to the lead's designated contact only.
+    # A confidential concern goes to the reporter's home institution's contact only.
     concern = await feedback.call(
         "POST",
         "/concerns",
@@ -323,26 +323,27 @@ async def test_a_program_from_enrolment_to_completion_tells_each_person_exactly_
     assert after["pairing-confirmed"].endswith(f"/at/{hospital.id}/proposals/{proposed['id']}")
     assert after["relationship-started"].endswith(f"/at/{hospital.id}/relationships/{rid}")
 
-    # The concern reached the hospital's safeguarding contact, no coordinator, no partner.
+    # The concern reached the safeguarding contact of the nurse's university, who raised it:
+    # not the lead's contact, no coordinator, no other institution.
     async def concern_mail() -> list[EmailMessage]:
         return [
             m
-            for m in mail_to(mail_server, f"safeguarding@{hospital.id}.example")
+            for m in mail_to(mail_server, f"safeguarding@{university.id}.example")
             if m["X-Telemachus-Notice"] == "concern-reported"
-            and f"/programs/{program['id']}" in text_of(m)
+            and f"/safeguarding#{concern.json()['id']}" in text_of(m)
         ]
 
     (told,) = await eventually(concern_mail)
     assert "pressure" not in told.as_string()  # what was said stays in feedback
     for elsewhere in (
         f"coordinators@{hospital.id}.example",
-        f"safeguarding@{university.id}.example",
+        f"safeguarding@{hospital.id}.example",
         f"safeguarding@{research.id}.example",
     ):
         assert not [
             m
             for m in mail_to(mail_server, elsewhere)
-            if m["X-Telemachus-Notice"] == "concern-reported" and program["id"] in text_of(m)
+            if m["X-Telemachus-Notice"] == "concern-reported" and concern.json()["id"] in text_of(m)
         ]
 
     # In the portal's list: everything, e-mailed or not, in the reader's language; read once.

@@ -17,10 +17,11 @@ from telemachus.identity.notifications.notices import (
     Ref,
     notice_id,
 )
+from telemachus.identity.notifications.recording import Contacts
 from telemachus.identity.notifications.rules import plan_for
 from telemachus.identity.notifications.wording import WORDING
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.feedback import ConcernReportedV1
+from telemachus.shared.contracts.feedback import ConcernEscalatedV1, ConcernReportedV1
 from telemachus.shared.contracts.pairing import PairingProposedV1
 from telemachus.shared.contracts.sessions import (
     SessionCancelledV1,
@@ -89,6 +90,31 @@ def test_a_concern_goes_to_the_designated_contact_only() -> None:
     event = ConcernReportedV1(concern_id="c1", program_id="hospital:program1", reported_at=NOW)
     (intent,) = plan_for(event, "hospital").intents
     assert intent.to == Contact("concerns") and intent.kind.required
+
+
+def test_a_concern_goes_to_the_reporters_institution_and_escalates_there() -> None:
+    reported = ConcernReportedV1(
+        concern_id="c1",
+        program_id="hospital:program1",
+        reported_at=NOW,
+        institution="university",
+        respond_by=NOW + timedelta(hours=48),
+    )
+    (told,) = plan_for(reported, "hospital").intents
+    assert told.to == Contact("concerns", "university")
+    overdue = ConcernEscalatedV1(
+        concern_id="c1",
+        program_id="hospital:program1",
+        institution="university",
+        respond_by=NOW + timedelta(hours=48),
+        escalated_at=NOW + timedelta(hours=49),
+    )
+    (escalated,) = plan_for(overdue, "hospital").intents
+    assert escalated.to == Contact("escalation", "university") and escalated.kind.required
+    assert escalated.fact != told.fact  # told as well as the first, not instead of it
+    # Nobody named for escalation: the institution's coordinators hear of it.
+    assert Contacts(["coord@u"], ["safe@u"]).of("escalation") == ["coord@u"]
+    assert Contacts(["coord@u"], ["safe@u"], ["lead@u"]).of("escalation") == ["lead@u"]
 
 
 @pytest.mark.parametrize("frequency", ["immediately", "weekly"])

@@ -169,7 +169,8 @@ class Federation:
     directory: dict[tuple[str, str], str] = field(default_factory=dict)
     # An SMTP relay (host, port) for identity's notifier, without TLS (a local catcher):
     # each institution mails as programs@<institution>.example and tells its coordinators
-    # and safeguarding contact at coordinators@ and safeguarding@ the same domain.
+    # and safeguarding contacts at coordinators@, safeguarding@ (a concern raised by its
+    # people) and safeguarding-lead@ (one left unanswered) of the same domain.
     mail_relay: tuple[str, int] | None = None
     portal_ports: dict[str, int] = field(default_factory=dict)
     _issuers: dict[str, TokenIssuer] = field(default_factory=dict, repr=False)
@@ -190,6 +191,8 @@ class Federation:
             telemetry_exporter=self.telemetry_exporter,
             telemetry_file=self.telemetry_file,
             outbox_poll_seconds=0.5,
+            # Windows close and unanswered concerns escalate within seconds of their time.
+            sweep_seconds=10.0,
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
             kafka_session_timeout_ms=self.session_timeout_ms,
             trust_registry_file=self.registry_file,
@@ -212,6 +215,7 @@ class Federation:
             "mail_from": f"programs@{domain}",
             "coordinator_emails": [f"coordinators@{domain}"],
             "concern_contact_email": f"safeguarding@{domain}",
+            "concern_escalation_emails": [f"safeguarding-lead@{domain}"],
             "mail_poll_seconds": 1.0,
             "mail_backoff_seconds": 2.0,
         }

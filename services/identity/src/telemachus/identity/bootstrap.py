@@ -72,6 +72,7 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         Contacts(
             settings.coordinator_emails,
             [settings.concern_contact_email] if settings.concern_contact_email else [],
+            settings.concern_escalation_emails,
         ),
         mail=settings.smtp_host is not None,
     )

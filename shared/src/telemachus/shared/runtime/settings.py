@@ -141,9 +141,12 @@ class ServiceSettings(InstitutionSettings):
     mail_connections: int = Field(default=4, ge=1, le=64)
     # A replica that claimed an e-mail and went silent this long is presumed dead.
     mail_claim_seconds: float = Field(default=60.0, ge=1)
-    # Who acts on stalled relationships, and the one designated contact for concerns.
+    # Who acts on stalled relationships, the designated contact for concerns raised by
+    # this institution's people, and who hears of one left unanswered (default: the
+    # coordinators).
     coordinator_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     concern_contact_email: str | None = None
+    concern_escalation_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _sasl_credentials(self) -> ServiceSettings:
@@ -157,7 +160,7 @@ class ServiceSettings(InstitutionSettings):
                 )
         return self
 
-    @field_validator("federation", "coordinator_emails", mode="before")
+    @field_validator("federation", "coordinator_emails", "concern_escalation_emails", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -66,7 +66,9 @@ def link_path(notice: Notice) -> str:
         return f"/at/{lead}/proposals/{target}"
     if kind is NoticeKind.PROPOSALS_UNANSWERED:
         return f"/at/{lead}/rounds/{target}"
-    if kind in (NoticeKind.RELATIONSHIP_STALLED, NoticeKind.CONCERN_REPORTED):
+    if kind in (NoticeKind.CONCERN_REPORTED, NoticeKind.CONCERN_OVERDUE):
+        return f"/safeguarding#{target}"  # the contact's page, at this concern
+    if kind is NoticeKind.RELATIONSHIP_STALLED:
         return f"/programs/{notice.program_id}"
     if kind in (NoticeKind.PROPOSAL_CLOSED, NoticeKind.FEEDBACK_DUE, NoticeKind.FEEDBACK_CLOSING):
         return "/"  # the home page lists what is open (feedback forms, waiting status)

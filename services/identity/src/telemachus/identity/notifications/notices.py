@@ -44,6 +44,7 @@ class NoticeKind(StrEnum):
     RELATIONSHIP_STALLED = "relationship-stalled"
     PROPOSALS_UNANSWERED = "proposals-unanswered"
     CONCERN_REPORTED = "concern-reported"
+    CONCERN_OVERDUE = "concern-overdue"
 
     @property
     def category(self) -> Category:
@@ -83,8 +84,11 @@ CATEGORY = {
     NoticeKind.RELATIONSHIP_STALLED: Category.COORDINATION,
     NoticeKind.PROPOSALS_UNANSWERED: Category.COORDINATION,
     NoticeKind.CONCERN_REPORTED: Category.COORDINATION,
+    NoticeKind.CONCERN_OVERDUE: Category.COORDINATION,
 }
-REQUIRED = frozenset({NoticeKind.SESSION_CANCELLED, NoticeKind.CONCERN_REPORTED})
+REQUIRED = frozenset(
+    {NoticeKind.SESSION_CANCELLED, NoticeKind.CONCERN_REPORTED, NoticeKind.CONCERN_OVERDUE}
+)
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,11 @@ class PartiesOf:
 
 @dataclass(frozen=True)
 class Contact:
-    """A role of this institution whose address is configured, not a participant."""
+    """A role of an institution whose address is configured, not a participant: the
+    lead's, unless `institution` names another (a concern goes to the reporter's home)."""
 
-    role: Literal["coordinators", "concerns"]
+    role: Literal["coordinators", "concerns", "escalation"]
+    institution: str | None = None
 
 
 Recipient = Ref | PartiesOf | Contact

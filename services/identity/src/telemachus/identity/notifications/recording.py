@@ -69,12 +69,16 @@ class SetPreferences:
 @dataclass(frozen=True)
 class Contacts:
     """This institution's addresses for roles (settings): who acts on stalls and rounds,
-    and the one designated contact for concerns."""
+    the safeguarding contacts for concerns, and who hears of a concern left unanswered
+    (the coordinators, unless someone is named)."""
 
     coordinators: list[str] = field(default_factory=list)
     concerns: list[str] = field(default_factory=list)
+    escalation: list[str] = field(default_factory=list)
 
     def of(self, role: str) -> list[str]:
+        if role == "escalation":
+            return list(self.escalation or self.coordinators)
         return list(self.coordinators if role == "coordinators" else self.concerns)
 
 
@@ -163,8 +167,8 @@ class NoticeHandlers:
         """(notice recipient, participant id or None for a role's address)."""
         to = intent.to
         if isinstance(to, Contact):
-            if intent.lead != self.institution:
-                return []  # only the lead's own coordinators and contact are told
+            if (to.institution or intent.lead) != self.institution:
+                return []  # only the named institution's own addresses are told
             return [(f"contact:{address}", None) for address in self.contacts.of(to.role)]
         refs = [to.ref] if isinstance(to, Ref) else []
         if isinstance(to, PartiesOf):

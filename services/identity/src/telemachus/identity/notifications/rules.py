@@ -19,6 +19,7 @@ from telemachus.identity.notifications.notices import (
 )
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.feedback import (
+    ConcernEscalatedV1,
     ConcernReportedV1,
     FeedbackDueV1,
     FeedbackWindowOpenedV1,
@@ -306,13 +307,27 @@ def stalled(event: RelationshipStalledV1, lead: str) -> Plan:
 
 def concern_reported(event: ConcernReportedV1, lead: str) -> Plan:
     intent = Intent(
-        Contact("concerns"),
+        # The reporter's home acts on it (events from before routing: the lead).
+        Contact("concerns", event.institution),
         NoticeKind.CONCERN_REPORTED,
         event.concern_id,
         lead,
         event.program_id,
         event.concern_id,
         {"reported_at": event.reported_at.isoformat()},
+    )
+    return Plan([intent])
+
+
+def concern_escalated(event: ConcernEscalatedV1, lead: str) -> Plan:
+    intent = Intent(
+        Contact("escalation", event.institution),
+        NoticeKind.CONCERN_OVERDUE,
+        f"{event.concern_id}/overdue",
+        lead,
+        event.program_id,
+        event.concern_id,
+        {"respond_by": event.respond_by.isoformat()},
     )
     return Plan([intent])
 
@@ -333,6 +348,7 @@ RULES: dict[type[IntegrationEvent], Rule] = {
     RelationshipEndedV1: relationship_over,
     RelationshipStalledV1: stalled,
     ConcernReportedV1: concern_reported,
+    ConcernEscalatedV1: concern_escalated,
 }
 
 

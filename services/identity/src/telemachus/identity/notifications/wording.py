@@ -155,7 +155,16 @@ WORDING: dict[NoticeKind, Wording] = {
             "%(reported_at)s. You are this institution's designated contact: please "
             "follow it up in the portal."
         ),
-        N_("Open the program"),
+        N_("Open the concerns"),
+    ),
+    NoticeKind.CONCERN_OVERDUE: Wording(
+        N_("A confidential concern in %(program)s is unanswered"),
+        N_(
+            "A confidential concern raised in %(program)s by one of this institution's "
+            "people was not acknowledged by %(respond_by)s. You are told because no one "
+            "answered in time: please see that it is followed up."
+        ),
+        N_("Open the concerns"),
     ),
 }
 
