@@ -17,8 +17,9 @@ import icalendar
 import pytest
 from playwright.async_api import Browser, FilePayload
 
-from telemachus.cli.dev_idp import COORDINATORS_GROUP
+from telemachus.cli.dev_idp import COORDINATORS_GROUP, ROLE_GROUPS
 from telemachus.cli.federation import Federation
+from telemachus.shared.security.tokens import Role
 from tests.helpers.sites import Site
 from tests.portal.browser import Person, person
 
@@ -121,6 +122,15 @@ async def test_participant_and_coordinator_journeys(
             name="Coordinator Uma",
             groups=(COORDINATORS_GROUP,),
         ) as ucoord,
+        person(
+            browser,
+            federation,
+            university,
+            f"usafe-{tag}",
+            "safeguarding-contact",
+            name="Safeguarding lead Sam",
+            groups=(ROLE_GROUPS[Role.SAFEGUARDING],),
+        ) as usafe,
     ):
         # -- Coordinator: create and publish a program with a partner -----------------
         await coord.sign_in("/coordinate")
@@ -301,6 +311,25 @@ async def test_participant_and_coordinator_journeys(
         await coord.page.get_by_role("button", name="Record").click()
         assert "Acknowledged" in await coord.text()
         await coord.step("concern-followed-up")
+        # The professor's own institution's safeguarding contact closes it with an outcome.
+        await usafe.sign_in("/safeguarding")
+        assert "It takes too much time" in await usafe.text()
+        await usafe.step("concerns")
+        await usafe.page.get_by_label("New state").select_option("resolved")
+        await usafe.page.get_by_role("button", name="Record").click()
+        assert "Choose how the concern was resolved" in await usafe.text()
+        await usafe.open("/safeguarding")
+        await usafe.page.get_by_label("New state").select_option("resolved")
+        await usafe.page.get_by_label("Outcome, when resolved").select_option("supported")
+        await usafe.page.get_by_label(re.compile("What was done")).fill("talked it through")
+        await usafe.page.get_by_role("button", name="Record").click()
+        assert "The step is recorded" in await usafe.text()
+        assert "talked it through" in await usafe.text()
+        await usafe.step("concern-resolved")
+        # The professor sees where it stands, not who acted or what they noted.
+        await cleo.open(cleo_relationship)
+        seen_by_cleo = await cleo.text()
+        assert "Resolved" in seen_by_cleo and "talked it through" not in seen_by_cleo
 
         # -- Relationships and the evaluation report in the page; the export ----------
         overview = await coord.text()

@@ -18,9 +18,11 @@ from telemachus.portal.adapters.store import PortalStore
 from telemachus.portal.entrypoints.coordinator import coordinator_router
 from telemachus.portal.entrypoints.errors import install_error_pages
 from telemachus.portal.entrypoints.participant import participant_router
+from telemachus.portal.entrypoints.safeguarding import safeguarding_router
 from telemachus.portal.entrypoints.security_headers import SecurityHeaders
 from telemachus.portal.entrypoints.sign_in import sign_in_router
 from telemachus.portal.entrypoints.web import Web
+from telemachus.portal.service_layer.concerns import Concerns
 from telemachus.portal.service_layer.coordination import Coordination
 from telemachus.portal.service_layer.participation import Participation
 from telemachus.portal.service_layer.tokens import Tokens
@@ -84,6 +86,7 @@ def bootstrap(
     )
     participation = Participation(settings.institution, services, tokens)
     coordination = Coordination(settings.institution, services, tokens)
+    concerns = Concerns(settings.institution, services, tokens)
     started = False
 
     @asynccontextmanager
@@ -109,7 +112,8 @@ def bootstrap(
     app.include_router(health_router({"mongodb": lambda: ping(client)}, lambda: started))
     app.include_router(sign_in_router(web, idp, settings.session_max_seconds))
     app.include_router(participant_router(web, participation))
-    app.include_router(coordinator_router(web, coordination, participation))
+    app.include_router(coordinator_router(web, coordination, participation, concerns))
+    app.include_router(safeguarding_router(web, concerns, participation))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_pages(app, web)
     FastAPIInstrumentor.instrument_app(

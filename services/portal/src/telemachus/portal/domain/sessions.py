@@ -36,6 +36,10 @@ class PortalSession:
     def coordinator(self) -> bool:
         return Role.COORDINATOR in self.roles
 
+    @property
+    def safeguarding(self) -> bool:
+        return Role.SAFEGUARDING in self.roles
+
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 

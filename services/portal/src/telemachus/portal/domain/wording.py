@@ -96,6 +96,12 @@ LABELS: dict[str, dict[str, str]] = {
         "time-burden": N_("It takes too much time"),
         "other": N_("Something else"),
     },
+    "outcome": {
+        "supported": N_("The person was supported; the relationship goes on"),
+        "relationship-ended": N_("The relationship ended, without fault"),
+        "referred": N_("Referred to a formal process"),
+        "no-further-action": N_("No further action"),
+    },
     "exit": {
         "schedule": N_("Our schedules do not fit"),
         "topic-mismatch": N_("The topic is not what I need"),

@@ -12,18 +12,21 @@ from fastapi.responses import RedirectResponse, Response
 
 from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.domain.profile_form import N_, Problem
+from telemachus.portal.entrypoints.safeguarding import CONCERN_STATES, OUTCOMES, concern_step
 from telemachus.portal.entrypoints.web import Page, Web
+from telemachus.portal.service_layer.concerns import Concerns
 from telemachus.portal.service_layer.coordination import Coordination
 from telemachus.portal.service_layer.participation import Participation
 
 Json = dict[str, Any]
 MODES = ("assigned", "ranked", "mixed")
-CONCERN_STATES = ("acknowledged", "in-progress", "resolved")
 ROSTER_MAX_BYTES = 10 * 1024 * 1024
 PROPOSALS_PER_PAGE = 50
 
 
-def coordinator_router(web: Web, work: Coordination, journey: Participation) -> APIRouter:
+def coordinator_router(
+    web: Web, work: Coordination, journey: Participation, concerns: Concerns
+) -> APIRouter:
     router = APIRouter(prefix="/coordinate")
 
     async def coordinator(request: Request) -> Page:
@@ -97,6 +100,7 @@ def coordinator_router(web: Web, work: Coordination, journey: Participation) -> 
             topics=topics,
             invitations=invitations,
             concern_states=CONCERN_STATES,
+            outcomes=OUTCOMES,
         )
 
     @router.get("/programs/{program_id}/evaluation", include_in_schema=False)
@@ -213,18 +217,14 @@ def coordinator_router(web: Web, work: Coordination, journey: Participation) -> 
     async def follow_up(request: Request, lead: str, concern_id: str) -> Response:
         page = await coordinator(request)
         form = await web.form(page)
-        status = str(form.get("status", ""))
-        if status not in CONCERN_STATES:
-            raise ServiceRefused(422, page._("Choose the concern's new state."), "status")
+        step = concern_step(page, form)
         if (earlier := await web.once(page, form)) is not None:
             return RedirectResponse(earlier, status_code=303)
         assert page.session is not None
-        await work.follow_up(
-            page.session, lead, concern_id, status, str(form.get("note") or "") or None
-        )
+        await concerns.follow_up(page.session, lead, concern_id, step)
         program_id = str(form.get("program_id", ""))
         return await web.done(
-            page, form, f"/coordinate/programs/{program_id}?saved=concern#concerns"
+            page, form, f"/coordinate/programs/{program_id}?saved=concern-step#concerns"
         )
 
     @router.get("/programs/{program_id}/export", include_in_schema=False)

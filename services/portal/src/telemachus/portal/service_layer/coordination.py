@@ -87,7 +87,12 @@ class Coordination(OnBehalf):
                 self.services.read_all(
                     lead, "sessions", f"/programs/{program_id}/relationships", token
                 ),
-                self.services.read_all(lead, "feedback", f"/programs/{program_id}/concerns", token),
+                self.services.read_all(
+                    lead,
+                    "feedback",
+                    f"/programs/{program_id}/concerns",
+                    await self.tokens.for_institution(session, lead, vouched=True),
+                ),
             )
         except ServiceRefused:
             return None
@@ -183,18 +188,6 @@ class Coordination(OnBehalf):
             f"/rounds/{round_id}/{action}",
             await self._at(session, lead),
             json=pair,
-        )
-
-    async def follow_up(
-        self, session: PortalSession, lead: str, concern_id: str, status: str, note: str | None
-    ) -> None:
-        await self.services.send(
-            "POST",
-            lead,
-            "feedback",
-            f"/concerns/{concern_id}/follow-up",
-            await self._at(session, lead),
-            json={"status": status, "note": note},
         )
 
     async def export(self, session: PortalSession, program_id: str, kind: str) -> Download:

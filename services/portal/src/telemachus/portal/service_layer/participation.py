@@ -42,7 +42,7 @@ NOTICES_SHOWN = 100
 
 class Participation(OnBehalf):
     async def _at(self, session: PortalSession, lead: str) -> str:
-        return await self.tokens.for_institution(session, lead, as_participant=True)
+        return await self.tokens.for_institution(session, lead, vouched=True)
 
     # Who I am, at home ------------------------------------------------------------------
 

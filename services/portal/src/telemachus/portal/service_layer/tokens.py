@@ -32,11 +32,12 @@ class Tokens:
         self._clock = clock
 
     async def for_institution(
-        self, session: PortalSession, institution: str, *, as_participant: bool = False
+        self, session: PortalSession, institution: str, *, vouched: bool = False
     ) -> str:
-        """`as_participant`: the person acts on their own relationships, so the token must
-        carry their pseudonymous `ref`, which only the exchange adds (at home too)."""
-        if institution == self.institution and not as_participant:
+        """`vouched`: the token must say who the person is on the home roster (their
+        pseudonymous `ref`, which only the exchange adds, at home too): to act on their own
+        relationships, or to show that a concern is not about them."""
+        if institution == self.institution and not vouched:
             return session.access_token
         now = self._clock()
         kept = session.exchanged_token(institution, now)

@@ -1,0 +1,75 @@
+"""The safeguarding contact's page: the concerns their institution's people raised, in
+every program, what needs an answer first, and a form to record each step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from telemachus.portal.adapters.services import ServiceRefused
+from telemachus.portal.entrypoints.web import Page, Web
+from telemachus.portal.service_layer.concerns import Concerns
+from telemachus.portal.service_layer.participation import Participation
+
+CONCERN_STATES = ("acknowledged", "in-progress", "resolved")
+OUTCOMES = ("supported", "relationship-ended", "referred", "no-further-action")
+
+
+def concern_step(page: Page, form: FormData) -> dict[str, Any]:
+    """A step on a concern from its form (the coordinator's or the contact's): a state,
+    an outcome when, and only when, it is resolved, and an optional note."""
+    status = str(form.get("status", ""))
+    if status not in CONCERN_STATES:
+        raise ServiceRefused(422, page._("Choose the concern's new state."), "status")
+    outcome = str(form.get("outcome") or "") or None
+    if status == "resolved" and outcome not in OUTCOMES:
+        raise ServiceRefused(422, page._("Choose how the concern was resolved."), "outcome")
+    return {
+        "status": status,
+        "outcome": outcome if status == "resolved" else None,
+        "note": str(form.get("note") or "") or None,
+    }
+
+
+def safeguarding_router(web: Web, concerns: Concerns, journey: Participation) -> APIRouter:
+    router = APIRouter(prefix="/safeguarding")
+
+    async def contact(request: Request) -> Page:
+        page = await web.signed_in(request)
+        assert page.session is not None
+        if not page.session.safeguarding:
+            raise ServiceRefused(
+                403, page._("This page is for your institution's safeguarding contacts.")
+            )
+        return page
+
+    @router.get("", include_in_schema=False)
+    async def concerns_page(request: Request) -> Response:
+        page = await contact(request)
+        assert page.session is not None
+        names = await journey.institutions(page.session)
+        found, unavailable = await concerns.raised_by_our_people(page.session, list(names))
+        return page.render(
+            "safeguarding.html",
+            concerns=found,
+            names=names,
+            unavailable=[names.get(lead, lead) for lead in unavailable],
+            concern_states=CONCERN_STATES,
+            outcomes=OUTCOMES,
+        )
+
+    @router.post("/at/{lead}/concerns/{concern_id}", include_in_schema=False)
+    async def follow_up(request: Request, lead: str, concern_id: str) -> Response:
+        page = await contact(request)
+        form = await web.form(page)
+        step = concern_step(page, form)
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        assert page.session is not None
+        await concerns.follow_up(page.session, lead, concern_id, step)
+        return await web.done(page, form, f"/safeguarding?saved=concern-step#{concern_id}")
+
+    return router
