@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from telemachus.identity.notifications.notices import (
     Contact,
     Intent,
@@ -31,9 +29,9 @@ from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.errors import Forbidden, NotFound
 from telemachus.shared.runtime.bus import Handlers
+from telemachus.shared.runtime.documents import stamp
 
 SWEEP_BATCH = 500
-_JSON_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 @dataclass(frozen=True)
@@ -235,9 +233,7 @@ class NoticeHandlers:
 
     async def send_reminders(self, cmd: SendReminders, uow: IdentityUnitOfWork) -> int:
         now = self.clock()
-        due = await uow.reminders.find(
-            {"done": False, "due_at": {"$lte": _stamp(now)}}, SWEEP_BATCH
-        )
+        due = await uow.reminders.find({"done": False, "due_at": {"$lte": stamp(now)}}, SWEEP_BATCH)
         intents = []
         for reminder in due:
             reminder.done = True
@@ -271,7 +267,7 @@ class NoticeHandlers:
         now = self.clock()
         monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), tzinfo=UTC)
         waiting = await uow.notices.find(
-            {"email": "digest", "created_at": {"$lt": _stamp(monday)}}, SWEEP_BATCH * 4
+            {"email": "digest", "created_at": {"$lt": stamp(monday)}}, SWEEP_BATCH * 4
         )
         by_person: dict[str, list[Notice]] = {}
         for notice in waiting:
@@ -326,8 +322,3 @@ class NoticeHandlers:
             MarkRead: self.mark_read,
             SetPreferences: self.set_preferences,
         }
-
-
-def _stamp(moment: datetime) -> str:
-    """A time as aggregates store it (pydantic's JSON form), for range queries."""
-    return str(_JSON_TIME.dump_python(moment, mode="json"))
