@@ -22,6 +22,7 @@ from telemachus.feedback.service_layer.handlers import FeedbackHandlers
 from telemachus.feedback.service_layer.publishing import to_wire
 from telemachus.feedback.service_layer.unit_of_work import CONCERNS, FeedbackUnitOfWork
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.documents import stamp
 from telemachus.shared.security.tokens import Role
 from telemachus.shared.testing.kafka import eventually
 from tests.helpers.sites import Site
@@ -119,7 +120,7 @@ async def test_a_concern_reaches_the_reporters_contact_and_none_it_could_be_abou
     # Nobody answers by the deadline (moved into the past, as time passing would).
     store = federation.runtime(hospital, "feedback").db[CONCERNS]
     past = datetime.now(UTC) - timedelta(minutes=1)
-    await store.update_one({"_id": cid}, {"$set": {"respond_by": past}})
+    await store.update_one({"_id": cid}, {"$set": {"respond_by": stamp(past)}})
 
     async def escalated() -> list[dict[str, Any]]:
         mine = await api.ok("GET", "/concerns/me", reporter)
@@ -192,3 +193,62 @@ async def test_a_concern_stored_before_exclusions_existed_is_shielded_at_start(
     assert await bus.handle(commands.ShieldEarlierConcerns()) == 1
     assert (await api.call("GET", f"/concerns/{cid}", senior_coordinator)).status_code == 403
     assert await bus.handle(commands.ShieldEarlierConcerns()) == 0
+
+
+async def test_a_concern_pauses_the_relationship_until_it_is_resolved(
+    case: tuple[Pair, dict[str, Any]],
+) -> None:
+    pair, _ = case
+    feedback, sessions = pair.feedback, pair.sessions
+    university, rid = pair.university.id, pair.relationship_id
+    mentor, mentee = (
+        await sessions.participant(pair.mentor),
+        await sessions.participant(pair.mentee),
+    )
+    concern = await feedback.ok(
+        "POST",
+        "/concerns",
+        await feedback.participant(pair.mentor),
+        json={"relationship_id": rid, "category": "boundary"},
+    )
+    contact = await feedback.staff(university, f"safe@{university}", True, Role.SAFEGUARDING)
+    await feedback.ok(
+        "POST",
+        f"/concerns/{concern['id']}/follow-up",
+        contact,
+        json={"status": "in-progress", "pause": True},
+    )
+
+    async def relationship() -> dict[str, Any]:
+        return dict(await sessions.ok("GET", f"/relationships/{rid}", mentee))
+
+    async def paused() -> bool:
+        return bool((await relationship())["paused"])
+
+    await eventually(paused)
+    # Nothing can be planned: not by the senior, not by the junior.
+    terms = {"mentor_objectives": ["how a ward round runs"], "mentee_objectives": ["apps"]}
+    for who in (mentee, mentor):
+        refused = await sessions.call("PUT", f"/relationships/{rid}/agreement", who, json=terms)
+        assert refused.status_code == 409 and "paused" in refused.text, refused.text
+    # Nor does anything leak: the event names neither the concern nor its reporter.
+    [pause] = [b for kind, b in await feedback.events() if kind == "relationship-paused"]
+    assert concern["id"] not in str(pause) and pair.mentor["ref"] not in str(pause)
+
+    await feedback.ok(
+        "POST",
+        f"/concerns/{concern['id']}/follow-up",
+        contact,
+        json={"status": "resolved", "outcome": "supported"},
+    )
+
+    async def resumed() -> bool:
+        return not (await relationship())["paused"]
+
+    await eventually(resumed)
+    [mine] = [
+        c
+        for c in await feedback.ok("GET", "/concerns/me", await feedback.participant(pair.mentor))
+        if c["id"] == concern["id"]
+    ]
+    assert mine["relationship_paused"] is False and mine["outcome"] == "supported"

@@ -143,3 +143,35 @@ def test_the_reporter_sees_progress_not_who_acted_or_who_else_was_told() -> None
     assert "acknowledged" in seen and "pressure" in seen  # their own words and the step
     for hidden in ("coordinator-x", "called them", MANAGER, SENIOR):
         assert hidden not in seen
+
+
+def test_a_pause_is_held_until_resumed_or_resolved_and_its_events_say_so_once() -> None:
+    concern = reported()
+    concern.pop_events()
+    concern.follow_up(ConcernStatus.IN_PROGRESS, "uni:coordinator-x", None, NOW, pause=True)
+    concern.follow_up(ConcernStatus.IN_PROGRESS, "uni:coordinator-x", None, NOW, pause=True)
+    assert [type(e) for e in concern.pop_events()] == [events.RelationshipPaused]
+    hold = concern.hold_id
+    assert hold and concern.id not in hold  # the public events cannot be tied to it
+    with pytest.raises(Rejected, match="pause"):
+        concern.follow_up(
+            ConcernStatus.RESOLVED, "uni:coordinator-x", None, NOW, ConcernOutcome.SUPPORTED, True
+        )
+    concern.follow_up(
+        ConcernStatus.RESOLVED, "uni:coordinator-x", None, NOW, ConcernOutcome.SUPPORTED
+    )
+    assert [type(e) for e in concern.pop_events()] == [events.RelationshipResumed]
+    assert not concern.relationship_paused and concern.hold_id == hold
+
+
+def test_a_relationship_that_ended_stays_paused_when_its_concern_is_resolved() -> None:
+    concern = reported()
+    concern.follow_up(ConcernStatus.IN_PROGRESS, "uni:coordinator-x", None, NOW, pause=True)
+    concern.follow_up(
+        ConcernStatus.RESOLVED,
+        "uni:coordinator-x",
+        None,
+        NOW,
+        ConcernOutcome.RELATIONSHIP_ENDED,
+    )
+    assert concern.relationship_paused

@@ -201,6 +201,39 @@ def test_an_exit_cancels_what_is_planned_and_a_rematch_follows_it_only() -> None
         propose(r, at(TUESDAY, 9))
 
 
+def test_a_pause_cancels_what_is_planned_and_lasts_until_every_hold_is_released() -> None:
+    r = agreed()
+    planned = propose(r, at(TUESDAY, 9))
+    r.confirm_session(MENTEE, planned)
+    r.pop_events()
+    r.pause("hold-a")
+    r.pause("hold-a")  # redelivered: one hold, one cancellation
+    assert [type(e) for e in r.pop_events()] == [events.SessionCancelled] and r.paused
+    with pytest.raises(Conflict, match="paused"):
+        propose(r, at(TUESDAY, 10))
+    with pytest.raises(Conflict, match="paused"):
+        r.propose_agreement(
+            MENTEE, AgreementTerms(mentor_objectives=["a"], mentee_objectives=["b"]), NOW
+        )
+    r.review(NOW.date() + timedelta(weeks=10), stall_weeks=3)
+    assert r.stalled_since is None  # idle on purpose
+    r.pause("hold-b")  # a second concern about the same relationship
+    r.resume("hold-a")
+    assert r.paused
+    r.resume("hold-b")
+    assert not r.paused
+    propose(r, at(TUESDAY, 10))
+
+
+def test_a_paused_relationship_can_still_be_ended_by_either_party() -> None:
+    r = agreed()
+    r.pause("hold-a")
+    r.end(MENTOR, NOW.date())
+    assert r.status is RelationshipStatus.ENDED
+    r.pause("hold-b")  # after the end: nothing to hold
+    assert r.pause_holds == ["hold-a"]
+
+
 def test_the_sweep_flags_idle_relationships_once_and_completes_at_the_end_date() -> None:
     r = agreed()
     r.review(NOW.date() + timedelta(weeks=2), stall_weeks=3)

@@ -100,3 +100,30 @@ class ConcernEscalatedV1(IntegrationEvent):
     institution: InstitutionId
     respond_by: datetime
     escalated_at: datetime
+
+
+class RelationshipPausedV1(IntegrationEvent):
+    """Those acting on a concern paused a relationship of the lead's: no session, agreement
+    or time is proposed or confirmed until it resumes, and what was planned is cancelled.
+    Which concern, and whose, is not said."""
+
+    event_type = "org.telemachus.feedback.relationship-paused.v1"
+    key_field = "relationship_id"
+
+    relationship_id: str
+    program_id: ProgramId
+    # Opaque: two concerns may each hold a pause; it lasts until every hold is released.
+    hold_id: str
+    paused_at: datetime
+
+
+class RelationshipResumedV1(IntegrationEvent):
+    """A hold on a paused relationship is released; with none left, it goes on."""
+
+    event_type = "org.telemachus.feedback.relationship-resumed.v1"
+    key_field = "relationship_id"
+
+    relationship_id: str
+    program_id: ProgramId
+    hold_id: str = Field(description="the pause's hold this releases")
+    resumed_at: datetime

@@ -110,6 +110,7 @@ class FollowUpConcern(ByPrincipal):
     status: ConcernStatus
     note: str | None = None
     outcome: ConcernOutcome | None = None
+    pause: bool | None = None
 
 
 class SetFeedbackSettings(ByPrincipal):

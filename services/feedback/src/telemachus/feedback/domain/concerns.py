@@ -86,6 +86,10 @@ class Concern(Aggregate):
     # Who must never read it: both parties and, when known, the reporter's reporting line.
     excluded: list[str] = Field(default_factory=list)
     reporting_line_known: bool = False
+    relationship_paused: bool = False  # by those acting on it, until resolved or resumed
+    # Its hold on a paused relationship, random: the events that carry it cannot be tied
+    # to the concern's own (whose id is public).
+    hold_id: str | None = None
 
     @classmethod
     def report(
@@ -167,7 +171,10 @@ class Concern(Aggregate):
         note: str | None,
         now: datetime,
         outcome: ConcernOutcome | None = None,
+        pause: bool | None = None,
     ) -> None:
+        """A step; `pause` True pauses the relationship, False resumes it. Resolving
+        resumes it too, unless the relationship ended."""
         if self.status is ConcernStatus.RESOLVED:
             raise Conflict("this concern is resolved", field="status")
         if status is ConcernStatus.OPEN:
@@ -177,8 +184,19 @@ class Concern(Aggregate):
                 "an outcome is recorded when, and only when, a concern is resolved",
                 field="outcome",
             )
+        if status is ConcernStatus.RESOLVED and pause:
+            raise Rejected("a resolved concern cannot pause its relationship", field="pause")
         self.status, self.outcome = status, outcome
         self.updates.append(ConcernUpdate(status=status, at=now, by=by, note=note))
+        if status is ConcernStatus.RESOLVED and outcome is not ConcernOutcome.RELATIONSHIP_ENDED:
+            pause = False
+        if pause is True and not self.relationship_paused:
+            self.relationship_paused = True
+            self.hold_id = self.hold_id or new_id("hold")
+            self.record(events.RelationshipPaused(self, now))
+        elif pause is False and self.relationship_paused:
+            self.relationship_paused = False
+            self.record(events.RelationshipResumed(self, now))
 
     @property
     def acknowledged_at(self) -> datetime | None:
@@ -220,6 +238,7 @@ class ConcernProgress(BaseModel):
     steps: list[ConcernStep]
     outcome: ConcernOutcome | None
     escalated: bool = Field(description="passed on because no one answered by the deadline")
+    relationship_paused: bool
 
     @classmethod
     def of(cls, concern: Concern) -> ConcernProgress:
@@ -235,6 +254,7 @@ class ConcernProgress(BaseModel):
                     "respond_by",
                     "status",
                     "outcome",
+                    "relationship_paused",
                 }
             ),
             steps=[ConcernStep(status=u.status, at=u.at) for u in concern.updates],

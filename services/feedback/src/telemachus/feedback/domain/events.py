@@ -36,3 +36,15 @@ class ConcernReported:
 @dataclass(frozen=True)
 class ConcernEscalated:
     concern: Concern
+
+
+@dataclass(frozen=True)
+class RelationshipPaused:
+    concern: Concern
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RelationshipResumed:
+    concern: Concern
+    at: datetime

@@ -78,11 +78,16 @@ class FollowUpRequest(Body):
     outcome: ConcernOutcome | None = Field(
         default=None, description="required when, and only when, status is resolved"
     )
+    pause: bool | None = Field(
+        default=None,
+        description="true pauses the relationship (its planned sessions are cancelled, none "
+        "can be proposed), false resumes it; resolving resumes it unless it ended",
+    )
 
 
 # Who is shielded from a concern is the rule's business, not the reader's: the line
 # managers' references stay inside.
-SHIELD = {"excluded", "reporting_line_known"}
+SHIELD = {"excluded", "reporting_line_known", "hold_id"}
 SHIELD_EACH = {"__all__": SHIELD}  # the same, for each concern of a list
 
 

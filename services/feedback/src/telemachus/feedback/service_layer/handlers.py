@@ -26,6 +26,7 @@ from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers, Prefetches
+from telemachus.shared.runtime.documents import stamp
 from telemachus.shared.security.access import (
     participant_ref,
     require_lead_coordinator,
@@ -223,7 +224,7 @@ class FeedbackHandlers:
         now = self.clock()
         # A concern nobody answered by its deadline escalates, once.
         for concern in await uow.concerns.find(
-            {"updates": [], "escalated_at": None, "respond_by": {"$lte": now}}
+            {"updates": [], "escalated_at": None, "respond_by": {"$lte": stamp(now)}}
         ):
             concern.escalate(now)
         windows = await uow.windows.find({"closed": False})
@@ -301,7 +302,7 @@ class FeedbackHandlers:
         )
         concern.check_reader(reader(cmd.principal, self.institution, program, concern))
         concern.follow_up(
-            cmd.status, self.actor(cmd.principal), cmd.note, self.clock(), cmd.outcome
+            cmd.status, self.actor(cmd.principal), cmd.note, self.clock(), cmd.outcome, cmd.pause
         )
         return concern
 

@@ -10,6 +10,8 @@ from telemachus.shared.contracts.feedback import (
     FeedbackDueV1,
     FeedbackWindowClosedV1,
     FeedbackWindowOpenedV1,
+    RelationshipPausedV1,
+    RelationshipResumedV1,
 )
 
 PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
@@ -18,6 +20,8 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
     FeedbackWindowClosedV1,
     ConcernReportedV1,
     ConcernEscalatedV1,
+    RelationshipPausedV1,
+    RelationshipResumedV1,
 ]
 
 
@@ -65,5 +69,19 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 institution=c.institution,
                 respond_by=c.respond_by,
                 escalated_at=c.escalated_at,
+            )
+        case events.RelationshipPaused(concern=c, at=at) if c.hold_id:
+            return RelationshipPausedV1(
+                relationship_id=c.relationship_id,
+                program_id=c.program_id,
+                hold_id=c.hold_id,
+                paused_at=at,
+            )
+        case events.RelationshipResumed(concern=c, at=at) if c.hold_id:
+            return RelationshipResumedV1(
+                relationship_id=c.relationship_id,
+                program_id=c.program_id,
+                hold_id=c.hold_id,
+                resumed_at=at,
             )
     return None

@@ -45,6 +45,18 @@ class ParticipantLeft(Command):
     participant_ref: str
 
 
+class PauseRelationship(Command):
+    """From the lead's feedback: those acting on a concern hold the relationship paused."""
+
+    relationship_id: str
+    hold_id: str
+
+
+class ResumeRelationship(Command):
+    relationship_id: str
+    hold_id: str
+
+
 class ByParticipant(Command):
     principal: Principal
     relationship_id: str

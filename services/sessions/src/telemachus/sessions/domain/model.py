@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, computed_field
 
 from telemachus.sessions.domain import events
 from telemachus.shared.contracts.vocabulary import PairingMode
@@ -120,6 +120,13 @@ class Relationship(Aggregate):
     last_held_at: datetime | None = None
     stalled_since: date | None = None
     closed_on: date | None = None
+    # Holds of those acting on a concern (opaque ids): paused while any is held.
+    pause_holds: list[str] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def paused(self) -> bool:
+        return bool(self.pause_holds)
 
     @staticmethod
     def id_for(pairing_id: str) -> str:
@@ -173,9 +180,19 @@ class Relationship(Aggregate):
                 "only the two people of a relationship act on it", field="relationship_id"
             )
 
-    def _active(self) -> None:
+    def _open(self) -> None:
         if self.status is not RelationshipStatus.ACTIVE:
             raise Conflict(f"the relationship has {self.status.value}", field="relationship_id")
+
+    def _active(self) -> None:
+        """Open and not paused: what planning anything needs."""
+        self._open()
+        if self.paused:
+            raise Conflict(
+                "the program has paused this relationship for now: nothing can be planned "
+                "until it resumes (either of you may still end it)",
+                field="relationship_id",
+            )
 
     def _session(self, session_id: str) -> MentoringSession:
         for s in self.sessions:
@@ -377,7 +394,7 @@ class Relationship(Aggregate):
         """A no-fault exit by `ref`, or (ref None) one of them left the program."""
         if ref is not None:
             self.require_party(ref)
-        self._active()
+        self._open()  # paused or not: a no-fault exit is always open to either
         for session in self.sessions:
             if session.status in (SessionStatus.PROPOSED, SessionStatus.SCHEDULED):
                 self._cancel(session)
@@ -403,6 +420,19 @@ class Relationship(Aggregate):
             for s in self.sessions
         ]
 
+    def pause(self, hold: str) -> None:
+        """Those acting on a concern pause it: what was planned is cancelled (each party
+        is told, as for any cancellation), and nothing new can be planned."""
+        if self.status is not RelationshipStatus.ACTIVE or hold in self.pause_holds:
+            return  # over already, or a redelivered pause
+        self.pause_holds = [*self.pause_holds, hold]
+        for session in self.sessions:
+            if session.status in (SessionStatus.PROPOSED, SessionStatus.SCHEDULED):
+                self._cancel(session)
+
+    def resume(self, hold: str) -> None:
+        self.pause_holds = [h for h in self.pause_holds if h != hold]
+
     def request_rematch(self, ref: str, now: datetime) -> None:
         self.require_party(ref)
         if self.status is not RelationshipStatus.ENDED:
@@ -416,6 +446,8 @@ class Relationship(Aggregate):
         if today > self.planned_end:
             self._complete(today, "end-date-passed")
             return
+        if self.paused:
+            return  # idle on purpose: not stalled
         since = self.last_held_at.date() if self.last_held_at else self.starts_on
         if self.stalled_since is None and today - since >= timedelta(weeks=stall_weeks):
             self.stalled_since = today

@@ -4,6 +4,7 @@ every institution's identity the programs, availability and withdrawals of their
 from __future__ import annotations
 
 from telemachus.sessions.domain import commands
+from telemachus.shared.contracts.feedback import RelationshipPausedV1, RelationshipResumedV1
 from telemachus.shared.contracts.identity import (
     EnrolmentFactsV1,
     ParticipantWithdrawnV1,
@@ -47,6 +48,29 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         {PairingConfirmedV1: pairing_confirmed},
         bus,
         "Confirmed pairings of the programs this institution leads; each opens a relationship.",
+    )
+
+    def paused(event: RelationshipPausedV1, delivery: Delivery) -> object:
+        require_lead(event.program_id, delivery.origin)
+        return commands.PauseRelationship(
+            relationship_id=event.relationship_id, hold_id=event.hold_id
+        )
+
+    def resumed(event: RelationshipResumedV1, delivery: Delivery) -> object:
+        require_lead(event.program_id, delivery.origin)
+        return commands.ResumeRelationship(
+            relationship_id=event.relationship_id, hold_id=event.hold_id
+        )
+
+    # Our own feedback service pauses a relationship while a concern about it is handled.
+    subscribe_commands(
+        runtime.consumer,
+        "concern-holds",
+        [event_topic(me, "feedback")],
+        {RelationshipPausedV1: paused, RelationshipResumedV1: resumed},
+        bus,
+        "Relationships paused and resumed by those acting on a concern: while paused, "
+        "planned sessions are cancelled and nothing new can be planned.",
     )
 
     def program(event: ProgramTermsV1, delivery: Delivery) -> object | None:

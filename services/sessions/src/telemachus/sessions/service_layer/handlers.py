@@ -95,6 +95,22 @@ class SessionsHandlers:
         ):
             await uow.feeds.remove_where({"participant_ref": ref})
 
+    async def pause(self, cmd: commands.PauseRelationship, uow: SessionsUnitOfWork) -> None:
+        relationship = found(
+            await uow.relationships.get(cmd.relationship_id),
+            f"relationship {cmd.relationship_id}",
+            field="relationship_id",
+        )
+        relationship.pause(cmd.hold_id)
+
+    async def resume(self, cmd: commands.ResumeRelationship, uow: SessionsUnitOfWork) -> None:
+        relationship = found(
+            await uow.relationships.get(cmd.relationship_id),
+            f"relationship {cmd.relationship_id}",
+            field="relationship_id",
+        )
+        relationship.resume(cmd.hold_id)
+
     # -- participants -------------------------------------------------------------------
 
     async def _mine(
@@ -297,6 +313,8 @@ class SessionsHandlers:
             commands.RecordProgram: self.record_program,
             commands.RecordAvailability: self.record_availability,
             commands.ParticipantLeft: self.participant_left,
+            commands.PauseRelationship: self.pause,
+            commands.ResumeRelationship: self.resume,
             commands.ProposeAgreement: self.propose_agreement,
             commands.ConfirmAgreement: self.confirm_agreement,
             commands.ProposeSession: self.propose_session,
