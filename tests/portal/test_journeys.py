@@ -315,6 +315,14 @@ async def test_participant_and_coordinator_journeys(
         await usafe.sign_in("/safeguarding")
         assert "It takes too much time" in await usafe.text()
         await usafe.step("concerns")
+        # Paused while it is looked into: the professor can plan nothing meanwhile.
+        await usafe.page.get_by_label("New state").select_option("in-progress")
+        await usafe.page.get_by_label("The relationship").select_option("pause")
+        await usafe.page.get_by_role("button", name="Record").click()
+        assert "Relationship paused" in await usafe.text()
+        await until_text(cleo, cleo_relationship, "paused this relationship")
+        await cleo.step("relationship-paused")
+        await usafe.open("/safeguarding")
         await usafe.page.get_by_label("New state").select_option("resolved")
         await usafe.page.get_by_role("button", name="Record").click()
         assert "Choose how the concern was resolved" in await usafe.text()
@@ -330,6 +338,7 @@ async def test_participant_and_coordinator_journeys(
         await cleo.open(cleo_relationship)
         seen_by_cleo = await cleo.text()
         assert "Resolved" in seen_by_cleo and "talked it through" not in seen_by_cleo
+        await until_text(cleo, cleo_relationship, "Propose a session")  # resumed on resolution
 
         # -- Relationships and the evaluation report in the page; the export ----------
         overview = await coord.text()

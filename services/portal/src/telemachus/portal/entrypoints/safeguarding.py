@@ -20,17 +20,23 @@ OUTCOMES = ("supported", "relationship-ended", "referred", "no-further-action")
 
 def concern_step(page: Page, form: FormData) -> dict[str, Any]:
     """A step on a concern from its form (the coordinator's or the contact's): a state,
-    an outcome when, and only when, it is resolved, and an optional note."""
+    an outcome when, and only when, it is resolved, an optional note, and whether to pause
+    or resume the relationship."""
     status = str(form.get("status", ""))
     if status not in CONCERN_STATES:
         raise ServiceRefused(422, page._("Choose the concern's new state."), "status")
     outcome = str(form.get("outcome") or "") or None
     if status == "resolved" and outcome not in OUTCOMES:
         raise ServiceRefused(422, page._("Choose how the concern was resolved."), "outcome")
+    relationship = str(form.get("relationship") or "")
     return {
         "status": status,
         "outcome": outcome if status == "resolved" else None,
         "note": str(form.get("note") or "") or None,
+        # Resolving resumes a paused relationship by itself (feedback decides).
+        "pause": {"pause": True, "resume": False}.get(relationship)
+        if status != "resolved"
+        else None,
     }
 
 
