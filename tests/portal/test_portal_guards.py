@@ -249,6 +249,7 @@ async def test_refusals_are_words_not_stack_traces(
             (f"/at/{hospital}/relationships/not-a-relationship", 404, "Not found"),
             (f"/at/{hospital}/proposals/not-a-pairing", 404, "Not found"),
             ("/coordinate", 403, "That is not open to you"),
+            ("/safeguarding", 403, "safeguarding contacts"),
             ("/no-such-page", 404, "Not found"),
             ("/callback?state=forged&code=x", 400, "That sign-in link has expired"),
         ):

@@ -17,6 +17,7 @@ from telemachus.portal.entrypoints.web import Page, Web
 from telemachus.portal.service_layer.concerns import Concerns
 from telemachus.portal.service_layer.coordination import Coordination
 from telemachus.portal.service_layer.participation import Participation
+from telemachus.shared.security.tokens import Role
 
 Json = dict[str, Any]
 MODES = ("assigned", "ranked", "mixed")
@@ -30,13 +31,9 @@ def coordinator_router(
     router = APIRouter(prefix="/coordinate")
 
     async def coordinator(request: Request) -> Page:
-        page = await web.signed_in(request)
-        assert page.session is not None
-        if not page.session.coordinator:
-            raise ServiceRefused(
-                403, page._("These pages are for your institution's coordinators.")
-            )
-        return page
+        return await web.with_role(
+            request, Role.COORDINATOR, N_("These pages are for your institution's coordinators.")
+        )
 
     async def programs_page(
         page: Page, values: Json | None = None, errors: Json | None = None

@@ -10,9 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from telemachus.portal.adapters.services import ServiceRefused
+from telemachus.portal.domain.profile_form import N_
 from telemachus.portal.entrypoints.web import Page, Web
 from telemachus.portal.service_layer.concerns import Concerns
 from telemachus.portal.service_layer.participation import Participation
+from telemachus.shared.security.tokens import Role
 
 CONCERN_STATES = ("acknowledged", "in-progress", "resolved")
 OUTCOMES = ("supported", "relationship-ended", "referred", "no-further-action")
@@ -44,13 +46,11 @@ def safeguarding_router(web: Web, concerns: Concerns, journey: Participation) ->
     router = APIRouter(prefix="/safeguarding")
 
     async def contact(request: Request) -> Page:
-        page = await web.signed_in(request)
-        assert page.session is not None
-        if not page.session.safeguarding:
-            raise ServiceRefused(
-                403, page._("This page is for your institution's safeguarding contacts.")
-            )
-        return page
+        return await web.with_role(
+            request,
+            Role.SAFEGUARDING,
+            N_("This page is for your institution's safeguarding contacts."),
+        )
 
     @router.get("", include_in_schema=False)
     async def concerns_page(request: Request) -> Response:

@@ -22,6 +22,7 @@ from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.adapters.store import PortalStore
 from telemachus.portal.domain.sessions import PortalSession, digest, new_secret
 from telemachus.portal.domain.wording import label
+from telemachus.shared.security.tokens import Role
 from telemachus.shared.translations import Catalogs
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,15 @@ class Web:
         if page.session is None:
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise SignInNeeded(path if request.method == "GET" else _referring_path(request))
+        return page
+
+    async def with_role(self, request: Request, role: Role, refusal: str) -> Page:
+        """Signed in and holding `role`, else 403 with `refusal` (a message id, shown in
+        the person's language)."""
+        page = await self.signed_in(request)
+        assert page.session is not None
+        if role not in page.session.roles:
+            raise ServiceRefused(403, page._(refusal))
         return page
 
     async def form(self, page: Page) -> FormData:
