@@ -75,7 +75,7 @@ async def test_a_concern_reaches_the_reporters_contact_and_none_it_could_be_abou
     assert cid in [c["id"] for c in shown]
     assert {c["reporter_ref"].split(":")[0] for c in shown} == {university}  # its people's
     # Who is shielded stays inside: not even a contact learns the line managers' refs.
-    assert "excluded" not in shown[0] and manager["ref"] not in str(shown)
+    assert "reporting_line" not in shown[0] and manager["ref"] not in str(shown)
 
     # The other party, though one of the lead's coordinators, with the portal's token.
     senior_coordinator = await api.coordinator(hospital, pair.mentee["subject"], exchanged=True)
@@ -160,7 +160,7 @@ async def test_a_concern_reaches_the_reporters_contact_and_none_it_could_be_abou
     assert progress["status"] == "resolved" and progress["outcome"] == "supported"
     assert [s["status"] for s in progress["steps"]] == ["acknowledged", "resolved"]
     assert progress["escalated"] is True
-    for hidden in ("coordinator-", "called the junior", "safe@", "updates", "excluded"):
+    for hidden in ("coordinator-", "called the junior", "safe@", "updates", "reporting_line"):
         assert hidden not in str(progress)
 
 
@@ -179,7 +179,7 @@ async def test_a_concern_stored_before_exclusions_existed_is_shielded_at_start(
     runtime = federation.runtime(hospital, "feedback")
     # As a concern stored before this release: no exclusions at all.
     await runtime.db[CONCERNS].update_one(
-        {"_id": cid}, {"$unset": {"excluded": "", "reporting_line_known": ""}}
+        {"_id": cid}, {"$unset": {"parties": "", "reporting_line": ""}}
     )
     senior_coordinator = await api.coordinator(hospital, pair.mentee["subject"], exchanged=True)
     assert (await api.call("GET", f"/concerns/{cid}", senior_coordinator)).status_code == 200

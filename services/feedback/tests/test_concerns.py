@@ -175,3 +175,16 @@ def test_a_relationship_that_ended_stays_paused_when_its_concern_is_resolved() -
         ConcernOutcome.RELATIONSHIP_ENDED,
     )
     assert concern.relationship_paused
+
+
+def test_a_leaver_leaves_no_reference_and_their_concern_no_line_that_points_at_them() -> None:
+    theirs, about_them = reported([MANAGER]), reported([MANAGER])
+    theirs.forget(JUNIOR, "uni:anon-1")
+    assert JUNIOR not in theirs.model_dump_json() and MANAGER not in theirs.model_dump_json()
+    assert theirs.text is None and theirs.reporting_line is None
+    # Still no reading by the other party, nor by the junior's institution's roster.
+    assert theirs.refusal(coordinator("hosp", SENIOR)) is not None
+    assert theirs.refusal(coordinator("uni", MANAGER)) is not None
+    about_them.forget(SENIOR, "hosp:anon-2")
+    assert SENIOR not in about_them.model_dump_json()
+    assert about_them.reporter_ref == JUNIOR and about_them.text == "pressure"

@@ -78,7 +78,7 @@ class FinishRelationship(Command):
 
 
 class ShieldEarlierConcerns(Command):
-    """At start: concerns stored before exclusions existed get both parties excluded."""
+    """At start: concerns stored before exclusions existed get their parties."""
 
 
 class Sweep(Command):

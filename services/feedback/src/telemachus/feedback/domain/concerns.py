@@ -83,9 +83,10 @@ class Concern(Aggregate):
     respond_by: datetime | None = None
     escalated_at: datetime | None = None
     outcome: ConcernOutcome | None = None
-    # Who must never read it: both parties and, when known, the reporter's reporting line.
-    excluded: list[str] = Field(default_factory=list)
-    reporting_line_known: bool = False
+    # Who must never read it: both parties and the reporter's line managers (None: the
+    # reporter did not share them). Concerns stored before get theirs at start.
+    parties: list[str] = Field(default_factory=list)
+    reporting_line: list[str] | None = None
     relationship_paused: bool = False  # by those acting on it, until resolved or resumed
     # Its hold on a paused relationship, random: the events that carry it cannot be tied
     # to the concern's own (whose id is public).
@@ -112,10 +113,8 @@ class Concern(Aggregate):
             text=text or None,
             reported_at=now,
             respond_by=now + respond_within,
-            excluded=sorted(
-                {relationship.mentor_ref, relationship.mentee_ref, *(reporting_line or [])}
-            ),
-            reporting_line_known=reporting_line is not None,
+            parties=[relationship.mentor_ref, relationship.mentee_ref],
+            reporting_line=reporting_line,
         )
         concern.record(events.ConcernReported(concern))
         return concern
@@ -125,6 +124,10 @@ class Concern(Aggregate):
         """Whose safeguarding contacts act on it: the reporter's home (an anonymised
         reporter's stand-in keeps it)."""
         return institution_of(self.reporter_ref)
+
+    @property
+    def excluded(self) -> set[str]:
+        return {*self.parties, *(self.reporting_line or [])}
 
     def refusal(self, reader: Reader) -> str | None:
         """Why this reader may not read or act on this concern, or None if they may."""
@@ -146,7 +149,7 @@ class Concern(Aggregate):
                 "coordinators who see its reporter"
             )
         if (
-            not self.reporting_line_known
+            self.reporting_line is None
             and reader.ref is not None
             and institution_of(reader.ref) == self.institution
         ):
@@ -161,8 +164,13 @@ class Concern(Aggregate):
         if (why := self.refusal(reader)) is not None:
             raise Forbidden(why, field="concern_id")
 
-    def anonymise(self, anonymous: str) -> None:
-        self.reporter_ref, self.text = anonymous, None
+    def forget(self, ref: str, anonymous: str) -> None:
+        """`ref` left the program and keeps only an unlinkable stand-in here. Their own
+        concern also loses its text and their line managers (who would point at them): the
+        reading rule then treats the line as unknown."""
+        self.parties = [anonymous if p == ref else p for p in self.parties]
+        if ref == self.reporter_ref:
+            self.reporter_ref, self.text, self.reporting_line = anonymous, None, None
 
     def follow_up(
         self,

@@ -87,7 +87,7 @@ class FollowUpRequest(Body):
 
 # Who is shielded from a concern is the rule's business, not the reader's: the line
 # managers' references stay inside.
-SHIELD = {"excluded", "reporting_line_known", "hold_id"}
+SHIELD = {"parties", "reporting_line", "hold_id"}
 SHIELD_EACH = {"__all__": SHIELD}  # the same, for each concern of a list
 
 

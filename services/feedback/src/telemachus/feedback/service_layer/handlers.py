@@ -191,7 +191,7 @@ class FeedbackHandlers:
             for response in await uow.responses.find(mine):
                 response.anonymise(anonymous)
             for concern in await uow.concerns.find(reported):
-                concern.anonymise(anonymous)
+                concern.forget(ref, anonymous)
             if participant is not None:
                 uow.participants.add(
                     participant.model_copy(
@@ -203,6 +203,9 @@ class FeedbackHandlers:
                         }
                     )
                 )
+        # Concerns about a relationship they were in keep them out, without their ref.
+        for concern in await uow.concerns.find({"program_id": program_id, "parties": ref}):
+            concern.forget(ref, anonymous)
         # Relationships and pairings still count, no longer linked to the person.
         for repository in (uow.relationships, uow.pairings, uow.windows):
             for item in await repository.find({"program_id": program_id, **involving(ref)}):
@@ -211,13 +214,16 @@ class FeedbackHandlers:
     async def shield_earlier_concerns(
         self, cmd: commands.ShieldEarlierConcerns, uow: FeedbackUnitOfWork
     ) -> int:
-        earlier = await uow.concerns.find({"excluded": {"$exists": False}})
+        earlier = await uow.concerns.find({"parties": {"$exists": False}})
         for concern in earlier:
             relationship = await uow.relationships.get(concern.relationship_id)
-            parties = [relationship.mentor_ref, relationship.mentee_ref] if relationship else []
-            # Without its relationship, only the reporter is known: the rule then keeps
-            # their institution's roster out as for an unknown line.
-            concern.excluded = sorted({concern.reporter_ref, *parties})
+            # Without its relationship only the reporter is known; their line is unknown
+            # either way, which keeps their institution's roster out.
+            concern.parties = (
+                [relationship.mentor_ref, relationship.mentee_ref]
+                if relationship
+                else [concern.reporter_ref]
+            )
         return len(earlier)
 
     async def sweep(self, cmd: commands.Sweep, uow: FeedbackUnitOfWork) -> int:
