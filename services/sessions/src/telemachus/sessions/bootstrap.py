@@ -6,13 +6,14 @@ from fastapi import FastAPI
 from pymongo import ASCENDING
 
 from telemachus.sessions.domain import commands
-from telemachus.sessions.entrypoints import http, kafka
+from telemachus.sessions.entrypoints import http, kafka, preparation_http
 from telemachus.sessions.service_layer.handlers import SessionsHandlers
 from telemachus.sessions.service_layer.publishing import PUBLISHED_EVENTS, to_wire
 from telemachus.sessions.service_layer.unit_of_work import (
     EXITS,
     FEEDS,
     NOTES,
+    PREPARATION,
     RELATIONSHIPS,
     SessionsUnitOfWork,
 )
@@ -48,6 +49,7 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         await runtime.db[NOTES].create_index([("author_ref", ASCENDING)])
         await runtime.db[EXITS].create_index([("program_id", ASCENDING)])
         await runtime.db[FEEDS].create_index([("participant_ref", ASCENDING)])
+        await runtime.db[PREPARATION].create_index([("program_id", ASCENDING)])
 
     async def review() -> None:
         await bus.handle(commands.ReviewRelationships())
@@ -56,10 +58,10 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     runtime.periodic.every(settings.sweep_seconds, "complete and flag relationships", review)
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
-    router = http.sessions_router(
-        bus,
-        SessionsViews(runtime.db),
-        settings.institution,
-        principal_dependency(runtime.token_verifier()),
+    views = SessionsViews(runtime.db)
+    authenticate = principal_dependency(runtime.token_verifier())
+    router = http.sessions_router(bus, views, settings.institution, authenticate)
+    preparation = preparation_http.preparation_router(
+        bus, views, settings.institution, authenticate
     )
-    return runtime.create_app("Telemachus sessions", DESCRIPTION, [router])
+    return runtime.create_app("Telemachus sessions", DESCRIPTION, [router, preparation])

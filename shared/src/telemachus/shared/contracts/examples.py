@@ -46,6 +46,7 @@ NAMED: dict[str, Any] = {
     "window_id": f"window_{RELATIONSHIP}_baseline",
     "session_id": "session_3Jk9aQ",
     "concern_id": "concern_Zq81mNa0",
+    "module_id": "feedback-upward",
     "institution": PARTNER,  # a concern's: the reporter's home, whose contacts act
     "engine": "auction-v1",
     "consented_fields": [

@@ -56,6 +56,9 @@ class AgreementConfirmedV1(IntegrationEvent):
     revision: int = Field(ge=1)
     cadence_weeks: int = Field(ge=1, le=12)
     confirmed_at: datetime
+    ground_rules_version: int | None = Field(
+        default=None, description="the program's ground rules both acknowledged with it"
+    )
 
 
 class SessionFactsV1(IntegrationEvent):
@@ -144,3 +147,15 @@ class RelationshipStalledV1(IntegrationEvent):
     program_id: ProgramId
     last_held_on: date | None
     stalled_since: date
+
+
+class PreparationCompletedV1(IntegrationEvent):
+    """A participant completed one of a program's preparation modules (its check passed)."""
+
+    event_type = "org.telemachus.sessions.preparation-completed.v1"
+    key_field = "participant_ref"
+
+    program_id: ProgramId
+    participant_ref: ParticipantRef
+    module_id: str = Field(max_length=40)
+    completed_at: datetime

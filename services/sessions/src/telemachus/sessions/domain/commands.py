@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from telemachus.sessions.domain.model import AgreementTerms, Attendance, ExitReason, Format
+from telemachus.sessions.domain.preparation import Preparation
 from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.security.tokens import Principal
 
@@ -111,6 +112,25 @@ class SetProgramSettings(Command):
     principal: Principal
     program_id: str
     stall_weeks: int = Field(ge=1, le=26)
+
+
+class SetGroundRules(Command):
+    principal: Principal
+    program_id: str
+    rules: list[str]
+
+
+class SetPreparation(Command):
+    principal: Principal
+    program_id: str
+    preparation: Preparation
+
+
+class CompleteModule(Command):
+    principal: Principal
+    program_id: str
+    module_id: str
+    answer: int
 
 
 class ReviewRelationships(Command):

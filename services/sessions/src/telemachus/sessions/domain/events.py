@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from telemachus.sessions.domain.model import MentoringSession, Relationship
+    from telemachus.sessions.domain.preparation import PreparationRecord
 
 
 @dataclass(frozen=True)
@@ -71,4 +72,11 @@ class RelationshipStalled:
 class RematchRequested:
     relationship: Relationship
     participant_ref: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PreparationCompleted:
+    record: PreparationRecord
+    module_id: str
     at: datetime

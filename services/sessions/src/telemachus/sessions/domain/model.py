@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, computed_field
 
 from telemachus.sessions.domain import events
+from telemachus.sessions.domain.preparation import GroundRules, Preparation, Readiness
 from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.errors import Conflict, Forbidden, Rejected
@@ -78,6 +79,9 @@ class Agreement(AgreementTerms):
     proposed_by: str
     confirmed_by: list[str]
     confirmed_at: datetime | None = None
+    # The program's ground rules this revision includes; confirming it acknowledges them
+    # (0: agreed before the program had rules, so agreed to again).
+    ground_rules_version: int = 0
 
 
 class MentoringSession(BaseModel):
@@ -202,12 +206,20 @@ class Relationship(Aggregate):
 
     # -- learning agreement -------------------------------------------------------------
 
-    def propose_agreement(self, ref: str, terms: AgreementTerms, now: datetime) -> Agreement:
+    def propose_agreement(
+        self, ref: str, terms: AgreementTerms, now: datetime, rules_version: int = 1
+    ) -> Agreement:
+        """Proposing includes the program's current ground rules: both sides' agreement
+        is both sides' acknowledgement of them."""
         self.require_party(ref)
         self._active()
         revision = self.agreement.revision + 1 if self.agreement else 1
         self.agreement = Agreement(
-            **terms.model_dump(), revision=revision, proposed_by=ref, confirmed_by=[ref]
+            **terms.model_dump(),
+            revision=revision,
+            proposed_by=ref,
+            confirmed_by=[ref],
+            ground_rules_version=rules_version,
         )
         return self.agreement
 
@@ -233,6 +245,33 @@ class Relationship(Aggregate):
     @property
     def agreed(self) -> bool:
         return self.agreement is not None and len(self.agreement.confirmed_by) == 2
+
+    def not_ready(self, readiness: Readiness) -> str | None:
+        """What still stands before any session, or None: the learning agreement with the
+        program's current ground rules, agreed by both, and, where the program requires
+        it, both people prepared."""
+        if not self.agreed or self.agreement is None:
+            return "both confirm the learning agreement before the first session"
+        if self.agreement.ground_rules_version != readiness.rules_version:
+            return (
+                f"the program's ground rules changed (version {readiness.rules_version}): "
+                "propose the learning agreement again, and both agree to it with them"
+            )
+        if readiness.unprepared:
+            roles = sorted(self.role_of(r) for r in set(readiness.unprepared))
+            who = "both of you have" if len(roles) == 2 else f"the {roles[0]} has"
+            return (
+                f"the program asks for preparation first: {who} modules still to complete "
+                "(the program's Preparation page)"
+            )
+        return None
+
+    def _ready(self, readiness: Readiness) -> None:
+        if (problem := self.not_ready(readiness)) is not None:
+            raise Conflict(problem, field="relationship_id")
+
+    def _agreed_version(self) -> int:
+        return self.agreement.ground_rules_version if self.agreement else 0
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -281,14 +320,11 @@ class Relationship(Aggregate):
         now: datetime,
         available: AvailabilityCheck,
         busy: Callable[[str, datetime, datetime], bool],
+        readiness: Readiness | None = None,
     ) -> MentoringSession:
         self.require_party(ref)
         self._active()
-        if not self.agreed:
-            raise Conflict(
-                "both confirm the learning agreement before the first session",
-                field="relationship_id",
-            )
+        self._ready(readiness or Readiness(self._agreed_version(), []))
         if format is Format.IN_PERSON and not place:
             raise Rejected("an in-person session needs a place", field="place")
         if format is Format.VIRTUAL and link is None:
@@ -306,9 +342,13 @@ class Relationship(Aggregate):
         self.sessions = [*self.sessions, session]
         return session
 
-    def confirm_session(self, ref: str, session_id: str) -> MentoringSession:
+    def confirm_session(
+        self, ref: str, session_id: str, readiness: Readiness | None = None
+    ) -> MentoringSession:
         self.require_party(ref)
         self._active()
+        if readiness is not None:
+            self._ready(readiness)
         session = self._session(session_id)
         if session.status is not SessionStatus.PROPOSED:
             raise Conflict(f"the session is {session.status.value}", field="session_id")
@@ -489,6 +529,8 @@ class ProgramSettings(Aggregate):
     # The program's smallest group shown to coordinators (its terms, from identity).
     reporting_threshold: int = Field(default=5, ge=2, le=100)
     stall_weeks: int = Field(default=3, ge=1, le=26)
+    ground_rules: GroundRules = Field(default_factory=GroundRules)
+    preparation: Preparation = Field(default_factory=Preparation)
 
 
 class Availability(Aggregate):

@@ -19,11 +19,18 @@ from telemachus.sessions.domain.model import (
     RelationshipStatus,
     SessionStatus,
 )
+from telemachus.sessions.domain.preparation import (
+    GroundRules,
+    PreparationRecord,
+    Readiness,
+    readiness,
+)
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers, Prefetches
 from telemachus.shared.security.access import participant_ref, require_lead_coordinator
+from telemachus.shared.security.tokens import Principal
 
 LIVE = [SessionStatus.PROPOSED.value, SessionStatus.SCHEDULED.value]
 
@@ -162,11 +169,29 @@ class SessionsHandlers:
 
         return available, busy
 
+    async def _program(self, uow: SessionsUnitOfWork, program_id: str) -> ProgramSettings:
+        return await uow.programs.get(program_id) or ProgramSettings(id=program_id)
+
+    async def _readiness(self, uow: SessionsUnitOfWork, relationship: Relationship) -> Readiness:
+        program = await self._program(uow, relationship.program_id)
+        records = {}
+        for ref in relationship.parties:
+            key = PreparationRecord.key(relationship.program_id, ref)
+            if (record := await uow.preparation.get(key)) is not None:
+                records[ref] = record
+        return readiness(
+            program.ground_rules,
+            program.preparation,
+            {ref: relationship.role_of(ref) for ref in relationship.parties},
+            records,
+        )
+
     async def propose_agreement(
         self, cmd: commands.ProposeAgreement, uow: SessionsUnitOfWork
     ) -> Relationship:
         relationship, me = await self._mine(cmd, uow)
-        relationship.propose_agreement(me, cmd.terms, self.clock())
+        program = await self._program(uow, relationship.program_id)
+        relationship.propose_agreement(me, cmd.terms, self.clock(), program.ground_rules.version)
         return relationship
 
     async def confirm_agreement(
@@ -191,6 +216,7 @@ class SessionsHandlers:
             now=self.clock(),
             available=available,
             busy=busy,
+            readiness=await self._readiness(uow, relationship),
         )
         return relationship
 
@@ -198,7 +224,7 @@ class SessionsHandlers:
         self, cmd: commands.ConfirmSession, uow: SessionsUnitOfWork
     ) -> Relationship:
         relationship, me = await self._mine(cmd, uow)
-        relationship.confirm_session(me, cmd.session_id)
+        relationship.confirm_session(me, cmd.session_id, await self._readiness(uow, relationship))
         return relationship
 
     async def reschedule(
@@ -273,14 +299,55 @@ class SessionsHandlers:
     async def set_program_settings(
         self, cmd: commands.SetProgramSettings, uow: SessionsUnitOfWork
     ) -> ProgramSettings:
-        require_lead_coordinator(cmd.principal, self.institution, cmd.program_id)
+        program = await self._led_program(cmd.principal, cmd.program_id, uow)
+        program.stall_weeks = cmd.stall_weeks
+        return program
+
+    async def _led_program(
+        self, principal: Principal, program_id: str, uow: SessionsUnitOfWork
+    ) -> ProgramSettings:
+        require_lead_coordinator(principal, self.institution, program_id)
+        return found(
+            await uow.programs.get(program_id),
+            f"program {program_id} led by {self.institution}",
+            field="program_id",
+        )
+
+    async def set_ground_rules(
+        self, cmd: commands.SetGroundRules, uow: SessionsUnitOfWork
+    ) -> ProgramSettings:
+        """A new version: every relationship agrees to its learning agreement again."""
+        program = await self._led_program(cmd.principal, cmd.program_id, uow)
+        if cmd.rules != program.ground_rules.rules:
+            program.ground_rules = GroundRules(
+                version=program.ground_rules.version + 1, rules=cmd.rules
+            )
+        return program
+
+    async def set_preparation(
+        self, cmd: commands.SetPreparation, uow: SessionsUnitOfWork
+    ) -> ProgramSettings:
+        program = await self._led_program(cmd.principal, cmd.program_id, uow)
+        program.preparation = cmd.preparation
+        return program
+
+    async def complete_module(
+        self, cmd: commands.CompleteModule, uow: SessionsUnitOfWork
+    ) -> PreparationRecord:
+        me = participant_ref(cmd.principal)
         program = found(
             await uow.programs.get(cmd.program_id),
             f"program {cmd.program_id} led by {self.institution}",
             field="program_id",
         )
-        program.stall_weeks = cmd.stall_weeks
-        return program
+        module = program.preparation.module(cmd.module_id)
+        key = PreparationRecord.key(cmd.program_id, me)
+        record = await uow.preparation.get(key)
+        if record is None:
+            record = PreparationRecord(id=key, program_id=cmd.program_id, participant_ref=me)
+            uow.preparation.add(record)
+        record.complete(module, cmd.answer, self.clock())
+        return record
 
     async def review(self, cmd: commands.ReviewRelationships, uow: SessionsUnitOfWork) -> int:
         today = self.clock().date()
@@ -328,4 +395,7 @@ class SessionsHandlers:
             commands.CloseCalendar: self.close_calendar,
             commands.SetProgramSettings: self.set_program_settings,
             commands.ReviewRelationships: self.review,
+            commands.SetGroundRules: self.set_ground_rules,
+            commands.SetPreparation: self.set_preparation,
+            commands.CompleteModule: self.complete_module,
         }

@@ -7,6 +7,7 @@ from telemachus.sessions.domain.model import MentoringSession, Relationship
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.sessions import (
     AgreementConfirmedV1,
+    PreparationCompletedV1,
     RelationshipCompletedV1,
     RelationshipEndedV1,
     RelationshipStalledV1,
@@ -32,6 +33,7 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
     RelationshipEndedV1,
     RelationshipStalledV1,
     RematchRequestedV1,
+    PreparationCompletedV1,
 ]
 SESSION_EVENTS: dict[type[events.SessionEvent], type[SessionFactsV1]] = {
     events.SessionScheduled: SessionScheduledV1,
@@ -88,6 +90,14 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 revision=r.agreement.revision,
                 cadence_weeks=r.agreement.cadence_weeks,
                 confirmed_at=at,
+                ground_rules_version=r.agreement.ground_rules_version or None,
+            )
+        case events.PreparationCompleted(record=p, module_id=module_id, at=at):
+            return PreparationCompletedV1(
+                program_id=p.program_id,
+                participant_ref=p.participant_ref,
+                module_id=module_id,
+                completed_at=at,
             )
         case events.SessionHeld(relationship=r, session=s):
             return SessionHeldV1.model_validate({**_session_facts(r, s), "held_count": r.held})

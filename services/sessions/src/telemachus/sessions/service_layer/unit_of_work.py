@@ -10,6 +10,7 @@ from telemachus.sessions.domain.model import (
     ProgramSettings,
     Relationship,
 )
+from telemachus.sessions.domain.preparation import PreparationRecord
 from telemachus.shared.runtime.repository import MongoRepository
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 
@@ -19,6 +20,7 @@ EXITS = "exit_reasons"
 PROGRAMS = "programs"
 AVAILABILITY = "availability"
 FEEDS = "calendar_feeds"
+PREPARATION = "preparation"
 
 
 class SessionsUnitOfWork(MongoUnitOfWork):
@@ -30,4 +32,5 @@ class SessionsUnitOfWork(MongoUnitOfWork):
         self.programs = MongoRepository(self, PROGRAMS, ProgramSettings)
         self.availability = MongoRepository(self, AVAILABILITY, Availability)
         self.feeds = MongoRepository(self, FEEDS, CalendarFeed)
+        self.preparation = MongoRepository(self, PREPARATION, PreparationRecord)
         return self

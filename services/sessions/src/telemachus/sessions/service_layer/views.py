@@ -15,10 +15,12 @@ from telemachus.sessions.domain.model import (
     ProgramSettings,
     Relationship,
 )
+from telemachus.sessions.domain.preparation import PreparationRecord
 from telemachus.sessions.service_layer.unit_of_work import (
     EXITS,
     FEEDS,
     NOTES,
+    PREPARATION,
     PROGRAMS,
     RELATIONSHIPS,
 )
@@ -60,6 +62,13 @@ class SessionsViews:
         records = await read_many(self._db, EXITS, ExitRecord, {"program_id": program_id})
         counted = Counter(r.reason.value for r in records)
         return {reason.value: counted[reason.value] for reason in ExitReason}
+
+    async def preparation_records(self, program_id: str) -> dict[str, PreparationRecord]:
+        """What each person of the program completed, by their ref."""
+        records = await read_many(
+            self._db, PREPARATION, PreparationRecord, {"program_id": program_id}
+        )
+        return {r.participant_ref: r for r in records}
 
     async def feed(self, key: str) -> CalendarFeed | None:
         return await read_one(self._db, FEEDS, CalendarFeed, key)
