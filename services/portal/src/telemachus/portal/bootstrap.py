@@ -18,6 +18,7 @@ from telemachus.portal.adapters.store import PortalStore
 from telemachus.portal.entrypoints.coordinator import coordinator_router
 from telemachus.portal.entrypoints.errors import install_error_pages
 from telemachus.portal.entrypoints.participant import participant_router
+from telemachus.portal.entrypoints.preparation import preparation_router
 from telemachus.portal.entrypoints.safeguarding import safeguarding_router
 from telemachus.portal.entrypoints.security_headers import SecurityHeaders
 from telemachus.portal.entrypoints.sign_in import sign_in_router
@@ -114,6 +115,7 @@ def bootstrap(
     app.include_router(participant_router(web, participation))
     app.include_router(coordinator_router(web, coordination, participation, concerns))
     app.include_router(safeguarding_router(web, concerns, participation))
+    app.include_router(preparation_router(web, participation))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_pages(app, web)
     FastAPIInstrumentor.instrument_app(

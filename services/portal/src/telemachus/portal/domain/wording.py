@@ -96,6 +96,11 @@ LABELS: dict[str, dict[str, str]] = {
         "time-burden": N_("It takes too much time"),
         "other": N_("Something else"),
     },
+    "module-role": {
+        "mentor": N_("For junior mentors"),
+        "mentee": N_("For senior mentees"),
+        "both": N_("For both"),
+    },
     "outcome": {
         "supported": N_("The person was supported; the relationship goes on"),
         "relationship-ended": N_("The relationship ended, without fault"),

@@ -235,6 +235,7 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
             journey.my_concerns(session, lead),
             journey.topics(session),
         )
+        rules = await journey.ground_rules(session, lead, relationship["program_id"])
         card = await journey.contact_card(session, me, relationship["pairing_id"])
         windows = [w for w in all_windows if w["window"]["relationship_id"] == relationship_id]
         concerns = [c for c in all_concerns if c.get("relationship_id") == relationship_id]
@@ -257,6 +258,7 @@ def participant_router(web: Web, journey: Participation) -> APIRouter:
             errors=errors or {},
             values=values or {},
             topics=topics,
+            rules=rules,
         )
 
     @router.get("/at/{lead}/relationships/{relationship_id}", include_in_schema=False)

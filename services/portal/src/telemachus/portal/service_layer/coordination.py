@@ -6,7 +6,7 @@ show them only their own institution's people."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telemachus.portal.adapters.services import Download, ServiceRefused
@@ -26,6 +26,7 @@ class ProgramOverview:
     relationships: list[Json]  # stalled first
     concerns: list[Json]
     unavailable: list[str]
+    not_ready: list[Json] = field(default_factory=list)  # relationships that cannot plan yet
 
     @property
     def led_here(self) -> bool:
@@ -63,7 +64,7 @@ class Coordination(OnBehalf):
             self._at_lead(session, lead, program_id),
         )
         program["_led_here"] = program["lead_institution"] == self.institution
-        pool, rounds, relationships, concerns = at_lead or (0, [], [], [])
+        pool, rounds, relationships, concerns, readiness = at_lead or (0, [], [], [], [])
         return ProgramOverview(
             program,
             enrolled,
@@ -72,11 +73,12 @@ class Coordination(OnBehalf):
             stalled_first(relationships),
             concerns,
             [] if at_lead else [lead],
+            [r for r in readiness if not r.get("ready")],
         )
 
     async def _at_lead(
         self, session: PortalSession, lead: str, program_id: str
-    ) -> tuple[int, list[Json], list[Json], list[Json]] | None:
+    ) -> tuple[int, list[Json], list[Json], list[Json], list[Json]] | None:
         """What the lead's services hold of the program; None when they cannot be read
         (the page says so and shows what home holds)."""
         try:
@@ -92,6 +94,9 @@ class Coordination(OnBehalf):
                     "feedback",
                     f"/programs/{program_id}/concerns",
                     await self.tokens.for_institution(session, lead, vouched=True),
+                ),
+                self.services.read_all(
+                    lead, "sessions", f"/programs/{program_id}/readiness", token
                 ),
             )
         except ServiceRefused:

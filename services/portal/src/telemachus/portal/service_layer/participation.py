@@ -283,6 +283,34 @@ class Participation(OnBehalf):
         )
         return found
 
+    async def ground_rules(self, session: PortalSession, lead: str, program_id: str) -> Json:
+        found: Json = await self.services.read(
+            lead, "sessions", f"/programs/{program_id}/ground-rules", await self._at(session, lead)
+        )
+        return found
+
+    async def preparation(self, session: PortalSession, lead: str, program_id: str) -> Json:
+        """The program's modules and which of them this person completed."""
+        found: Json = await self.services.read(
+            lead,
+            "sessions",
+            f"/programs/{program_id}/preparation/me",
+            await self._at(session, lead),
+        )
+        return found
+
+    async def complete_module(
+        self, session: PortalSession, lead: str, program_id: str, module_id: str, answer: int
+    ) -> None:
+        await self.services.send(
+            "POST",
+            lead,
+            "sessions",
+            f"/programs/{program_id}/preparation/{module_id}",
+            await self._at(session, lead),
+            json={"answer": answer},
+        )
+
     async def act(
         self,
         session: PortalSession,
