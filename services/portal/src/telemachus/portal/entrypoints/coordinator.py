@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.domain.profile_form import N_, Problem
-from telemachus.portal.entrypoints.safeguarding import CONCERN_STATES, OUTCOMES, concern_step
+from telemachus.portal.entrypoints.safeguarding import CONCERN_STATES, OUTCOMES, record_step
 from telemachus.portal.entrypoints.web import Page, Web
 from telemachus.portal.service_layer.concerns import Concerns
 from telemachus.portal.service_layer.coordination import Coordination
@@ -212,16 +212,15 @@ def coordinator_router(
 
     @router.post("/at/{lead}/concerns/{concern_id}", include_in_schema=False)
     async def follow_up(request: Request, lead: str, concern_id: str) -> Response:
-        page = await coordinator(request)
-        form = await web.form(page)
-        step = concern_step(page, form)
-        if (earlier := await web.once(page, form)) is not None:
-            return RedirectResponse(earlier, status_code=303)
-        assert page.session is not None
-        await concerns.follow_up(page.session, lead, concern_id, step)
-        program_id = str(form.get("program_id", ""))
-        return await web.done(
-            page, form, f"/coordinate/programs/{program_id}?saved=concern-step#concerns"
+        return await record_step(
+            web,
+            concerns,
+            await coordinator(request),
+            lead,
+            concern_id,
+            lambda form: (
+                f"/coordinate/programs/{form.get('program_id', '')}?saved=concern-step#concerns"
+            ),
         )
 
     @router.get("/programs/{program_id}/export", include_in_schema=False)

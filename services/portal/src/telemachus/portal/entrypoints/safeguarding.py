@@ -3,6 +3,7 @@ every program, what needs an answer first, and a form to record each step."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -42,6 +43,24 @@ def concern_step(page: Page, form: FormData) -> dict[str, Any]:
     }
 
 
+async def record_step(
+    web: Web,
+    concerns: Concerns,
+    page: Page,
+    lead: str,
+    concern_id: str,
+    then: Callable[[FormData], str],
+) -> Response:
+    """A step on a concern from its form, once; then to where `then` says."""
+    form = await web.form(page)
+    step = concern_step(page, form)
+    if (earlier := await web.once(page, form)) is not None:
+        return RedirectResponse(earlier, status_code=303)
+    assert page.session is not None
+    await concerns.follow_up(page.session, lead, concern_id, step)
+    return await web.done(page, form, then(form))
+
+
 def safeguarding_router(web: Web, concerns: Concerns, journey: Participation) -> APIRouter:
     router = APIRouter(prefix="/safeguarding")
 
@@ -69,13 +88,13 @@ def safeguarding_router(web: Web, concerns: Concerns, journey: Participation) ->
 
     @router.post("/at/{lead}/concerns/{concern_id}", include_in_schema=False)
     async def follow_up(request: Request, lead: str, concern_id: str) -> Response:
-        page = await contact(request)
-        form = await web.form(page)
-        step = concern_step(page, form)
-        if (earlier := await web.once(page, form)) is not None:
-            return RedirectResponse(earlier, status_code=303)
-        assert page.session is not None
-        await concerns.follow_up(page.session, lead, concern_id, step)
-        return await web.done(page, form, f"/safeguarding?saved=concern-step#{concern_id}")
+        return await record_step(
+            web,
+            concerns,
+            await contact(request),
+            lead,
+            concern_id,
+            lambda _: f"/safeguarding?saved=concern-step#{concern_id}",
+        )
 
     return router
