@@ -196,7 +196,7 @@ async def test_a_concern_stored_before_exclusions_existed_is_shielded_at_start(
 
 
 async def test_a_concern_pauses_the_relationship_until_it_is_resolved(
-    case: tuple[Pair, dict[str, Any]],
+    case: tuple[Pair, dict[str, Any]], mail_server: Any
 ) -> None:
     pair, _ = case
     feedback, sessions = pair.feedback, pair.sessions
@@ -235,6 +235,18 @@ async def test_a_concern_pauses_the_relationship_until_it_is_resolved(
     [pause] = [b for kind, b in await feedback.events() if kind == "relationship-paused"]
     assert concern["id"] not in str(pause) and pair.mentor["ref"] not in str(pause)
 
+    # Both people are told that planning stopped, never why.
+    async def told_of_the_pause() -> list[Any]:
+        return [
+            m
+            for person in (pair.mentor, pair.mentee)
+            for m in mail_to(mail_server, person["work_email"])
+            if m["X-Telemachus-Notice"] == "relationship-paused"
+        ]
+
+    told = await eventually(lambda: _both(told_of_the_pause))
+    assert all("concern" not in text_of(m).lower() for m in told)
+
     await feedback.ok(
         "POST",
         f"/concerns/{concern['id']}/follow-up",
@@ -252,3 +264,9 @@ async def test_a_concern_pauses_the_relationship_until_it_is_resolved(
         if c["id"] == concern["id"]
     ]
     assert mine["relationship_paused"] is False and mine["outcome"] == "supported"
+
+
+async def _both(found: Any) -> list[Any]:
+    """Two e-mails, one to each party, or nothing yet."""
+    mails = await found()
+    return mails if len(mails) == 2 else []

@@ -13,6 +13,7 @@ from telemachus.identity.notifications.notices import (
     Contact,
     Notice,
     NoticeKind,
+    PartiesOf,
     Preferences,
     Ref,
     notice_id,
@@ -21,7 +22,12 @@ from telemachus.identity.notifications.recording import Contacts
 from telemachus.identity.notifications.rules import plan_for
 from telemachus.identity.notifications.wording import WORDING
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.feedback import ConcernEscalatedV1, ConcernReportedV1
+from telemachus.shared.contracts.feedback import (
+    ConcernEscalatedV1,
+    ConcernReportedV1,
+    RelationshipPausedV1,
+    RelationshipResumedV1,
+)
 from telemachus.shared.contracts.pairing import PairingProposedV1
 from telemachus.shared.contracts.sessions import (
     SessionCancelledV1,
@@ -186,3 +192,17 @@ def test_a_regional_language_reads_its_language() -> None:
     composer = MailComposer("hospital", "programs@hospital.example", "https://portal.example")
     assert composer.language_of(["de", "fr-CA"]) == "fr"
     assert composer.language_of(["de"]) == "en"
+
+
+def test_both_people_hear_of_a_pause_and_its_end_but_never_why() -> None:
+    paused = RelationshipPausedV1(
+        relationship_id="rel1", program_id="hospital:program1", hold_id="hold_x", paused_at=NOW
+    )
+    resumed = RelationshipResumedV1(
+        relationship_id="rel1", program_id="hospital:program1", hold_id="hold_x", resumed_at=NOW
+    )
+    (told,) = plan_for(paused, "hospital").intents
+    (again,) = plan_for(resumed, "hospital").intents
+    assert told.to == PartiesOf("rel1") == again.to
+    assert told.kind.required and not again.kind.required
+    assert "concern" not in str(WORDING[told.kind]).lower()

@@ -35,6 +35,8 @@ class NoticeKind(StrEnum):
     SESSION_CANCELLED = "session-cancelled"
     FEEDBACK_DUE = "feedback-due"
     RELATIONSHIP_ENDED = "relationship-ended"
+    RELATIONSHIP_PAUSED = "relationship-paused"
+    RELATIONSHIP_RESUMED = "relationship-resumed"
     # Reminders, from deadlines the notifier keeps.
     PROPOSAL_ENDING = "proposal-ending"
     AGREEMENT_PENDING = "agreement-pending"
@@ -76,6 +78,8 @@ CATEGORY = {
     NoticeKind.SESSION_MOVED: Category.SESSIONS,
     NoticeKind.SESSION_CANCELLED: Category.SESSIONS,
     NoticeKind.RELATIONSHIP_ENDED: Category.RELATIONSHIP,
+    NoticeKind.RELATIONSHIP_PAUSED: Category.RELATIONSHIP,
+    NoticeKind.RELATIONSHIP_RESUMED: Category.RELATIONSHIP,
     NoticeKind.FEEDBACK_DUE: Category.FEEDBACK,
     NoticeKind.PROPOSAL_ENDING: Category.REMINDERS,
     NoticeKind.AGREEMENT_PENDING: Category.REMINDERS,
@@ -86,8 +90,14 @@ CATEGORY = {
     NoticeKind.CONCERN_REPORTED: Category.COORDINATION,
     NoticeKind.CONCERN_OVERDUE: Category.COORDINATION,
 }
+# A pause cancels sessions and stops planning: both people must know, whatever they chose.
 REQUIRED = frozenset(
-    {NoticeKind.SESSION_CANCELLED, NoticeKind.CONCERN_REPORTED, NoticeKind.CONCERN_OVERDUE}
+    {
+        NoticeKind.SESSION_CANCELLED,
+        NoticeKind.CONCERN_REPORTED,
+        NoticeKind.CONCERN_OVERDUE,
+        NoticeKind.RELATIONSHIP_PAUSED,
+    }
 )
 
 

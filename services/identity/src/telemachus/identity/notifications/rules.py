@@ -23,6 +23,8 @@ from telemachus.shared.contracts.feedback import (
     ConcernReportedV1,
     FeedbackDueV1,
     FeedbackWindowOpenedV1,
+    RelationshipPausedV1,
+    RelationshipResumedV1,
 )
 from telemachus.shared.contracts.pairing import (
     PairingConfirmedV1,
@@ -292,6 +294,23 @@ def relationship_over(event: RelationshipCompletedV1 | RelationshipEndedV1, lead
     return Plan(intents, ends=[rid, f"{rid}/agreement"])
 
 
+def pause_changed(event: RelationshipPausedV1 | RelationshipResumedV1, lead: str) -> Plan:
+    """Both people hear that planning stopped, or may start again; never why (a concern,
+    and whose, stays with those acting on it)."""
+    paused = isinstance(event, RelationshipPausedV1)
+    rid = event.relationship_id
+    intent = Intent(
+        PartiesOf(rid),
+        NoticeKind.RELATIONSHIP_PAUSED if paused else NoticeKind.RELATIONSHIP_RESUMED,
+        f"{rid}/{event.hold_id}",
+        lead,
+        event.program_id,
+        rid,
+        {"relationship_id": rid},  # names the topic in the notice
+    )
+    return Plan([intent])
+
+
 def stalled(event: RelationshipStalledV1, lead: str) -> Plan:
     intent = Intent(
         Contact("coordinators"),
@@ -349,6 +368,8 @@ RULES: dict[type[IntegrationEvent], Rule] = {
     RelationshipStalledV1: stalled,
     ConcernReportedV1: concern_reported,
     ConcernEscalatedV1: concern_escalated,
+    RelationshipPausedV1: pause_changed,
+    RelationshipResumedV1: pause_changed,
 }
 
 

@@ -132,6 +132,23 @@ WORDING: dict[NoticeKind, Wording] = {
         ),
         N_("Open the portal"),
     ),
+    NoticeKind.RELATIONSHIP_PAUSED: Wording(
+        N_("Your mentoring relationship is paused for now"),
+        N_(
+            "The program has paused your relationship on %(topic)s in %(program)s for now: "
+            "planned sessions are cancelled and nothing new can be planned until it "
+            "resumes. Either of you may still end it, without fault."
+        ),
+        N_("Open the relationship"),
+    ),
+    NoticeKind.RELATIONSHIP_RESUMED: Wording(
+        N_("Your mentoring relationship can go on"),
+        N_(
+            "Your relationship on %(topic)s in %(program)s is no longer paused by this: "
+            "you can plan your sessions again, unless another pause still holds."
+        ),
+        N_("Open the relationship"),
+    ),
     NoticeKind.RELATIONSHIP_STALLED: Wording(
         N_("A relationship in %(program)s has stalled"),
         N_(
