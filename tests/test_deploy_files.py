@@ -342,4 +342,5 @@ def test_each_institution_signs_in_at_its_own_keycloak_realm_with_pkce() -> None
         assert settings.oidc_roles_claim == "groups"
         users = {u["username"]: u for u in realm["users"]}
         assert "/telemachus-coordinators" in users["coordinator"]["groups"]
+        assert users["safeguarding"]["groups"] == ["/telemachus-safeguarding"]
         assert {"ada", "ben"} <= set(users)
