@@ -86,18 +86,17 @@ async def test_no_session_before_preparation_and_the_current_ground_rules(pair: 
             json={"starts_at": london(next_tuesday(1), 9), "format": "in-person", "place": "B2"},
         )
 
+    async def readiness(who: dict[str, str]) -> list[dict[str, Any]]:
+        rows = await api.ok("GET", f"/programs/{pid}/readiness", who)
+        return [r for r in rows if r["relationship_id"] == rid]
+
     first = await propose(junior)
     assert first.status_code == 409 and "both of you have modules" in first.text, first.text
-    [row] = [
-        r
-        for r in await api.ok("GET", f"/programs/{pid}/readiness", lead)
-        if r["relationship_id"] == rid
-    ]
-    assert not row["ready"] and set(row["unprepared"]) == {pair.mentor["ref"], pair.mentee["ref"]}
+    [row] = await readiness(lead)
+    assert not row["ready"] and row["blocker"] == "preparation"
+    assert set(row["unprepared"]) == {pair.mentor["ref"], pair.mentee["ref"]}
     # The partner's coordinators see their own person's relationship too.
-    assert rid in [
-        r["relationship_id"] for r in await api.ok("GET", f"/programs/{pid}/readiness", partner)
-    ]
+    assert await readiness(partner)
 
     # A wrong answer completes nothing, and says which field.
     wrong = await api.call(
@@ -129,6 +128,7 @@ async def test_no_session_before_preparation_and_the_current_ground_rules(pair: 
     confirm = f"/relationships/{rid}/sessions/{session_id}/confirmation"
     waits = await api.call("POST", confirm, senior)
     assert waits.status_code == 409 and "ground rules changed" in waits.text, waits.text
+    assert [r["blocker"] for r in await readiness(lead)] == ["ground-rules"]
     again = await api.ok("PUT", f"/relationships/{rid}/agreement", senior, json=TERMS)
     await api.ok(
         "POST",
@@ -137,12 +137,8 @@ async def test_no_session_before_preparation_and_the_current_ground_rules(pair: 
         json={"revision": again["agreement"]["revision"]},
     )
     await api.ok("POST", confirm, senior)
-    [row] = [
-        r
-        for r in await api.ok("GET", f"/programs/{pid}/readiness", lead)
-        if r["relationship_id"] == rid
-    ]
-    assert row["ready"] and row["reason"] is None
+    [row] = await readiness(lead)
+    assert row["ready"] and row["reason"] is None and row["blocker"] is None
 
     # Integrators learn who completed what, and which rules an agreement acknowledged.
     events = await api.events()

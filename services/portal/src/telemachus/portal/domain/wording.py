@@ -96,6 +96,11 @@ LABELS: dict[str, dict[str, str]] = {
         "time-burden": N_("It takes too much time"),
         "other": N_("Something else"),
     },
+    "blocker": {
+        "agreement": N_("No learning agreement agreed by both yet"),
+        "ground-rules": N_("The ground rules changed: to be agreed again"),
+        "preparation": N_("Preparation still to complete"),
+    },
     "module-role": {
         "mentor": N_("For junior mentors"),
         "mentee": N_("For senior mentees"),

@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, computed_field
 
 from telemachus.sessions.domain import events
-from telemachus.sessions.domain.preparation import GroundRules, Preparation, Readiness
+from telemachus.sessions.domain.preparation import Blocker, GroundRules, Preparation, Readiness
 from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.errors import Conflict, Forbidden, Rejected
@@ -246,18 +246,27 @@ class Relationship(Aggregate):
     def agreed(self) -> bool:
         return self.agreement is not None and len(self.agreement.confirmed_by) == 2
 
-    def not_ready(self, readiness: Readiness) -> str | None:
+    def blocker(self, readiness: Readiness) -> Blocker | None:
         """What still stands before any session, or None: the learning agreement with the
         program's current ground rules, agreed by both, and, where the program requires
         it, both people prepared."""
         if not self.agreed or self.agreement is None:
-            return "both confirm the learning agreement before the first session"
+            return Blocker.AGREEMENT
         if self.agreement.ground_rules_version != readiness.rules_version:
+            return Blocker.GROUND_RULES
+        return Blocker.PREPARATION if readiness.unprepared else None
+
+    def not_ready(self, readiness: Readiness) -> str | None:
+        """The blocker in words."""
+        blocker = self.blocker(readiness)
+        if blocker is Blocker.AGREEMENT:
+            return "both confirm the learning agreement before the first session"
+        if blocker is Blocker.GROUND_RULES:
             return (
                 f"the program's ground rules changed (version {readiness.rules_version}): "
                 "propose the learning agreement again, and both agree to it with them"
             )
-        if readiness.unprepared:
+        if blocker is Blocker.PREPARATION:
             roles = sorted(self.role_of(r) for r in set(readiness.unprepared))
             who = "both of you have" if len(roles) == 2 else f"the {roles[0]} has"
             return (

@@ -108,6 +108,14 @@ class PreparationRecord(Aggregate):
         self.record(events.PreparationCompleted(self, module.id, now))
 
 
+class Blocker(StrEnum):
+    """What stands before a relationship's next session."""
+
+    AGREEMENT = "agreement"  # no learning agreement agreed by both
+    GROUND_RULES = "ground-rules"  # agreed before the rules changed
+    PREPARATION = "preparation"  # required modules not completed
+
+
 @dataclass(frozen=True)
 class Readiness:
     """What a relationship still lacks before planning a session, as the program asks."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from telemachus.sessions.domain import commands
 from telemachus.sessions.domain.model import ProgramSettings, RelationshipStatus
 from telemachus.sessions.domain.preparation import (
+    Blocker,
     GroundRules,
     ModuleRole,
     Preparation,
@@ -63,7 +64,8 @@ class Readiness(BaseModel):
     mentor_ref: str
     mentee_ref: str
     ready: bool
-    reason: str | None = Field(description="what still stands before a first session")
+    blocker: Blocker | None = Field(description="what stands before the next session")
+    reason: str | None = Field(description="the same, in words")
     unprepared: list[str] = Field(description="who has required modules left")
 
 
@@ -190,14 +192,15 @@ def preparation_router(
                 {ref: r.role_of(ref) for ref in r.parties},
                 records,
             )
-            reason = r.not_ready(state)
+            blocker = r.blocker(state)
             rows.append(
                 Readiness(
                     relationship_id=r.id,
                     mentor_ref=r.mentor_ref,
                     mentee_ref=r.mentee_ref,
-                    ready=reason is None,
-                    reason=reason,
+                    ready=blocker is None,
+                    blocker=blocker,
+                    reason=r.not_ready(state),
                     unprepared=state.unprepared,
                 )
             )
