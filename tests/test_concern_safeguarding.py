@@ -121,6 +121,13 @@ async def test_a_concern_reaches_the_reporters_contact_and_none_it_could_be_abou
     store = federation.runtime(hospital, "feedback").db[CONCERNS]
     past = datetime.now(UTC) - timedelta(minutes=1)
     await store.update_one({"_id": cid}, {"$set": {"respond_by": stamp(past)}})
+    # What feedback's periodic sweep does (every TELEMACHUS_SWEEP_SECONDS), run now.
+    runtime = federation.runtime(hospital, "feedback")
+    await MessageBus(
+        runtime.unit_of_work_factory(FeedbackUnitOfWork, to_wire),
+        FeedbackHandlers(hospital).handlers(),
+        runtime.telemetry.tracer,
+    ).handle(commands.Sweep())
 
     async def escalated() -> list[dict[str, Any]]:
         mine = await api.ok("GET", "/concerns/me", reporter)

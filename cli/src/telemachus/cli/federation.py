@@ -191,8 +191,6 @@ class Federation:
             telemetry_exporter=self.telemetry_exporter,
             telemetry_file=self.telemetry_file,
             outbox_poll_seconds=0.5,
-            # Windows close and unanswered concerns escalate within seconds of their time.
-            sweep_seconds=10.0,
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
             kafka_session_timeout_ms=self.session_timeout_ms,
             trust_registry_file=self.registry_file,
