@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from telemachus.shared.domain import Aggregate
+from telemachus.shared.errors import found
 from telemachus.shared.runtime.documents import from_document
 from telemachus.shared.runtime.store import Document
 
@@ -28,3 +29,17 @@ async def read_many(
     (paging.py), never cut here without a word."""
     documents = await db[collection].find(dict(query)).sort("_id").to_list(None)
     return [from_document(model, d) for d in documents]
+
+
+def led_programs(
+    read: Callable[[str], Awaitable[A | None]], institution: str
+) -> Callable[[str], Awaitable[A]]:
+    """`program_of(id)` for the HTTP routes of a program's lead: the program, or a 404 that
+    names `program_id` (another institution's program is not found here either)."""
+
+    async def program_of(program_id: str) -> A:
+        return found(
+            await read(program_id), f"program {program_id} led by {institution}", field="program_id"
+        )
+
+    return program_of

@@ -38,6 +38,7 @@ from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.paging import PAGED, Page
+from telemachus.shared.runtime.views import led_programs
 from telemachus.shared.security.access import (
     Scope,
     acting_party,
@@ -144,12 +145,7 @@ def feedback_router(
 ) -> APIRouter:
     router = APIRouter(tags=["feedback"])
 
-    async def program_of(program_id: str) -> Program:
-        return found(
-            await views.program(program_id),
-            f"program {program_id} led by {institution}",
-            field="program_id",
-        )
+    program_of = led_programs(views.program, institution)
 
     async def scope_of(who: Principal, program: Program) -> Scope:
         return coordinator_scope(who, institution, program.partner_institutions, program.id)

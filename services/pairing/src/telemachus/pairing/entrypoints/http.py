@@ -26,6 +26,7 @@ from telemachus.shared.contracts.vocabulary import PairingMode, ParticipantRef
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.paging import PAGED, Page
+from telemachus.shared.runtime.views import led_programs
 from telemachus.shared.security.tokens import Principal
 
 
@@ -79,12 +80,7 @@ def pairing_router(
 ) -> APIRouter:
     router = APIRouter(tags=["pairing"])
 
-    async def program_of(program_id: str) -> Program:
-        return found(
-            await views.program(program_id),
-            f"program {program_id} led by {institution}",
-            field="program_id",
-        )
+    program_of = led_programs(views.program, institution)
 
     async def round_of(round_id: str) -> Round:
         return found(await views.round(round_id), f"round {round_id}", field="round_id")

@@ -29,6 +29,7 @@ from telemachus.shared.disclosure import suppressed_counts
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.paging import PAGED, Page
+from telemachus.shared.runtime.views import led_programs
 from telemachus.shared.security.access import (
     acting_party,
     coordinator_scope,
@@ -96,12 +97,7 @@ def sessions_router(
 ) -> APIRouter:
     router = APIRouter(tags=["sessions"])
 
-    async def program_of(program_id: str) -> ProgramSettings:
-        return found(
-            await views.program(program_id),
-            f"program {program_id} led by {institution}",
-            field="program_id",
-        )
+    program_of = led_programs(views.program, institution)
 
     async def act(command: commands.ByParticipant) -> Relationship:
         relationship: Relationship = await bus.handle(command)

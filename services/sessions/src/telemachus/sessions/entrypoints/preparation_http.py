@@ -23,9 +23,9 @@ from telemachus.sessions.domain.preparation import (
     readiness,
 )
 from telemachus.sessions.service_layer.views import SessionsViews
-from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.paging import PAGED, Page
+from telemachus.shared.runtime.views import led_programs
 from telemachus.shared.security.access import coordinator_scope, participant_ref, sees
 from telemachus.shared.security.tokens import Principal
 
@@ -77,12 +77,7 @@ def preparation_router(
 ) -> APIRouter:
     router = APIRouter(tags=["preparation"])
 
-    async def program_of(program_id: str) -> ProgramSettings:
-        return found(
-            await views.program(program_id),
-            f"program {program_id} led by {institution}",
-            field="program_id",
-        )
+    program_of = led_programs(views.program, institution)
 
     def mine(program: ProgramSettings, record: PreparationRecord | None) -> MyPreparation:
         done = record.completed if record else {}

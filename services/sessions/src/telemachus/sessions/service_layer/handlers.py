@@ -29,6 +29,7 @@ from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers, Prefetches
+from telemachus.shared.runtime.views import led_programs
 from telemachus.shared.security.access import participant_ref, require_lead_coordinator
 from telemachus.shared.security.tokens import Principal
 
@@ -307,11 +308,7 @@ class SessionsHandlers:
         self, principal: Principal, program_id: str, uow: SessionsUnitOfWork
     ) -> ProgramSettings:
         require_lead_coordinator(principal, self.institution, program_id)
-        return found(
-            await uow.programs.get(program_id),
-            f"program {program_id} led by {self.institution}",
-            field="program_id",
-        )
+        return await led_programs(uow.programs.get, self.institution)(program_id)
 
     async def set_ground_rules(
         self, cmd: commands.SetGroundRules, uow: SessionsUnitOfWork
@@ -335,11 +332,7 @@ class SessionsHandlers:
         self, cmd: commands.CompleteModule, uow: SessionsUnitOfWork
     ) -> PreparationRecord:
         me = participant_ref(cmd.principal)
-        program = found(
-            await uow.programs.get(cmd.program_id),
-            f"program {cmd.program_id} led by {self.institution}",
-            field="program_id",
-        )
+        program = await led_programs(uow.programs.get, self.institution)(cmd.program_id)
         module = program.preparation.module(cmd.module_id)
         key = PreparationRecord.key(cmd.program_id, me)
         record = await uow.preparation.get(key)
