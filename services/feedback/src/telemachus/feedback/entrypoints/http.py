@@ -251,8 +251,9 @@ def feedback_router(
 
     # -- safeguarding contacts ----------------------------------------------------------
 
-    async def readable(who: Principal, concerns: list[Concern]) -> list[Concern]:
-        programs: dict[str, Program | None] = {}
+    async def readable(who: Principal, concerns: list[Concern], *known: Program) -> list[Concern]:
+        """The concerns `who` may read; `known`: programs already read for the request."""
+        programs: dict[str, Program | None] = {p.id: p for p in known}
         shown = []
         for concern in concerns:
             if concern.program_id not in programs:
@@ -325,8 +326,9 @@ def feedback_router(
     async def program_concerns(
         program_id: str, page: Page = Depends(), who: Principal = Depends(authenticate)
     ) -> list[Concern]:
-        await scope_of(who, await program_of(program_id))
-        return page.of(await readable(who, await views.concerns(program_id)))
+        program = await program_of(program_id)
+        await scope_of(who, program)
+        return page.of(await readable(who, await views.concerns(program_id), program))
 
     @router.post(
         "/concerns/{concern_id}/follow-up",

@@ -8,14 +8,21 @@ are elsewhere. Times are UTC instants; people's availability is checked in their
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, computed_field
 
 from telemachus.sessions.domain import events
-from telemachus.sessions.domain.preparation import Blocker, GroundRules, Preparation, Readiness
+from telemachus.sessions.domain.preparation import (
+    Blocker,
+    GroundRules,
+    Preparation,
+    PreparationRecord,
+    Readiness,
+    readiness,
+)
 from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.errors import Conflict, Forbidden, Rejected
@@ -245,6 +252,14 @@ class Relationship(Aggregate):
     @property
     def agreed(self) -> bool:
         return self.agreement is not None and len(self.agreement.confirmed_by) == 2
+
+    def readiness(
+        self, program: ProgramSettings, records: Mapping[str, PreparationRecord]
+    ) -> Readiness:
+        """What the program asks before a session, against what its two people completed
+        (`records`: by ref)."""
+        roles = {ref: self.role_of(ref) for ref in self.parties}
+        return readiness(program.ground_rules, program.preparation, roles, records)
 
     def blocker(self, readiness: Readiness) -> Blocker | None:
         """What still stands before any session, or None: the learning agreement with the

@@ -9,6 +9,7 @@ changed version of the rules is agreed to again."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -127,8 +128,8 @@ class Readiness:
 def readiness(
     rules: GroundRules,
     preparation: Preparation,
-    roles: dict[str, str],
-    records: dict[str, PreparationRecord],
+    roles: Mapping[str, str],
+    records: Mapping[str, PreparationRecord],
 ) -> Readiness:
     """`roles`: each party's role in the relationship; `records`: what they completed."""
     unprepared = []

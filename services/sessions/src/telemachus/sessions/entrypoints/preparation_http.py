@@ -20,7 +20,6 @@ from telemachus.sessions.domain.preparation import (
     Preparation,
     PreparationRecord,
     Rule,
-    readiness,
 )
 from telemachus.sessions.service_layer.views import SessionsViews
 from telemachus.shared.runtime.bus import MessageBus
@@ -181,12 +180,7 @@ def preparation_router(
                 sees(scope, ref) for ref in r.parties
             ):
                 continue
-            state = readiness(
-                program.ground_rules,
-                program.preparation,
-                {ref: r.role_of(ref) for ref in r.parties},
-                records,
-            )
+            state = r.readiness(program, records)
             blocker = r.blocker(state)
             rows.append(
                 Readiness(

@@ -23,7 +23,6 @@ from telemachus.sessions.domain.preparation import (
     GroundRules,
     PreparationRecord,
     Readiness,
-    readiness,
 )
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
@@ -180,12 +179,7 @@ class SessionsHandlers:
             key = PreparationRecord.key(relationship.program_id, ref)
             if (record := await uow.preparation.get(key)) is not None:
                 records[ref] = record
-        return readiness(
-            program.ground_rules,
-            program.preparation,
-            {ref: relationship.role_of(ref) for ref in relationship.parties},
-            records,
-        )
+        return relationship.readiness(program, records)
 
     async def propose_agreement(
         self, cmd: commands.ProposeAgreement, uow: SessionsUnitOfWork
