@@ -12,35 +12,48 @@ from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.envelope import decode_headers
 
 T = TypeVar("T")
+# How long a probe begun before the deadline may still take.
+PROBE_GRACE = 10.0
 
 
-async def read_topic(bootstrap: str, topic: str, *, settle: float = 0.5) -> list[ConsumerRecord]:
-    """Every record on the topic now, from the start, by direct partition assignment."""
+async def read_topic(
+    bootstrap: str, topic: str, *, settle: float = 0.5, within: float = 30.0
+) -> list[ConsumerRecord]:
+    """Every record on the topic now, from the start, by direct partition assignment.
+
+    Gives up with TimeoutError after `within` seconds (a broker that restarted may list an
+    end offset it cannot yet serve), saying how far it got, rather than hang the test."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    await consumer.start()
+    records: list[ConsumerRecord] = []
+    end: dict[TopicPartition, int] = {}
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        for _ in range(50):
-            if partitions:
-                break
-            await consumer.topics()
-            await asyncio.sleep(0.1)
+        async with asyncio.timeout(within):
+            await consumer.start()
             partitions = consumer.partitions_for_topic(topic)
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions or [])]
-        consumer.assign(assigned)
-        end = await consumer.end_offsets(assigned)
-        records = []
+            for _ in range(50):
+                if partitions:
+                    break
+                await consumer.topics()
+                await asyncio.sleep(0.1)
+                partitions = consumer.partitions_for_topic(topic)
+            assigned = [TopicPartition(topic, p) for p in sorted(partitions or [])]
+            consumer.assign(assigned)
+            end = await consumer.end_offsets(assigned)
 
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < end[tp] for tp in assigned])
+            async def behind() -> bool:
+                return any([await consumer.position(tp) < end[tp] for tp in assigned])
 
-        while await behind():
-            batch = await consumer.getmany(timeout_ms=int(settle * 1000))
-            for items in batch.values():
-                records.extend(items)
-        return records
+            while await behind():
+                batch = await consumer.getmany(timeout_ms=int(settle * 1000))
+                for items in batch.values():
+                    records.extend(items)
+            return records
+    except TimeoutError:
+        raise TimeoutError(
+            f"{topic}: {len(records)} records read in {within}s, ends {end}"
+        ) from None
     finally:
         await consumer.stop()
 
@@ -96,12 +109,27 @@ async def produce_events(
 async def eventually(
     probe: Callable[[], Awaitable[T]], *, within: float = 30.0, every: float = 0.1
 ) -> T:
-    """Poll an async probe until it returns something truthy; fail with what it last saw."""
-    deadline = asyncio.get_running_loop().time() + within
+    """Poll an async probe until it returns something truthy; fail with what it last saw.
+
+    A probe that times out (TimeoutError) has not seen it yet and is asked again; none is
+    let run more than PROBE_GRACE past the deadline, so a probe that hangs fails the test
+    here, named, instead of at the suite's timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    value: T | None = None
     while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
+        try:
+            async with asyncio.timeout_at(deadline + PROBE_GRACE):
+                value = await probe()
+        except TimeoutError as gave_up:
+            if loop.time() >= deadline:
+                raise AssertionError(
+                    f"not true within {within}s: the probe did not answer ({gave_up}; "
+                    f"last: {value!r})"
+                ) from None
+        else:
+            if value:
+                return value
+        if loop.time() > deadline:
             raise AssertionError(f"not true within {within}s (last: {value!r})")
         await asyncio.sleep(every)
