@@ -263,7 +263,8 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         assert ended_again.status_code == 409
 
         # Feedback follows the real sessions: a check-in window per session held, and a
-        # final window for the completed relationship and for the one ended early.
+        # final window for the completed relationship and for the one ended early, with
+        # its follow-ups scheduled for 3 and 6 months later.
         feedback = federation.url(hospital.id, "feedback")
 
         async def feedback_windows() -> list[tuple[str, str]]:
@@ -274,7 +275,7 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
                 (w["relationship_id"], w["kind"])
                 for w in (found.json() if found.status_code == 200 else [])
             )
-            return windows if len(windows) == 6 else []
+            return windows if len(windows) == 10 else []
 
         assert await eventually(feedback_windows) == sorted(
             [
@@ -282,8 +283,12 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
                 (rid, "check-in"),
                 (rid, "check-in"),
                 (rid, "final"),
+                (rid, "follow-up"),
+                (rid, "follow-up"),
                 (exit_rid, "baseline"),
                 (exit_rid, "final"),
+                (exit_rid, "follow-up"),
+                (exit_rid, "follow-up"),
             ]
         )
 

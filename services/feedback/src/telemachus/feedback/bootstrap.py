@@ -51,10 +51,15 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
             await runtime.db[collection].create_index([("program_id", ASCENDING)])
         for field in ("mentor_ref", "mentee_ref"):
             await runtime.db[WINDOWS].create_index([(field, ASCENDING)])
-        await runtime.db[WINDOWS].create_index([("closed", ASCENDING)])
+        # The sweep's question: open (or due to open) and not yet closed.
+        await runtime.db[WINDOWS].create_index([("closed", ASCENDING), ("opens_at", ASCENDING)])
         await runtime.db[RESPONSES].create_index([("respondent_ref", ASCENDING)])
         await runtime.db[RESPONSES].create_index([("window_id", ASCENDING)])
         await runtime.db[CONCERNS].create_index([("reporter_ref", ASCENDING)])
+        # The sweep's other question: unanswered past the deadline.
+        await runtime.db[CONCERNS].create_index(
+            [("escalated_at", ASCENDING), ("respond_by", ASCENDING)]
+        )
 
     async def sweep() -> None:
         await bus.handle(commands.Sweep())
@@ -64,7 +69,9 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
 
     runtime.on_startup(indexes)
     runtime.on_startup(shield_earlier_concerns)
-    runtime.periodic.every(settings.sweep_seconds, "remind and close feedback windows", sweep)
+    runtime.periodic.every(
+        settings.sweep_seconds, "open follow-ups, remind, close windows, escalate concerns", sweep
+    )
     kafka.subscribe(runtime, bus)
     runtime.document_publications(PUBLISHED_EVENTS)
     router = http.feedback_router(

@@ -47,6 +47,7 @@ NAMED: dict[str, Any] = {
     "session_id": "session_3Jk9aQ",
     "concern_id": "concern_Zq81mNa0",
     "module_id": "feedback-upward",
+    "months_after_end": 3,
     "institution": PARTNER,  # a concern's: the reporter's home, whose contacts act
     "engine": "auction-v1",
     "consented_fields": [

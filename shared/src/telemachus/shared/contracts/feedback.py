@@ -68,6 +68,53 @@ class FeedbackWindowClosedV1(IntegrationEvent):
     closed_at: datetime
 
 
+class FollowUpOpenedV1(IntegrationEvent):
+    """Months after a relationship ended, both people are asked what lasted: what they
+    still do differently at work and what came of it (Kirkpatrick's behaviour and results),
+    and their outcomes again. Its own event, not a new `kind` of the window events, whose
+    readers validate `kind` against the three values they know."""
+
+    event_type = "org.telemachus.feedback.follow-up-opened.v1"
+    key_field = "relationship_id"
+    sequence_of = ("window_id",)
+
+    window_id: str
+    relationship_id: str
+    program_id: ProgramId
+    months_after_end: int = Field(ge=1, le=24)
+    opens_at: datetime
+    closes_at: datetime
+
+
+class FollowUpDueV1(IntegrationEvent):
+    """A reminder: `respondent_ref` has not yet answered a follow-up that closes soon."""
+
+    event_type = "org.telemachus.feedback.follow-up-due.v1"
+    key_field = "relationship_id"
+    sequence_of = ("window_id",)
+
+    window_id: str
+    relationship_id: str
+    program_id: ProgramId
+    months_after_end: int = Field(ge=1, le=24)
+    respondent_ref: ParticipantRef
+    closes_at: datetime
+
+
+class FollowUpClosedV1(IntegrationEvent):
+    """A follow-up's time ran out; answers are no longer taken for it."""
+
+    event_type = "org.telemachus.feedback.follow-up-closed.v1"
+    key_field = "relationship_id"
+    sequence_of = ("window_id",)
+
+    window_id: str
+    relationship_id: str
+    program_id: ProgramId
+    months_after_end: int = Field(ge=1, le=24)
+    closed_at: datetime
+
+
 class ConcernReportedV1(IntegrationEvent):
     """A participant reported a confidential concern.
 

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 
 from telemachus.feedback.domain.concerns import ConcernCategory, ConcernOutcome, ConcernStatus
+from telemachus.feedback.domain.evaluation_plan import EvaluationPlan
 from telemachus.feedback.domain.model import (
     FeedbackSettings,
     PairingOutcome,
@@ -82,7 +83,8 @@ class ShieldEarlierConcerns(Command):
 
 
 class Sweep(Command):
-    """Send due reminders and close windows whose time ran out."""
+    """Open follow-ups whose day came, send due reminders, close windows whose time ran
+    out, escalate concerns past their deadline."""
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -116,3 +118,8 @@ class FollowUpConcern(ByPrincipal):
 class SetFeedbackSettings(ByPrincipal):
     program_id: str
     settings: FeedbackSettings
+
+
+class SetEvaluationPlan(ByPrincipal):
+    program_id: str
+    plan: EvaluationPlan

@@ -5,6 +5,11 @@ answers given to different versions are never averaged together. The items follo
 attributes and benefits of reverse mentoring in Clarke et al. 2019 (Tables 2 to 5), see
 DOMAIN.md. Every item is a statement answered on a Likert scale from 1 (strongly
 disagree) to 5 (strongly agree).
+
+Each item serves one of Kirkpatrick's levels of evaluation: reactions (check-ins and
+ratings), learning (the outcomes, before, after and months later), and behaviour and
+results at work, which only a follow-up months after the end can ask (the article notes
+how little longitudinal evidence the field has).
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.errors import Rejected
 
 LIKERT = (1, 5)
@@ -24,16 +28,44 @@ class Role(StrEnum):
     MENTEE = "mentee"  # the senior colleague, who learns it
 
 
+class WindowKind(StrEnum):
+    """When feedback is asked. The first three are also the wire's `FeedbackWindowKind`."""
+
+    BASELINE = "baseline"  # pre-measure of outcomes at the start of a relationship
+    CHECK_IN = "check-in"  # short, after each session held
+    FINAL = "final"  # ratings of the other party and the post-measure of outcomes
+    FOLLOW_UP = "follow-up"  # months after the end: what lasted, at work
+
+
+class Level(StrEnum):
+    """Kirkpatrick's four levels of training evaluation."""
+
+    REACTION = "reaction"  # how the sessions and the other party were experienced
+    LEARNING = "learning"  # knowledge, skills, confidence and networks gained
+    BEHAVIOUR = "behaviour"  # what the person does differently at work
+    RESULTS = "results"  # what changed for their team, patients or organisation
+
+
 class Purpose(StrEnum):
     CHECK_IN = "check-in"  # short, after each session
     RATING = "rating"  # one party rates the other's attributes and behaviours
-    OUTCOME = "outcome"  # self-reported benefits, at baseline and at the end (pre/post)
+    OUTCOME = "outcome"  # self-reported benefits, at baseline, at the end and after
+    FOLLOW_UP = "follow-up"  # behaviour and results at work, months after the end
+
+
+# The level an instrument's items serve, unless an item says otherwise.
+LEVEL_OF_PURPOSE = {
+    Purpose.CHECK_IN: Level.REACTION,
+    Purpose.RATING: Level.REACTION,
+    Purpose.OUTCOME: Level.LEARNING,
+}
 
 
 @dataclass(frozen=True)
 class Item:
     id: str
     statement: str
+    level: Level | None = None  # None: the instrument's purpose says
 
 
 @dataclass(frozen=True)
@@ -51,6 +83,9 @@ class Instrument:
 
     def item_ids(self) -> list[str]:
         return [i.id for i in self.items]
+
+    def level_of(self, item: Item) -> Level:
+        return item.level or LEVEL_OF_PURPOSE[self.purpose]
 
     def check(self, answers: dict[str, int], comment: str | None) -> None:
         """Every item answered once on the scale, nothing else; the error names the field."""
@@ -72,8 +107,8 @@ class Instrument:
             raise Rejected(f"longer than {MAX_COMMENT} characters", field="comment")
 
 
-def _items(*pairs: tuple[str, str]) -> tuple[Item, ...]:
-    return tuple(Item(i, s) for i, s in pairs)
+def _items(*pairs: tuple[str, str], level: Level | None = None) -> tuple[Item, ...]:
+    return tuple(Item(i, s, level) for i, s in pairs)
 
 
 CHECK_IN = _items(
@@ -156,19 +191,60 @@ INSTRUMENTS: tuple[Instrument, ...] = (
             ("social-capital", "I know people across the organisation I can ask for help."),
         ),
     ),
+    # Months after the end (with the outcomes again): what the junior mentor does at work
+    # since, and what came of it.
+    Instrument(
+        "mentor-follow-up",
+        1,
+        Purpose.FOLLOW_UP,
+        Role.MENTOR,
+        "Since the mentoring ended",
+        _items(
+            ("speaks-up", "I speak up to senior colleagues more than before the mentoring."),
+            ("uses-network", "I have drawn on senior contacts I made through the mentoring."),
+            ("teaches-others", "I have taught what I know to other colleagues since."),
+            level=Level.BEHAVIOUR,
+        )
+        + _items(
+            ("career-step", "The mentoring helped me take on a new role, project or course."),
+            ("service-change", "Something changed in our service because of what we discussed."),
+            level=Level.RESULTS,
+        ),
+    ),
+    # What the senior mentee does at work since, and what their team or patients gained.
+    Instrument(
+        "mentee-follow-up",
+        1,
+        Purpose.FOLLOW_UP,
+        Role.MENTEE,
+        "Since the mentoring ended",
+        _items(
+            ("uses-learning", "I still use what my mentor taught me in my work."),
+            ("changed-practice", "I have changed how I work because of the mentoring."),
+            ("involves-juniors", "I involve junior colleagues in decisions more than before."),
+            level=Level.BEHAVIOUR,
+        )
+        + _items(
+            ("team-benefit", "My team or my patients have benefited from what I learned."),
+            ("passed-on", "I have passed what I learned on to colleagues."),
+            level=Level.RESULTS,
+        ),
+    ),
 )
 
 BY_KEY = {i.key: i for i in INSTRUMENTS}
 
 # What each party answers in each kind of window.
-_DUE: dict[FeedbackWindowKind, tuple[Purpose, ...]] = {
-    FeedbackWindowKind.BASELINE: (Purpose.OUTCOME,),
-    FeedbackWindowKind.CHECK_IN: (Purpose.CHECK_IN,),
-    FeedbackWindowKind.FINAL: (Purpose.RATING, Purpose.OUTCOME),
+_DUE: dict[WindowKind, tuple[Purpose, ...]] = {
+    WindowKind.BASELINE: (Purpose.OUTCOME,),
+    WindowKind.CHECK_IN: (Purpose.CHECK_IN,),
+    WindowKind.FINAL: (Purpose.RATING, Purpose.OUTCOME),
+    # The outcomes again, so that what was learned can be compared months on.
+    WindowKind.FOLLOW_UP: (Purpose.FOLLOW_UP, Purpose.OUTCOME),
 }
 
 
-def due(kind: FeedbackWindowKind, role: Role) -> list[Instrument]:
+def due(kind: WindowKind, role: Role) -> list[Instrument]:
     """The current version of each instrument this role answers in this kind of window."""
     latest: dict[str, Instrument] = {}
     for instrument in INSTRUMENTS:

@@ -14,8 +14,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from telemachus.feedback.domain import events
-from telemachus.feedback.domain.instruments import Instrument, Role, due
-from telemachus.shared.contracts.feedback import FeedbackWindowKind
+from telemachus.feedback.domain.evaluation_plan import EvaluationPlan
+from telemachus.feedback.domain.instruments import Instrument, Role, WindowKind, due
 from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.domain import Aggregate
 from telemachus.shared.errors import Conflict, Forbidden, Rejected
@@ -71,11 +71,12 @@ class FeedbackSettings(BaseModel):
         description="a concern not acknowledged within this many hours escalates",
     )
 
-    def window_length(self, kind: FeedbackWindowKind) -> timedelta:
+    def window_length(self, kind: WindowKind) -> timedelta:
+        """Of the windows inside a relationship; follow-ups' is the evaluation plan's."""
         days = {
-            FeedbackWindowKind.BASELINE: self.baseline_days,
-            FeedbackWindowKind.CHECK_IN: self.check_in_days,
-            FeedbackWindowKind.FINAL: self.final_days,
+            WindowKind.BASELINE: self.baseline_days,
+            WindowKind.CHECK_IN: self.check_in_days,
+            WindowKind.FINAL: self.final_days,
         }[kind]
         return timedelta(days=days)
 
@@ -87,6 +88,7 @@ class Program(Aggregate):
     partner_institutions: list[str]
     reporting_threshold: int = 5
     settings: FeedbackSettings = FeedbackSettings()
+    evaluation: EvaluationPlan = EvaluationPlan()
 
 
 class Participant(Aggregate):
@@ -201,54 +203,92 @@ class Relationship(TwoParties):
 class FeedbackWindow(TwoParties):
     relationship_id: str
     program_id: str
-    kind: FeedbackWindowKind
+    kind: WindowKind
     session_id: str | None = None
+    months_after_end: int | None = None  # follow-ups only
     opens_at: datetime
     closes_at: datetime
+    # A follow-up is scheduled when the relationship ends and opens months later.
+    opened: bool = True
     reminded: list[str] = Field(default_factory=list)
     closed: bool = False
 
     @staticmethod
     def id_for(
-        relationship_id: str, kind: FeedbackWindowKind, session_id: str | None = None
+        relationship_id: str,
+        kind: WindowKind,
+        session_id: str | None = None,
+        months_after_end: int | None = None,
     ) -> str:
         suffix = f"_{session_id}" if session_id else ""
+        if months_after_end is not None:
+            suffix += f"_{months_after_end}m"
         return f"window_{relationship_id}_{kind.value}{suffix}"
+
+    @classmethod
+    def _for(
+        cls,
+        relationship: Relationship,
+        kind: WindowKind,
+        opens_at: datetime,
+        length: timedelta,
+        session_id: str | None = None,
+        months_after_end: int | None = None,
+    ) -> FeedbackWindow:
+        return cls(
+            id=cls.id_for(relationship.id, kind, session_id, months_after_end),
+            relationship_id=relationship.id,
+            program_id=relationship.program_id,
+            kind=kind,
+            session_id=session_id,
+            months_after_end=months_after_end,
+            mentor_ref=relationship.mentor_ref,
+            mentee_ref=relationship.mentee_ref,
+            opens_at=opens_at,
+            closes_at=opens_at + length,
+            opened=False,
+        )
 
     @classmethod
     def open(
         cls,
         relationship: Relationship,
-        kind: FeedbackWindowKind,
+        kind: WindowKind,
         *,
         now: datetime,
         length: timedelta,
         session_id: str | None = None,
     ) -> FeedbackWindow:
-        window = cls(
-            id=cls.id_for(relationship.id, kind, session_id),
-            relationship_id=relationship.id,
-            program_id=relationship.program_id,
-            kind=kind,
-            session_id=session_id,
-            mentor_ref=relationship.mentor_ref,
-            mentee_ref=relationship.mentee_ref,
-            opens_at=now,
-            closes_at=now + length,
-        )
-        window.record(events.FeedbackWindowOpened(window))
+        window = cls._for(relationship, kind, now, length, session_id)
+        window.open_if_due(now)
         return window
+
+    @classmethod
+    def follow_up(
+        cls, relationship: Relationship, months: int, *, opens_at: datetime, length: timedelta
+    ) -> FeedbackWindow:
+        """Scheduled now, opened by the sweep once `opens_at` comes."""
+        return cls._for(relationship, WindowKind.FOLLOW_UP, opens_at, length, None, months)
+
+    def open_if_due(self, now: datetime) -> None:
+        if not self.opened and now >= self.opens_at:
+            self.opened = True
+            self.record(events.FeedbackWindowOpened(self))
 
     def instruments_for(self, ref: str) -> list[Instrument]:
         return due(self.kind, self.party(ref, "window_id"))
 
     def require_open(self, now: datetime) -> None:
+        if not self.opened or now < self.opens_at:
+            raise Conflict(f"this window opens at {self.opens_at.isoformat()}", field="window_id")
         if self.closed or now >= self.closes_at:
             raise Conflict(f"this window closed at {self.closes_at.isoformat()}", field="window_id")
 
     def remind(self, now: datetime, days_before: int, answered: set[str]) -> None:
         """Once per respondent who has not answered everything, `days_before` the close."""
-        if self.closed or not self.closes_at - timedelta(days=days_before) <= now < self.closes_at:
+        if not self.opened or self.closed:
+            return
+        if not self.closes_at - timedelta(days=days_before) <= now < self.closes_at:
             return  # too early, or too late: a reminder for a closed window helps no one
         for ref in self.respondents.values():
             if ref not in answered and ref not in self.reminded and not is_anonymous(ref):
@@ -256,7 +296,7 @@ class FeedbackWindow(TwoParties):
                 self.record(events.FeedbackDue(self, ref))
 
     def close_if_due(self, now: datetime) -> None:
-        if not self.closed and now >= self.closes_at:
+        if self.opened and not self.closed and now >= self.closes_at:
             self.closed = True
             self.record(events.FeedbackWindowClosed(self, now))
 
@@ -271,7 +311,8 @@ class Response(Aggregate):
     window_id: str
     relationship_id: str
     program_id: str
-    kind: FeedbackWindowKind
+    kind: WindowKind
+    months_after_end: int | None = None
     respondent_ref: str
     role: Role
     instrument: str  # e.g. "mentor-attributes.v1"
@@ -310,6 +351,7 @@ class Response(Aggregate):
             relationship_id=window.relationship_id,
             program_id=window.program_id,
             kind=window.kind,
+            months_after_end=window.months_after_end,
             respondent_ref=respondent_ref,
             role=role,
             instrument=instrument.key,

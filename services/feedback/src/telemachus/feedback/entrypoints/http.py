@@ -21,7 +21,14 @@ from telemachus.feedback.domain.concerns import (
     ConcernProgress,
     ConcernStatus,
 )
-from telemachus.feedback.domain.instruments import INSTRUMENTS, Instrument, Purpose
+from telemachus.feedback.domain.evaluation_plan import EvaluationPlan
+from telemachus.feedback.domain.instruments import (
+    INSTRUMENTS,
+    Instrument,
+    Level,
+    Purpose,
+    WindowKind,
+)
 from telemachus.feedback.domain.instruments import Role as PartyRole
 from telemachus.feedback.domain.model import (
     FeedbackSettings,
@@ -34,7 +41,6 @@ from telemachus.feedback.reporting.evaluation import Evaluation, EvaluationRepor
 from telemachus.feedback.service_layer.concern_readers import reader
 from telemachus.feedback.service_layer.views import FeedbackViews
 from telemachus.shared.clock import utc_now
-from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.errors import Forbidden, found
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.paging import PAGED, Page
@@ -95,6 +101,7 @@ SHIELD_EACH = {"__all__": SHIELD}  # the same, for each concern of a list
 class ItemView(BaseModel):
     id: str
     statement: str
+    level: Level = Field(description="the Kirkpatrick level it evaluates")
 
 
 class InstrumentView(BaseModel):
@@ -112,7 +119,10 @@ class InstrumentView(BaseModel):
             title=i.title,
             purpose=i.purpose,
             respondent=i.respondent,
-            items=[ItemView(id=item.id, statement=item.statement) for item in i.items],
+            items=[
+                ItemView(id=item.id, statement=item.statement, level=i.level_of(item))
+                for item in i.items
+            ],
         )
 
 
@@ -130,10 +140,12 @@ class WindowSummary(BaseModel):
     id: str
     relationship_id: str
     program_id: str
-    kind: FeedbackWindowKind
+    kind: WindowKind
     session_id: str | None
+    months_after_end: int | None = Field(description="follow-ups: months after the end")
     opens_at: str
     closes_at: str
+    opened: bool = Field(description="false: a follow-up waiting for its day")
     closed: bool
 
 
@@ -184,6 +196,7 @@ def feedback_router(
                 answered=sorted(answered.get(w.id, [])),
             )
             for w in await views.windows_of(me)
+            if w.opened  # a follow-up shows once its day has come
         ]
         return page.of(mine, key=lambda m: m.window.id)
 
@@ -366,6 +379,31 @@ def feedback_router(
             commands.SetFeedbackSettings(principal=who, program_id=program_id, settings=body)
         )
         return program.settings
+
+    @router.get(
+        "/programs/{program_id}/evaluation-plan",
+        response_model=EvaluationPlan,
+        summary="The program's goals, the Kirkpatrick levels it evaluates and when it asks "
+        "again after the end",
+    )
+    async def get_plan(program_id: str, who: Principal = Depends(authenticate)) -> EvaluationPlan:
+        program = await program_of(program_id)
+        await scope_of(who, program)
+        return program.evaluation
+
+    @router.put(
+        "/programs/{program_id}/evaluation-plan",
+        response_model=EvaluationPlan,
+        summary="Set goals, levels and follow-up months (the lead's coordinators); months "
+        "apply to relationships that end from now on",
+    )
+    async def set_plan(
+        program_id: str, body: EvaluationPlan, who: Principal = Depends(authenticate)
+    ) -> EvaluationPlan:
+        program: Program = await bus.handle(
+            commands.SetEvaluationPlan(principal=who, program_id=program_id, plan=body)
+        )
+        return program.evaluation
 
     async def evaluation(program_id: str, who: Principal) -> EvaluationReport:
         program = await program_of(program_id)

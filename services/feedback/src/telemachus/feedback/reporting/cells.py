@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, computed_field
 
 from telemachus.feedback.reporting.statistics import Estimate, mean_estimate, proportion_estimate
 from telemachus.shared.disclosure import hidden_groups, small
@@ -61,6 +61,9 @@ class Cell(BaseModel):
     suppressed: bool = False
 
 
+MET = "whether the figure shown reaches the target; null: no target, or suppressed"
+
+
 class Metric(BaseModel):
     id: str
     label: str
@@ -72,6 +75,9 @@ class Metric(BaseModel):
     confidential: bool = Field(
         default=False, description="built from answers or concerns: rules 4-5 and releases"
     )
+    target: float | None = Field(
+        default=None, description="what the program's goal aims for (a goal's metrics only)"
+    )
     held_since: datetime | None = Field(
         default=None,
         description="as released then: fewer than k people's contributions have changed "
@@ -79,6 +85,13 @@ class Metric(BaseModel):
     )
     # cell -> {unit digest: value digest}, for the release rule; never serialised
     _composition: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
+
+    @computed_field(description=MET)  # type: ignore[prop-decorator]
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.total.value is None:
+            return None
+        return self.total.value >= self.target
 
 
 def _estimate(kind: Kind, per_unit: Sequence[float]) -> Estimate:
@@ -179,6 +192,7 @@ def metric(
     splits: Sequence[str] = (),
     items: Callable[[], list[tuple[str, list[Observation]]]] | None = None,
     confidential: bool = False,
+    target: float | None = None,
 ) -> Metric:
     values = _by_unit(observations)
     disclosure = _Disclosure(kind, values, confidential)
@@ -192,6 +206,7 @@ def metric(
             total=hidden("all"),
             splits={s: [] for s in splits},
             confidential=confidential,
+            target=target,
         )
     groups_of = {o.unit: o.groups for o in observations}
     composition = {"all": fingerprint(values)} if confidential else {}
@@ -235,6 +250,7 @@ def metric(
         splits=by_split,
         items=item_cells,
         confidential=confidential,
+        target=target,
     )
     released._composition = composition
     return released

@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from telemachus.feedback.domain.instruments import BY_KEY, INSTRUMENTS
+from telemachus.feedback.domain.instruments import BY_KEY, INSTRUMENTS, WindowKind
 from telemachus.feedback.reporting.anonymity import QUASI_IDENTIFIERS, k_anonymous
 from telemachus.feedback.reporting.evaluation import ProgramFacts
 
@@ -78,8 +78,15 @@ FIXED = (
     Column(
         "window",
         "string",
-        "when the answer was asked for: at the start, after a session, at the end",
-        ("baseline", "check-in", "final"),
+        "when the answer was asked for: at the start, after a session, at the end, or "
+        "months after the end",
+        tuple(k.value for k in WindowKind),
+    ),
+    Column(
+        "months_after_end",
+        "integer",
+        "follow-ups only: how many months after the relationship ended it was asked; "
+        "empty for other windows",
     ),
     Column("day", "integer", "days from the relationship's start to the answer"),
     Column("instrument", "string", "which instrument was answered", tuple(BY_KEY)),
@@ -181,6 +188,7 @@ def dataset(facts: ProgramFacts) -> Dataset:
             relationship_status=relationship.status.value,
             sessions_held=str(relationship.sessions_held),
             window=response.kind.value,
+            months_after_end=response.months_after_end,
             day=(response.submitted_at.date() - relationship.starts_on).days,
             instrument=instrument.key,
             instrument_version=instrument.version,

@@ -132,6 +132,11 @@ def _metric(metric: Metric) -> str:
             f"<p>As shown on {metric.held_since:%d %b %Y %H:%M} UTC: fewer than "
             "the threshold of people's answers have changed since.</p>"
         )
+    if metric.target is not None:
+        verdict = {True: "reached", False: "not reached", None: "not known yet"}[metric.met]
+        parts.append(
+            f"<p>Target: {_number(metric.kind, metric.target)} · <strong>{verdict}</strong></p>"
+        )
     parts.append(table(metric, [metric.total]))
     if metric.total.suppressed:
         return "".join([*parts, "</div>"])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from telemachus.feedback.domain import commands
 from telemachus.feedback.domain.concerns import Concern
-from telemachus.feedback.domain.instruments import instrument
+from telemachus.feedback.domain.evaluation_plan import EvaluationPlan, follow_up_opens
+from telemachus.feedback.domain.instruments import WindowKind, instrument
 from telemachus.feedback.domain.model import (
     UNDISCLOSED,
     FeedbackSettings,
@@ -23,7 +24,6 @@ from telemachus.feedback.domain.model import (
 from telemachus.feedback.service_layer.concern_readers import reader
 from telemachus.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
-from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.errors import found
 from telemachus.shared.runtime.bus import Handlers, Prefetches
 from telemachus.shared.runtime.documents import stamp
@@ -64,7 +64,7 @@ class FeedbackHandlers:
         self,
         uow: FeedbackUnitOfWork,
         relationship: Relationship,
-        kind: FeedbackWindowKind,
+        kind: WindowKind,
         session_id: str | None = None,
     ) -> None:
         if await uow.windows.get(FeedbackWindow.id_for(relationship.id, kind, session_id)):
@@ -150,7 +150,7 @@ class FeedbackHandlers:
                 **professions,
             )
             uow.relationships.add(relationship)
-        await self._open_window(uow, relationship, FeedbackWindowKind.BASELINE)
+        await self._open_window(uow, relationship, WindowKind.BASELINE)
 
     async def session_held(self, cmd: commands.RecordSessionHeld, uow: FeedbackUnitOfWork) -> None:
         relationship = found(
@@ -159,7 +159,7 @@ class FeedbackHandlers:
             field="relationship_id",
         )
         relationship.sessions_held = max(relationship.sessions_held, cmd.held_count)
-        await self._open_window(uow, relationship, FeedbackWindowKind.CHECK_IN, cmd.session_id)
+        await self._open_window(uow, relationship, WindowKind.CHECK_IN, cmd.session_id)
 
     async def finish_relationship(
         self, cmd: commands.FinishRelationship, uow: FeedbackUnitOfWork
@@ -170,7 +170,30 @@ class FeedbackHandlers:
             field="relationship_id",
         )
         relationship.finish(cmd.status, cmd.on, cmd.sessions_held)
-        await self._open_window(uow, relationship, FeedbackWindowKind.FINAL)
+        await self._open_window(uow, relationship, WindowKind.FINAL)
+        await self._schedule_follow_ups(uow, relationship)
+
+    async def _schedule_follow_ups(
+        self, uow: FeedbackUnitOfWork, relationship: Relationship
+    ) -> None:
+        """Months after the end, on the day (from midnight UTC), as the program plans now."""
+        if relationship.finished_on is None:
+            return
+        program = await uow.programs.get(relationship.program_id)
+        plan = program.evaluation if program else EvaluationPlan()
+        ended = datetime.combine(relationship.finished_on, time(), UTC)
+        for months in plan.follow_up_months:
+            window_id = FeedbackWindow.id_for(relationship.id, WindowKind.FOLLOW_UP, None, months)
+            if await uow.windows.get(window_id):
+                continue  # a redelivered end schedules nothing more
+            uow.windows.add(
+                FeedbackWindow.follow_up(
+                    relationship,
+                    months,
+                    opens_at=follow_up_opens(ended, months),
+                    length=timedelta(days=plan.follow_up_days),
+                )
+            )
 
     async def participant_left(
         self, cmd: commands.ParticipantLeft, uow: FeedbackUnitOfWork
@@ -233,7 +256,8 @@ class FeedbackHandlers:
             {"updates": [], "escalated_at": None, "respond_by": {"$lte": stamp(now)}}
         ):
             concern.escalate(now)
-        windows = await uow.windows.find({"closed": False})
+        # Follow-ups scheduled for months ahead are not read until their day comes.
+        windows = await uow.windows.find({"closed": False, "opens_at": {"$lte": stamp(now)}})
         if not windows:
             return 0
         answered: dict[str, set[tuple[str, str]]] = {}
@@ -253,6 +277,7 @@ class FeedbackHandlers:
                     for i in window.instruments_for(ref)
                 )
             }
+            window.open_if_due(now)
             window.remind(now, settings[window.program_id].remind_days_before, done)
             window.close_if_due(now)
         return len(windows)
@@ -324,6 +349,20 @@ class FeedbackHandlers:
         program.settings = cmd.settings
         return program
 
+    async def set_evaluation_plan(
+        self, cmd: commands.SetEvaluationPlan, uow: FeedbackUnitOfWork
+    ) -> Program:
+        """Goals and levels apply to the report at once; follow-up months to relationships
+        that end from now on (those already scheduled keep their dates)."""
+        require_lead_coordinator(cmd.principal, self.institution, cmd.program_id)
+        program = found(
+            await uow.programs.get(cmd.program_id),
+            f"program {cmd.program_id} led by {self.institution}",
+            field="program_id",
+        )
+        program.evaluation = cmd.plan
+        return program
+
     @staticmethod
     def prefetches() -> Prefetches:
         """What a batch of these commands reads, read at once (MessageBus)."""
@@ -350,4 +389,5 @@ class FeedbackHandlers:
             commands.ReportConcern: self.report_concern,
             commands.FollowUpConcern: self.follow_up,
             commands.SetFeedbackSettings: self.set_settings,
+            commands.SetEvaluationPlan: self.set_evaluation_plan,
         }

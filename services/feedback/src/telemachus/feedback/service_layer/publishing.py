@@ -9,7 +9,11 @@ from telemachus.shared.contracts.feedback import (
     ConcernReportedV1,
     FeedbackDueV1,
     FeedbackWindowClosedV1,
+    FeedbackWindowKind,
     FeedbackWindowOpenedV1,
+    FollowUpClosedV1,
+    FollowUpDueV1,
+    FollowUpOpenedV1,
     RelationshipPausedV1,
     RelationshipResumedV1,
 )
@@ -18,6 +22,9 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
     FeedbackWindowOpenedV1,
     FeedbackDueV1,
     FeedbackWindowClosedV1,
+    FollowUpOpenedV1,
+    FollowUpDueV1,
+    FollowUpClosedV1,
     ConcernReportedV1,
     ConcernEscalatedV1,
     RelationshipPausedV1,
@@ -27,13 +34,39 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
 
 def to_wire(event: object) -> IntegrationEvent | None:
     match event:
+        case events.FeedbackWindowOpened(window=w) if w.months_after_end is not None:
+            return FollowUpOpenedV1(
+                window_id=w.id,
+                relationship_id=w.relationship_id,
+                program_id=w.program_id,
+                months_after_end=w.months_after_end,
+                opens_at=w.opens_at,
+                closes_at=w.closes_at,
+            )
+        case events.FeedbackDue(window=w, respondent_ref=ref) if w.months_after_end is not None:
+            return FollowUpDueV1(
+                window_id=w.id,
+                relationship_id=w.relationship_id,
+                program_id=w.program_id,
+                months_after_end=w.months_after_end,
+                respondent_ref=ref,
+                closes_at=w.closes_at,
+            )
+        case events.FeedbackWindowClosed(window=w, at=at) if w.months_after_end is not None:
+            return FollowUpClosedV1(
+                window_id=w.id,
+                relationship_id=w.relationship_id,
+                program_id=w.program_id,
+                months_after_end=w.months_after_end,
+                closed_at=at,
+            )
         case events.FeedbackWindowOpened(window=w):
             # Respondents stay inside: integrators learn that a window opened, not for whom.
             return FeedbackWindowOpenedV1(
                 window_id=w.id,
                 relationship_id=w.relationship_id,
                 program_id=w.program_id,
-                kind=w.kind,
+                kind=FeedbackWindowKind(w.kind.value),
                 opens_at=w.opens_at,
                 closes_at=w.closes_at,
             )
@@ -42,7 +75,7 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 window_id=w.id,
                 relationship_id=w.relationship_id,
                 program_id=w.program_id,
-                kind=w.kind,
+                kind=FeedbackWindowKind(w.kind.value),
                 respondent_ref=ref,
                 closes_at=w.closes_at,
             )
@@ -51,7 +84,7 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 window_id=w.id,
                 relationship_id=w.relationship_id,
                 program_id=w.program_id,
-                kind=w.kind,
+                kind=FeedbackWindowKind(w.kind.value),
                 closed_at=at,
             )
         case events.ConcernReported(concern=c):

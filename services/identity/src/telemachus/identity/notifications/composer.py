@@ -70,7 +70,12 @@ def link_path(notice: Notice) -> str:
         return f"/safeguarding#{target}"  # the contact's page, at this concern
     if kind is NoticeKind.RELATIONSHIP_STALLED:
         return f"/programs/{notice.program_id}"
-    if kind in (NoticeKind.PROPOSAL_CLOSED, NoticeKind.FEEDBACK_DUE, NoticeKind.FEEDBACK_CLOSING):
+    if kind in (
+        NoticeKind.PROPOSAL_CLOSED,
+        NoticeKind.FEEDBACK_DUE,
+        NoticeKind.FOLLOW_UP_OPEN,
+        NoticeKind.FEEDBACK_CLOSING,
+    ):
         return "/"  # the home page lists what is open (feedback forms, waiting status)
     return f"/at/{lead}/relationships/{target}"
 

@@ -34,6 +34,7 @@ class NoticeKind(StrEnum):
     SESSION_MOVED = "session-moved"
     SESSION_CANCELLED = "session-cancelled"
     FEEDBACK_DUE = "feedback-due"
+    FOLLOW_UP_OPEN = "follow-up-open"  # months after the end: what lasted
     RELATIONSHIP_ENDED = "relationship-ended"
     RELATIONSHIP_PAUSED = "relationship-paused"
     RELATIONSHIP_RESUMED = "relationship-resumed"
@@ -81,6 +82,7 @@ CATEGORY = {
     NoticeKind.RELATIONSHIP_PAUSED: Category.RELATIONSHIP,
     NoticeKind.RELATIONSHIP_RESUMED: Category.RELATIONSHIP,
     NoticeKind.FEEDBACK_DUE: Category.FEEDBACK,
+    NoticeKind.FOLLOW_UP_OPEN: Category.FEEDBACK,
     NoticeKind.PROPOSAL_ENDING: Category.REMINDERS,
     NoticeKind.AGREEMENT_PENDING: Category.REMINDERS,
     NoticeKind.SESSION_TOMORROW: Category.REMINDERS,

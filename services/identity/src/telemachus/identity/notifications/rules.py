@@ -23,6 +23,8 @@ from telemachus.shared.contracts.feedback import (
     ConcernReportedV1,
     FeedbackDueV1,
     FeedbackWindowOpenedV1,
+    FollowUpDueV1,
+    FollowUpOpenedV1,
     RelationshipPausedV1,
     RelationshipResumedV1,
 )
@@ -259,9 +261,24 @@ def feedback_opened(event: FeedbackWindowOpenedV1, lead: str) -> Plan:
     return Plan([intent])
 
 
-def feedback_due(event: FeedbackDueV1, lead: str) -> Plan:
+def follow_up_opened(event: FollowUpOpenedV1, lead: str) -> Plan:
+    params = {"months": str(event.months_after_end), "closes_at": event.closes_at.isoformat()}
+    intent = Intent(
+        PartiesOf(event.relationship_id),
+        NoticeKind.FOLLOW_UP_OPEN,
+        event.window_id,
+        lead,
+        event.program_id,
+        event.window_id,
+        params,
+    )
+    return Plan([intent])
+
+
+def feedback_due(event: FeedbackDueV1 | FollowUpDueV1, lead: str) -> Plan:
     """Feedback's own reminder: only it knows who has not answered yet."""
-    params = {"kind": str(event.kind), "closes_at": event.closes_at.isoformat()}
+    kind = "follow-up" if isinstance(event, FollowUpDueV1) else str(event.kind)
+    params = {"kind": kind, "closes_at": event.closes_at.isoformat()}
     intent = Intent(
         Ref(event.respondent_ref),
         NoticeKind.FEEDBACK_CLOSING,
@@ -363,6 +380,8 @@ RULES: dict[type[IntegrationEvent], Rule] = {
     SessionCancelledV1: session_changed,
     FeedbackWindowOpenedV1: feedback_opened,
     FeedbackDueV1: feedback_due,
+    FollowUpOpenedV1: follow_up_opened,
+    FollowUpDueV1: feedback_due,
     RelationshipCompletedV1: relationship_over,
     RelationshipEndedV1: relationship_over,
     RelationshipStalledV1: stalled,

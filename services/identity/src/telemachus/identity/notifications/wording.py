@@ -116,6 +116,16 @@ WORDING: dict[NoticeKind, Wording] = {
         ),
         N_("Give feedback"),
     ),
+    NoticeKind.FOLLOW_UP_OPEN: Wording(
+        N_("%(months)s months on: what has lasted from your mentoring?"),
+        N_(
+            "Your mentoring relationship in %(program)s ended %(months)s months ago. A short "
+            "form, open until %(closes_at)s, asks what you still do differently at work and "
+            "what came of it. Your answers are reported only in groups large enough to keep "
+            "them anonymous."
+        ),
+        N_("Give feedback"),
+    ),
     NoticeKind.FEEDBACK_CLOSING: Wording(
         N_("Reminder: feedback closes on %(closes_at)s"),
         N_(
