@@ -69,6 +69,9 @@ async def readiness(client: httpx.AsyncClient, federation: Federation) -> list[i
     return [a.status_code for a in answers]
 
 
+# Its own waits, each bounded, add up to more than the suite's 300 s: they, not the suite's
+# timeout, say which step was too slow.
+@pytest.mark.timeout(480)
 async def test_services_recover_from_a_broker_restart_and_lose_nothing(
     federation_on: Federation, broker: RestartableBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
