@@ -88,6 +88,17 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
+async def serve(server: EmbeddedServer) -> None:
+    """uvicorn exits the process (SystemExit) when it cannot bind or start; in a task that
+    would end the whole loop before the federation could stop what it started (its IdPs
+    were left running), so it becomes an ordinary failure of this server's task."""
+    try:
+        await server.serve()
+    except SystemExit as exited:
+        where = f"{server.config.host}:{server.config.port}"
+        raise RuntimeError(f"the server on {where} could not start ({exited.code})") from None
+
+
 def embedded_server(app: FastAPI, host: str, port: int) -> EmbeddedServer:
     return EmbeddedServer(
         uvicorn.Config(
@@ -307,7 +318,7 @@ class Federation:
         progress(f"starting {len(self.services)} services (consumers join their groups)")
         for running in self.services.values():
             running.task = asyncio.create_task(
-                running.server.serve(), name=f"{running.institution}/{running.service}"
+                serve(running.server), name=f"{running.institution}/{running.service}"
             )
         reported, last_report = 0, asyncio.get_running_loop().time()
         while (ready := sum(s.server.started for s in self.services.values())) < len(self.services):
@@ -338,7 +349,7 @@ class Federation:
             progress(f"starting {len(self.portals)} portals")
             for portal in self.portals.values():
                 portal.task = asyncio.create_task(
-                    portal.server.serve(), name=f"{portal.institution}/portal"
+                    serve(portal.server), name=f"{portal.institution}/portal"
                 )
             while not all(p.server.started for p in self.portals.values()):
                 if any(p.task and p.task.done() for p in self.portals.values()):
