@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from telemachus.feedback.domain.concerns import Concern, ConcernCategory
-from telemachus.feedback.domain.instruments import BY_KEY, Role, due
+from telemachus.feedback.domain.instruments import BY_KEY, Role, WindowKind, due
 from telemachus.feedback.domain.model import (
     FeedbackSettings,
     FeedbackWindow,
@@ -29,7 +29,6 @@ from telemachus.feedback.domain.model import (
 from telemachus.feedback.reporting import export, html
 from telemachus.feedback.reporting.anonymity import QUASI_IDENTIFIERS, k_anonymous
 from telemachus.feedback.reporting.evaluation import Evaluation, EvaluationReport, ProgramFacts
-from telemachus.shared.contracts.feedback import FeedbackWindowKind
 from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.errors import Conflict, Forbidden, Rejected
 
@@ -54,7 +53,7 @@ def relationship(i: int, mode: str, mentor: str, mentee: str, **kw: object) -> R
     )
 
 
-def answer(r: Relationship, role: Role, kind: FeedbackWindowKind, key: str, value: int) -> Response:
+def answer(r: Relationship, role: Role, kind: WindowKind, key: str, value: int) -> Response:
     instrument = BY_KEY[key]
     return Response(
         id=f"{r.id}|{role}|{kind}|{key}",
@@ -97,7 +96,7 @@ def facts() -> ProgramFacts:
     ]
     responses = []
     for i, r in enumerate(rs):
-        base, final = FeedbackWindowKind.BASELINE, FeedbackWindowKind.FINAL
+        base, final = WindowKind.BASELINE, WindowKind.FINAL
         responses.append(answer(r, Role.MENTEE, base, "mentee-outcomes.v1", 2))
         responses.append(answer(r, Role.MENTEE, final, "mentee-outcomes.v1", 3 + i % 2))
         responses.append(answer(r, Role.MENTEE, final, "mentor-attributes.v1", 4 + i % 2))
@@ -267,10 +266,10 @@ def test_free_text_only_when_the_program_opted_in(facts: ProgramFacts) -> None:
 
 def test_answers_are_checked_item_by_item() -> None:
     r = relationship(1, "assigned", "uni/nursing", "hosp/medicine")
-    window = FeedbackWindow.open(r, FeedbackWindowKind.FINAL, now=NOW, length=timedelta(days=7))
+    window = FeedbackWindow.open(r, WindowKind.FINAL, now=NOW, length=timedelta(days=7))
     rating = BY_KEY["mentor-attributes.v1"]
     full = dict.fromkeys(rating.item_ids(), 4)
-    assert due(FeedbackWindowKind.FINAL, Role.MENTEE) == [rating, BY_KEY["mentee-outcomes.v1"]]
+    assert due(WindowKind.FINAL, Role.MENTEE) == [rating, BY_KEY["mentee-outcomes.v1"]]
     with pytest.raises(Rejected) as missing:
         Response.give(window, r.mentee_ref, rating, {**full, "listens": 0} | {}, None, NOW)
     assert missing.value.field == "answers.listens"
@@ -289,7 +288,7 @@ def test_answers_are_checked_item_by_item() -> None:
 
 def test_reminders_once_per_person_then_the_window_closes() -> None:
     r = relationship(1, "assigned", "uni/nursing", "hosp/medicine")
-    window = FeedbackWindow.open(r, FeedbackWindowKind.BASELINE, now=NOW, length=timedelta(days=14))
+    window = FeedbackWindow.open(r, WindowKind.BASELINE, now=NOW, length=timedelta(days=14))
     window.pop_events()
     window.remind(NOW + timedelta(days=5), 3, answered=set())
     assert window.pop_events() == []  # not yet 3 days before the close
@@ -297,7 +296,7 @@ def test_reminders_once_per_person_then_the_window_closes() -> None:
     window.remind(NOW + timedelta(days=12), 3, answered={r.mentor_ref})
     due_events = window.pop_events()
     assert [e.respondent_ref for e in due_events] == [r.mentee_ref]  # type: ignore[attr-defined]
-    late = FeedbackWindow.open(r, FeedbackWindowKind.FINAL, now=NOW, length=timedelta(days=7))
+    late = FeedbackWindow.open(r, WindowKind.FINAL, now=NOW, length=timedelta(days=7))
     late.pop_events()
     late.remind(NOW + timedelta(days=7), 3, answered=set())
     assert late.pop_events() == []  # a sweep after the close reminds no one
