@@ -19,6 +19,7 @@ from telemachus.portal.entrypoints.coordinator import coordinator_router
 from telemachus.portal.entrypoints.errors import install_error_pages
 from telemachus.portal.entrypoints.participant import participant_router
 from telemachus.portal.entrypoints.preparation import preparation_router
+from telemachus.portal.entrypoints.recognition import recognition_router
 from telemachus.portal.entrypoints.safeguarding import safeguarding_router
 from telemachus.portal.entrypoints.security_headers import SecurityHeaders
 from telemachus.portal.entrypoints.sign_in import sign_in_router
@@ -26,6 +27,7 @@ from telemachus.portal.entrypoints.web import Web
 from telemachus.portal.service_layer.concerns import Concerns
 from telemachus.portal.service_layer.coordination import Coordination
 from telemachus.portal.service_layer.participation import Participation
+from telemachus.portal.service_layer.recognition import Recognition
 from telemachus.portal.service_layer.tokens import Tokens
 from telemachus.portal.settings import PortalSettings
 from telemachus.portal.translations import portal_catalogs
@@ -86,6 +88,7 @@ def bootstrap(
         record.name,
     )
     participation = Participation(settings.institution, services, tokens)
+    recognition = Recognition(settings.institution, services, tokens)
     coordination = Coordination(settings.institution, services, tokens)
     concerns = Concerns(settings.institution, services, tokens)
     started = False
@@ -116,6 +119,7 @@ def bootstrap(
     app.include_router(coordinator_router(web, coordination, participation, concerns))
     app.include_router(safeguarding_router(web, concerns, participation))
     app.include_router(preparation_router(web, participation))
+    app.include_router(recognition_router(web, recognition, settings.certificate_font))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_pages(app, web)
     FastAPIInstrumentor.instrument_app(

@@ -37,6 +37,9 @@ class PortalSettings(InstitutionSettings):
     # A session lasts as long as the IdP's access token, and never longer than this.
     session_max_seconds: int = Field(default=8 * 3600, ge=60)
     service_timeout_seconds: float = Field(default=15.0, gt=0)
+    # A Unicode TrueType font for certificates (names in every script); its "-Bold"
+    # sibling is used for headings where it exists. Debian's fonts-dejavu-core by default.
+    certificate_font: Path | None = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
     @property
     def service(self) -> str:

@@ -38,6 +38,7 @@ from telemachus.feedback.domain.model import (
 from telemachus.feedback.domain.model import Response as Answer
 from telemachus.feedback.reporting import export, html
 from telemachus.feedback.reporting.evaluation import Evaluation, EvaluationReport
+from telemachus.feedback.reporting.recognition import RecognitionSummary, ratings_of
 from telemachus.feedback.service_layer.concern_readers import reader
 from telemachus.feedback.service_layer.views import FeedbackViews
 from telemachus.shared.clock import utc_now
@@ -199,6 +200,28 @@ def feedback_router(
             if w.opened  # a follow-up shows once its day has come
         ]
         return page.of(mine, key=lambda m: m.window.id)
+
+    @router.get(
+        "/recognition/me",
+        response_model=RecognitionSummary,
+        summary="How the other party rated you across your relationships in a program, for "
+        "your certificate: aggregates only, hidden below the program's threshold",
+    )
+    async def my_recognition(
+        program_id: str, who: Principal = Depends(authenticate)
+    ) -> RecognitionSummary:
+        me = participant_ref(who)
+        program = await program_of(program_id)
+        relationships, responses = await views.recognition_facts(program.id, me)
+        if not relationships:
+            raise Forbidden("you have no relationship in this program", field="program_id")
+        ratings = ratings_of(me, program, relationships, responses)
+        return RecognitionSummary(
+            program_id=program.id,
+            title=program.title,
+            threshold=program.reporting_threshold,
+            ratings=await views.released_metrics(program, ratings, utc_now()),
+        )
 
     @router.put(
         "/windows/{window_id}/answers/{instrument}",

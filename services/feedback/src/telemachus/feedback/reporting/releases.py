@@ -57,24 +57,33 @@ def release(
     )
 
 
+def release_metrics(
+    program_id: str,
+    metrics: list[Metric],
+    previous: Mapping[str, Release],
+    threshold: int,
+    now: datetime,
+) -> tuple[list[Metric], list[Release]]:
+    """Apply the rule to each metric: the metrics to show and the releases to store."""
+    shown, stored = [], []
+    for current in metrics:
+        metric, new = release(program_id, current, previous.get(current.id), threshold, now)
+        shown.append(metric)
+        if new is not None:
+            stored.append(new)
+    return shown, stored
+
+
 def release_report(
     report: EvaluationReport, previous: Mapping[str, Release]
 ) -> tuple[EvaluationReport, list[Release]]:
-    """Apply the rule to every metric: the report to show and the releases to store."""
+    """Apply the rule to every metric of the report."""
     stored: list[Release] = []
     sections = []
     for section in report.sections:
-        shown = []
-        for current in section.metrics:
-            metric, new = release(
-                report.program_id,
-                current,
-                previous.get(current.id),
-                report.threshold,
-                report.generated_at,
-            )
-            shown.append(metric)
-            if new is not None:
-                stored.append(new)
+        shown, new = release_metrics(
+            report.program_id, section.metrics, previous, report.threshold, report.generated_at
+        )
+        stored.extend(new)
         sections.append(section.model_copy(update={"metrics": shown}))
     return report.model_copy(update={"sections": sections}), stored

@@ -3,6 +3,8 @@ aggregates, concerns and windows, never an individual answer."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
@@ -16,8 +18,9 @@ from telemachus.feedback.domain.model import (
     Relationship,
     Response,
 )
+from telemachus.feedback.reporting.cells import Metric
 from telemachus.feedback.reporting.evaluation import EvaluationReport, ProgramFacts
-from telemachus.feedback.reporting.releases import Release, release_report
+from telemachus.feedback.reporting.releases import Release, release_metrics, release_report
 from telemachus.feedback.service_layer.handlers import involving
 from telemachus.feedback.service_layer.unit_of_work import (
     CONCERNS,
@@ -41,11 +44,32 @@ class FeedbackViews:
 
     async def released(self, report: EvaluationReport) -> EvaluationReport:
         """The report as the release rule lets it be shown (reporting/releases.py), storing
-        what it releases anew. Not part of a unit of work: no event, and two readers at
-        once at worst both store the same release."""
-        documents = await self._db[RELEASES].find({"program_id": report.program_id}).to_list()
-        previous = {d["metric"]["id"]: Release.model_validate(d) for d in documents}
+        what it releases anew."""
+        previous = await self._releases({"program_id": report.program_id})
         shown, stored = release_report(report, previous)
+        await self._store_releases(stored)
+        return shown
+
+    async def released_metrics(
+        self, program: Program, metrics: list[Metric], now: datetime
+    ) -> list[Metric]:
+        """The same rule for metrics outside the report (a person's recognition)."""
+        previous = await self._releases(
+            {"_id": {"$in": [Release.key(program.id, m.id) for m in metrics]}}
+        )
+        shown, stored = release_metrics(
+            program.id, metrics, previous, program.reporting_threshold, now
+        )
+        await self._store_releases(stored)
+        return shown
+
+    async def _releases(self, query: Document) -> dict[str, Release]:
+        documents = await self._db[RELEASES].find(query).to_list()
+        return {d["metric"]["id"]: Release.model_validate(d) for d in documents}
+
+    async def _store_releases(self, stored: list[Release]) -> None:
+        """Not part of a unit of work: no event, and two readers at once at worst both
+        store the same release."""
         if stored:
             await self._db[RELEASES].bulk_write(
                 [
@@ -57,7 +81,21 @@ class FeedbackViews:
                     for r in stored
                 ]
             )
-        return shown
+
+    async def recognition_facts(
+        self, program_id: str, ref: str
+    ) -> tuple[list[Relationship], list[Response]]:
+        """A person's relationships in a program and the answers given in them."""
+        relationships = await read_many(
+            self._db, RELATIONSHIPS, Relationship, {"program_id": program_id, **involving(ref)}
+        )
+        responses = await read_many(
+            self._db,
+            RESPONSES,
+            Response,
+            {"relationship_id": {"$in": [r.id for r in relationships]}},
+        )
+        return relationships, responses
 
     async def program(self, program_id: str) -> Program | None:
         return await read_one(self._db, PROGRAMS, Program, program_id)

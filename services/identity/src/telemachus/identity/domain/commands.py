@@ -235,6 +235,12 @@ class WithdrawParticipant(Command):
     program_id: str
 
 
+class ConsentToRecognition(Command):
+    participant_id: str
+    program_id: str
+    consent: bool
+
+
 class EraseParticipant(Command):
     participant_id: str
     requested_by: str  # a role

@@ -105,6 +105,9 @@ class Enrolment(BaseModel):
     consented_fields: list[ShareableField]
     enrolled_at: datetime
     withdrawn_at: datetime | None = None
+    # The person agreed that a certificate of their contribution be issued (recognition):
+    # their home issues it to them only from then, until they take it back.
+    recognition_consented_at: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -204,6 +207,18 @@ class Participant(Profile, Aggregate):
         for program_id in left:
             self.withdraw(program_id, now)
         return left
+
+    def consent_to_recognition(self, program_id: str, consent: bool, now: datetime) -> Enrolment:
+        """Given or taken back by the person; kept after they leave the program, since a
+        certificate of what they did stays theirs to ask for."""
+        enrolment = next((e for e in reversed(self.enrolments) if e.program_id == program_id), None)
+        if enrolment is None:
+            raise Conflict(f"not enrolled in {program_id}", field="program_id")
+        changed = enrolment.model_copy(
+            update={"recognition_consented_at": now if consent else None}
+        )
+        self.enrolments = [changed if e is enrolment else e for e in self.enrolments]
+        return changed
 
     def withdraw(self, program_id: str, now: datetime) -> Enrolment:
         enrolment = self.active_enrolment(program_id)

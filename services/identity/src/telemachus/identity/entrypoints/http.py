@@ -80,6 +80,10 @@ class EnrolmentRequest(commands.Command):
     consented_fields: list[ShareableField]
 
 
+class RecognitionConsent(commands.Command):
+    consent: bool
+
+
 class ContactCard(BaseModel):
     """A counterpart's contact details, read live from their home institution."""
 
@@ -333,6 +337,26 @@ def identity_router(
             commands.EnrolParticipant(participant_id=participant_id, **body.model_dump())
         )
         return found(person.active_enrolment(body.program_id), "enrolment", field="program_id")
+
+    @router.put(
+        "/participants/{participant_id}/enrolments/{program_id}/recognition",
+        response_model=Enrolment,
+        summary="Agree, or no longer agree, that your home issues you a certificate of your "
+        "contribution to a program (yourself only)",
+    )
+    async def recognition_consent(
+        participant_id: str,
+        program_id: str,
+        body: RecognitionConsent,
+        who: Principal = Depends(principal),
+    ) -> Enrolment:
+        access.require_self(who, await participant_for(participant_id), "give consent")
+        person: Participant = await bus.handle(
+            commands.ConsentToRecognition(
+                participant_id=participant_id, program_id=program_id, consent=body.consent
+            )
+        )
+        return next(e for e in reversed(person.enrolments) if e.program_id == program_id)
 
     @router.delete(
         "/participants/{participant_id}/enrolments/{program_id}", response_model=Enrolment

@@ -382,6 +382,13 @@ class IdentityHandlers:
         await self._end_releases(uow, participant.ref, cmd.program_id)
         return participant
 
+    async def consent_to_recognition(
+        self, cmd: commands.ConsentToRecognition, uow: IdentityUnitOfWork
+    ) -> Participant:
+        participant = await self._participant(uow, cmd.participant_id)
+        participant.consent_to_recognition(cmd.program_id, cmd.consent, self.clock())
+        return participant
+
     async def erase_participant(
         self, cmd: commands.EraseParticipant, uow: IdentityUnitOfWork
     ) -> Tombstone:
@@ -469,6 +476,7 @@ class IdentityHandlers:
             commands.DeclineInvitation: self.decline_invitation,
             commands.PurgeExpiredInvitations: self.purge_expired_invitations,
             commands.WithdrawParticipant: self.withdraw_participant,
+            commands.ConsentToRecognition: self.consent_to_recognition,
             commands.EraseParticipant: self.erase_participant,
             commands.ReleaseContacts: self.release_contacts,
             commands.ForgetWithdrawn: self.forget_withdrawn,
