@@ -68,13 +68,12 @@ class FeedbackWindowClosedV1(IntegrationEvent):
     closed_at: datetime
 
 
-class FollowUpOpenedV1(IntegrationEvent):
+class FollowUpFactsV1(IntegrationEvent):
     """Months after a relationship ended, both people are asked what lasted: what they
     still do differently at work and what came of it (Kirkpatrick's behaviour and results),
-    and their outcomes again. Its own event, not a new `kind` of the window events, whose
-    readers validate `kind` against the three values they know."""
+    and their outcomes again. Events of their own, not a new `kind` of the window events,
+    whose readers validate `kind` against the three values they know."""
 
-    event_type = "org.telemachus.feedback.follow-up-opened.v1"
     key_field = "relationship_id"
     sequence_of = ("window_id",)
 
@@ -82,36 +81,33 @@ class FollowUpOpenedV1(IntegrationEvent):
     relationship_id: str
     program_id: ProgramId
     months_after_end: int = Field(ge=1, le=24)
+
+
+class FollowUpOpenedV1(FollowUpFactsV1):
+    """A follow-up opened, `months_after_end` after the relationship ended: until
+    `closes_at` both people may say what they still do differently at work, what came of
+    it, and how their outcomes stand now."""
+
+    event_type = "org.telemachus.feedback.follow-up-opened.v1"
+
     opens_at: datetime
     closes_at: datetime
 
 
-class FollowUpDueV1(IntegrationEvent):
+class FollowUpDueV1(FollowUpFactsV1):
     """A reminder: `respondent_ref` has not yet answered a follow-up that closes soon."""
 
     event_type = "org.telemachus.feedback.follow-up-due.v1"
-    key_field = "relationship_id"
-    sequence_of = ("window_id",)
 
-    window_id: str
-    relationship_id: str
-    program_id: ProgramId
-    months_after_end: int = Field(ge=1, le=24)
     respondent_ref: ParticipantRef
     closes_at: datetime
 
 
-class FollowUpClosedV1(IntegrationEvent):
+class FollowUpClosedV1(FollowUpFactsV1):
     """A follow-up's time ran out; answers are no longer taken for it."""
 
     event_type = "org.telemachus.feedback.follow-up-closed.v1"
-    key_field = "relationship_id"
-    sequence_of = ("window_id",)
 
-    window_id: str
-    relationship_id: str
-    program_id: ProgramId
-    months_after_end: int = Field(ge=1, le=24)
     closed_at: datetime
 
 

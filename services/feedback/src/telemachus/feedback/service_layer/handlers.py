@@ -340,12 +340,7 @@ class FeedbackHandlers:
     async def set_settings(
         self, cmd: commands.SetFeedbackSettings, uow: FeedbackUnitOfWork
     ) -> Program:
-        require_lead_coordinator(cmd.principal, self.institution, cmd.program_id)
-        program = found(
-            await uow.programs.get(cmd.program_id),
-            f"program {cmd.program_id} led by {self.institution}",
-            field="program_id",
-        )
+        program = await self._led_here(cmd.principal, cmd.program_id, uow)
         program.settings = cmd.settings
         return program
 
@@ -354,14 +349,20 @@ class FeedbackHandlers:
     ) -> Program:
         """Goals and levels apply to the report at once; follow-up months to relationships
         that end from now on (those already scheduled keep their dates)."""
-        require_lead_coordinator(cmd.principal, self.institution, cmd.program_id)
-        program = found(
-            await uow.programs.get(cmd.program_id),
-            f"program {cmd.program_id} led by {self.institution}",
-            field="program_id",
-        )
+        program = await self._led_here(cmd.principal, cmd.program_id, uow)
         program.evaluation = cmd.plan
         return program
+
+    async def _led_here(
+        self, principal: Principal, program_id: str, uow: FeedbackUnitOfWork
+    ) -> Program:
+        """A program this institution leads, for one of its coordinators to change."""
+        require_lead_coordinator(principal, self.institution, program_id)
+        return found(
+            await uow.programs.get(program_id),
+            f"program {program_id} led by {self.institution}",
+            field="program_id",
+        )
 
     @staticmethod
     def prefetches() -> Prefetches:

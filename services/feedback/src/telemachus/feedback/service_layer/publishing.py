@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telemachus.feedback.domain import events
+from telemachus.feedback.domain.model import FeedbackWindow
 from telemachus.shared.contracts.base import IntegrationEvent
 from telemachus.shared.contracts.feedback import (
     ConcernEscalatedV1,
@@ -32,61 +35,31 @@ PUBLISHED_EVENTS: list[type[IntegrationEvent]] = [
 ]
 
 
+def _window(w: FeedbackWindow) -> dict[str, Any]:
+    """What every window event says: which window, of which relationship, and its kind
+    (a follow-up's months after the end, on events of its own)."""
+    common: dict[str, Any] = {
+        "window_id": w.id,
+        "relationship_id": w.relationship_id,
+        "program_id": w.program_id,
+    }
+    if w.months_after_end is not None:
+        return {**common, "months_after_end": w.months_after_end}
+    return {**common, "kind": FeedbackWindowKind(w.kind.value)}
+
+
 def to_wire(event: object) -> IntegrationEvent | None:
     match event:
-        case events.FeedbackWindowOpened(window=w) if w.months_after_end is not None:
-            return FollowUpOpenedV1(
-                window_id=w.id,
-                relationship_id=w.relationship_id,
-                program_id=w.program_id,
-                months_after_end=w.months_after_end,
-                opens_at=w.opens_at,
-                closes_at=w.closes_at,
-            )
-        case events.FeedbackDue(window=w, respondent_ref=ref) if w.months_after_end is not None:
-            return FollowUpDueV1(
-                window_id=w.id,
-                relationship_id=w.relationship_id,
-                program_id=w.program_id,
-                months_after_end=w.months_after_end,
-                respondent_ref=ref,
-                closes_at=w.closes_at,
-            )
-        case events.FeedbackWindowClosed(window=w, at=at) if w.months_after_end is not None:
-            return FollowUpClosedV1(
-                window_id=w.id,
-                relationship_id=w.relationship_id,
-                program_id=w.program_id,
-                months_after_end=w.months_after_end,
-                closed_at=at,
-            )
         case events.FeedbackWindowOpened(window=w):
             # Respondents stay inside: integrators learn that a window opened, not for whom.
-            return FeedbackWindowOpenedV1(
-                window_id=w.id,
-                relationship_id=w.relationship_id,
-                program_id=w.program_id,
-                kind=FeedbackWindowKind(w.kind.value),
-                opens_at=w.opens_at,
-                closes_at=w.closes_at,
-            )
+            opened = FollowUpOpenedV1 if w.months_after_end else FeedbackWindowOpenedV1
+            return opened(**_window(w), opens_at=w.opens_at, closes_at=w.closes_at)
         case events.FeedbackDue(window=w, respondent_ref=ref):
-            return FeedbackDueV1(
-                window_id=w.id,
-                relationship_id=w.relationship_id,
-                program_id=w.program_id,
-                kind=FeedbackWindowKind(w.kind.value),
-                respondent_ref=ref,
-                closes_at=w.closes_at,
-            )
+            due = FollowUpDueV1 if w.months_after_end else FeedbackDueV1
+            return due(**_window(w), respondent_ref=ref, closes_at=w.closes_at)
         case events.FeedbackWindowClosed(window=w, at=at):
-            return FeedbackWindowClosedV1(
-                window_id=w.id,
-                relationship_id=w.relationship_id,
-                program_id=w.program_id,
-                kind=FeedbackWindowKind(w.kind.value),
-                closed_at=at,
-            )
+            closed = FollowUpClosedV1 if w.months_after_end else FeedbackWindowClosedV1
+            return closed(**_window(w), closed_at=at)
         case events.ConcernReported(concern=c):
             return ConcernReportedV1(
                 concern_id=c.id,

@@ -247,25 +247,17 @@ def session_changed(event: SessionFactsV1, lead: str) -> Plan:
     return Plan(intents, [reminder])
 
 
-def feedback_opened(event: FeedbackWindowOpenedV1, lead: str) -> Plan:
-    params = {"kind": str(event.kind), "closes_at": event.closes_at.isoformat()}
+def feedback_opened(event: FeedbackWindowOpenedV1 | FollowUpOpenedV1, lead: str) -> Plan:
+    """Both people are asked: a window of their relationship, or a follow-up months on."""
+    params = {"closes_at": event.closes_at.isoformat()}
+    kind = NoticeKind.FEEDBACK_DUE
+    if isinstance(event, FollowUpOpenedV1):
+        kind, params["months"] = NoticeKind.FOLLOW_UP_OPEN, str(event.months_after_end)
+    else:
+        params["kind"] = str(event.kind)
     intent = Intent(
         PartiesOf(event.relationship_id),
-        NoticeKind.FEEDBACK_DUE,
-        event.window_id,
-        lead,
-        event.program_id,
-        event.window_id,
-        params,
-    )
-    return Plan([intent])
-
-
-def follow_up_opened(event: FollowUpOpenedV1, lead: str) -> Plan:
-    params = {"months": str(event.months_after_end), "closes_at": event.closes_at.isoformat()}
-    intent = Intent(
-        PartiesOf(event.relationship_id),
-        NoticeKind.FOLLOW_UP_OPEN,
+        kind,
         event.window_id,
         lead,
         event.program_id,
@@ -380,7 +372,7 @@ RULES: dict[type[IntegrationEvent], Rule] = {
     SessionCancelledV1: session_changed,
     FeedbackWindowOpenedV1: feedback_opened,
     FeedbackDueV1: feedback_due,
-    FollowUpOpenedV1: follow_up_opened,
+    FollowUpOpenedV1: feedback_opened,
     FollowUpDueV1: feedback_due,
     RelationshipCompletedV1: relationship_over,
     RelationshipEndedV1: relationship_over,
