@@ -168,16 +168,29 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         )
         await api.ok("POST", f"/relationships/{rid}/sessions/{ids[0]}/confirmation", mentor)
 
-        # The calendar: a secret URL per person, parsed by a standard iCalendar parser.
+        # The calendar: a secret URL per person, parsed by a standard iCalendar parser, in
+        # the person's own zone (their shared availability's) with its VTIMEZONE.
         link = (await api.ok("POST", "/calendar/me", mentee))["url"]
         feed = await client.get(link)
         assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+        assert "DTSTART;TZID=Europe/London:" in feed.text and "BEGIN:VTIMEZONE" in feed.text
         parsed = icalendar.Calendar.from_ical(feed.text)
-        starts = sorted(
-            e.decoded("dtstart").astimezone(ZoneInfo("Europe/London"))
-            for e in parsed.walk("VEVENT")
-        )
-        assert [s.hour for s in starts] == [10, 9, 9]
+        starts = sorted(e.decoded("dtstart") for e in parsed.walk("VEVENT"))
+        assert [(s.hour, str(s.tzinfo)) for s in starts] == [(10, "Europe/London")] + [
+            (9, "Europe/London")
+        ] * 2
+        assert junior["ref"] not in feed.text  # words, not the other person's code
+        # Polled again with its ETag and nothing changed: 304, no body to parse again.
+        again = await client.get(link, headers={"If-None-Match": feed.headers["etag"]})
+        assert again.status_code == 304 and not again.content
+        chosen = (
+            await api.ok("POST", "/calendar/me", mentee, json={"time_zone": "America/New_York"})
+        )["url"]
+        assert "DTSTART;TZID=America/New_York:" in (await client.get(chosen)).text
+        assert (await client.get(link)).status_code == 404  # the new link replaced it
+        wrong = await api.call("POST", "/calendar/me", mentee, json={"time_zone": "Mars/Olympus"})
+        assert wrong.status_code == 422 and "time_zone" in wrong.text
+        link = chosen
         assert (
             await client.request("DELETE", api.url + "/calendar/me", headers=mentee)
         ).status_code == 204

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+import vobject
 from pydantic import HttpUrl
 
 from telemachus.sessions.domain import calendar, events
@@ -246,22 +247,48 @@ def test_the_sweep_flags_idle_relationships_once_and_completes_at_the_end_date()
     assert isinstance(done, events.RelationshipCompleted) and done.reason == "end-date-passed"
 
 
-def test_the_calendar_feed_parses_and_keeps_local_times_across_a_dst_change() -> None:
+def test_the_calendar_feed_writes_local_times_with_their_zone_across_a_dst_change() -> None:
     r = agreed(planned_sessions=5)
-    # Two Tuesdays at 09:00 London: before the US change (8 Mar), between the changes, and
-    # after the UK change (29 Mar). The UTC instant moves with London's offset.
+    # Three Tuesdays at 09:00 London: before the US change (8 Mar), between the changes,
+    # and after the UK change (29 Mar). The UTC instant moves with London's offset.
     days = [date(2026, 3, 3), date(2026, 3, 10), date(2026, 3, 31)]
     for day in days:
         r.confirm_session(MENTEE, propose(r, at(day, 9)))
-    text = calendar.feed(MENTOR, [r], NOW)
-    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    london = ZoneInfo("Europe/London")
+    text = calendar.feed(MENTOR, [r], NOW, london)
+    assert all(len(line) <= 75 for line in text.split(b"\r\n"))
+    assert text.count(b"DTSTART;TZID=Europe/London:") == 3 and b"BEGIN:VTIMEZONE" in text
+
+    # Two independent parsers read the same local times, and the same instants.
     parsed = icalendar.Calendar.from_ical(text)
     starts = sorted(e.decoded("dtstart") for e in parsed.walk("VEVENT"))
-    assert [s.astimezone(ZoneInfo("Europe/London")).hour for s in starts] == [9, 9, 9]
+    assert [(s.hour, str(s.tzinfo)) for s in starts] == [(9, "Europe/London")] * 3
     assert [s.astimezone(ZoneInfo("America/New_York")).hour for s in starts] == [4, 5, 4]
     assert [s.astimezone(UTC).hour for s in starts] == [9, 9, 8]
-    assert {str(e["status"]) for e in parsed.walk("VEVENT")} == {"CONFIRMED"}
-    assert "you are the mentor" in str(parsed.walk("VEVENT")[0]["summary"])
+    read = vobject.readOne(text.decode())
+    other = sorted(e.dtstart.value for e in read.vevent_list)
+    assert [s.astimezone(UTC) for s in other] == [s.astimezone(UTC) for s in starts]
+    assert [s.hour for s in other] == [9, 9, 9]
+
+    event = parsed.walk("VEVENT")[0]
+    assert str(event["status"]) == "CONFIRMED" and int(event["sequence"]) == 0
+    assert "you are the junior mentor" in str(event["summary"])
+    words = str(event["description"])
+    assert "with your senior mentee" in words and MENTEE not in words and MENTOR not in words
+
+
+def test_a_cancelled_session_comes_with_a_higher_sequence_and_a_new_version() -> None:
+    r = agreed(planned_sessions=5)
+    session_id = propose(r, at(TUESDAY, 9))
+    r.confirm_session(MENTEE, session_id)
+    zone = ZoneInfo("Australia/Sydney")
+    before = calendar.version([r], zone)
+    assert calendar.version([r], zone) == before  # nothing changed: the same version
+    r.cancel(MENTOR, session_id)
+    [event] = icalendar.Calendar.from_ical(calendar.feed(MENTOR, [r], NOW, zone)).walk("VEVENT")
+    assert str(event["status"]) == "CANCELLED" and int(event["sequence"]) == 1
+    assert calendar.version([r], zone) != before
+    assert calendar.version([r], ZoneInfo("UTC")) != calendar.version([r], zone)
 
 
 def test_a_party_who_leaves_takes_their_words_and_attendance_with_them() -> None:

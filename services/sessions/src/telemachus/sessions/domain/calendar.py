@@ -1,17 +1,30 @@
-"""A participant's sessions as an iCalendar (RFC 5545) feed.
+"""A participant's sessions as an iCalendar (RFC 5545) feed, through the `icalendar`
+package.
 
-Times are written in UTC ("Z"), which every client converts to its own zone, so a
-session keeps its instant across daylight-saving changes on either side. Each session
-is one VEVENT whose UID stays the same when it moves; SEQUENCE counts the moves, and a
-cancelled session stays in the feed with STATUS:CANCELLED so clients remove it.
+Times are local to the reader's zone, with its TZID and VTIMEZONE, so a session shows at
+the right local time across daylight-saving changes in every client (some read UTC times
+of a later date with the offset of today). Each session is one VEVENT whose UID stays the
+same when it moves; SEQUENCE rises with every change, a cancellation included, and a
+cancelled session stays in the feed with STATUS:CANCELLED so clients remove it. The words
+say what the session is (topic, roles, place or link), never anyone's reference code.
+The feed's version (`version`) changes only when a session does, for ETag and 304.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from telemachus.sessions.domain.model import MentoringSession, Relationship, SessionStatus
+from icalendar import Calendar, Event
+
+from telemachus.sessions.domain.model import (
+    Format,
+    MentoringSession,
+    Relationship,
+    SessionStatus,
+)
 
 PRODID = "-//Telemachus//Reverse mentoring sessions//EN"
 SHOWN = {
@@ -21,72 +34,84 @@ SHOWN = {
     SessionStatus.PROPOSED: "TENTATIVE",
     SessionStatus.CANCELLED: "CANCELLED",
 }
+ROLE = {"mentor": "junior mentor", "mentee": "senior mentee"}
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+def sequence(session: MentoringSession) -> int:
+    """Moves so far, and one more once cancelled: clients apply only a higher SEQUENCE."""
+    return session.sequence + (session.status is SessionStatus.CANCELLED)
 
 
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after CRLF and a space."""
-    raw = line.encode("utf-8")
-    if len(raw) <= 75:
-        return line
-    parts: list[str] = []
-    current = b""
-    for char in line:
-        encoded = char.encode("utf-8")
-        if len(current) + len(encoded) > (75 if not parts else 74):
-            parts.append(current.decode("utf-8"))
-            current = b""
-        current += encoded
-    parts.append(current.decode("utf-8"))
-    return "\r\n ".join(parts)
-
-
-def _utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _words(relationship: Relationship, session: MentoringSession, me: str) -> tuple[str, str]:
+    mine, theirs = relationship.role_of(me), relationship.role_of(relationship.other(me))
+    summary = f"Reverse mentoring: {relationship.topic} (you are the {ROLE[mine]})"
+    where = (
+        f"in person, {session.place}"
+        if session.format is Format.IN_PERSON and session.place
+        else f"online, {session.link}"
+        if session.link
+        else "in person"
+        if session.format is Format.IN_PERSON
+        else "online"
+    )
+    description = (
+        f"A reverse mentoring session on {relationship.topic} with your {ROLE[theirs]}, "
+        f"{where}. You are the {ROLE[mine]}."
+    )
+    if session.status is SessionStatus.PROPOSED:
+        description += " Proposed: not yet confirmed by both of you."
+    return summary, description
 
 
 def _event(
-    relationship: Relationship, session: MentoringSession, me: str, now: datetime
-) -> list[str]:
-    role = relationship.role_of(me)
-    other = "mentee" if role == "mentor" else "mentor"
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{session.id}@{relationship.id}.telemachus",
-        f"DTSTAMP:{_utc(now)}",
-        f"DTSTART:{_utc(session.starts_at)}",
-        f"DTEND:{_utc(session.ends_at)}",
-        f"SEQUENCE:{session.sequence}",
-        f"STATUS:{SHOWN[session.status]}",
-        "SUMMARY:" + _escape(f"Reverse mentoring: {relationship.topic} (you are the {role})"),
-        "DESCRIPTION:"
-        + _escape(
-            f"Session with your {other} ({relationship.other(me)}) in program "
-            f"{relationship.program_id}."
-        ),
-    ]
+    relationship: Relationship, session: MentoringSession, me: str, zone: ZoneInfo, stamp: datetime
+) -> Event:
+    summary, description = _words(relationship, session, me)
+    event = Event()
+    event.add("uid", f"{session.id}@{relationship.id}.telemachus")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", session.starts_at.astimezone(zone))
+    event.add("dtend", session.ends_at.astimezone(zone))
+    event.add("sequence", sequence(session))
+    event.add("status", SHOWN[session.status])
+    event.add("summary", summary)
+    event.add("description", description)
     if session.place:
-        lines.append("LOCATION:" + _escape(session.place))
+        event.add("location", session.place)
     if session.link:
-        lines.append(f"URL:{session.link}")
-    lines.append("END:VEVENT")
-    return lines
+        event.add("url", str(session.link))
+    return event
 
 
-def feed(me: str, relationships: Iterable[Relationship], now: datetime) -> str:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "X-WR-CALNAME:Reverse mentoring",
-    ]
+def version(relationships: Iterable[Relationship], zone: ZoneInfo) -> str:
+    """A digest of everything the feed shows but its DTSTAMP: the same while no session
+    changed, so calendar clients polling with If-None-Match get 304."""
+    digest = hashlib.sha256(str(zone).encode())
     for relationship in relationships:
-        for session in relationship.sessions:
-            lines.extend(_event(relationship, session, me, now))
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+        digest.update(f"{relationship.id}|{relationship.topic}".encode())
+        for s in relationship.sessions:
+            shown = (s.id, s.starts_at, s.ends_at, s.status, s.sequence, s.place, s.link, s.format)
+            digest.update(repr(shown).encode())
+    return digest.hexdigest()[:32]
+
+
+def feed(me: str, relationships: Iterable[Relationship], now: datetime, zone: ZoneInfo) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", "Reverse mentoring")
+    calendar.add("x-wr-timezone", str(zone))
+    sessions = [(r, s) for r in relationships for s in r.sessions]
+    for relationship, session in sessions:
+        calendar.add_component(_event(relationship, session, me, zone, now))
+    if sessions:
+        # Transitions for the years the feed spans only: the default span (1970-2038)
+        # opens with London's 1968-71 "British Standard Time", which some readers (seen:
+        # dateutil's, under vobject) then apply to every later date, an hour off.
+        years = [s.starts_at.astimezone(zone).year for _, s in sessions]
+        calendar.add_missing_timezones(
+            first_date=date(min(years) - 1, 1, 1), last_date=date(max(years) + 2, 1, 1)
+        )
+    return bytes(calendar.to_ical())

@@ -139,6 +139,7 @@ class ReviewRelationships(Command):
 
 class OpenCalendar(Command):
     principal: Principal
+    time_zone: str | None = None
 
 
 class CloseCalendar(Command):

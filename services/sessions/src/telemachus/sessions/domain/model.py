@@ -575,3 +575,5 @@ class CalendarFeed(Aggregate):
 
     participant_ref: str
     created_at: datetime
+    # The zone its times are written in (IANA); None: the person's shared availability's.
+    time_zone: str | None = None

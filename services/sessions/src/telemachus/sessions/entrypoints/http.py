@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from telemachus.sessions.domain import calendar, commands
 from telemachus.sessions.domain.model import (
@@ -68,6 +69,26 @@ class AttendanceRequest(Body):
 class ExitRequest(Body):
     reason: ExitReason = Field(description="confidential: counted, never shown")
     rematch: bool = True
+
+
+class CalendarRequest(Body):
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        examples=["Europe/London"],
+        description="the IANA zone the feed's times are written in; by default that of "
+        "your shared availability, else UTC",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
 
 
 class StallSettings(Body):
@@ -270,9 +291,12 @@ def sessions_router(
         summary="A new secret calendar URL for your sessions (the old one stops working)",
     )
     async def open_calendar(
-        request: Request, who: Principal = Depends(authenticate)
+        request: Request,
+        body: CalendarRequest | None = None,
+        who: Principal = Depends(authenticate),
     ) -> CalendarLink:
-        secret: str = await bus.handle(commands.OpenCalendar(principal=who))
+        zone = body.time_zone if body else None
+        secret: str = await bus.handle(commands.OpenCalendar(principal=who, time_zone=zone))
         return CalendarLink(url=str(request.url_for("calendar_feed", secret=secret)))
 
     @router.delete("/calendar/me", status_code=204, summary="Revoke your calendar URL")
@@ -286,13 +310,21 @@ def sessions_router(
         response_class=Response,
         summary="Your sessions as iCalendar; the secret in the URL is the credential",
     )
-    async def calendar_feed(secret: SecretPath) -> Response:
+    async def calendar_feed(
+        secret: SecretPath, if_none_match: str | None = Header(default=None)
+    ) -> Response:
         feed = found(await views.feed(feed_key(secret)), "calendar", field="secret")
         relationships = await views.relationships_of(feed.participant_ref)
+        zone = ZoneInfo(feed.time_zone or await views.time_zone_of(feed.participant_ref) or "UTC")
+        # Weak: the same sessions give the same feed but for its DTSTAMP.
+        etag = f'W/"{calendar.version(relationships, zone)}"'
+        headers = {"Cache-Control": "private, max-age=300", "ETag": etag}
+        if if_none_match and etag in (tag.strip() for tag in if_none_match.split(",")):
+            return Response(status_code=304, headers=headers)
         return Response(
-            calendar.feed(feed.participant_ref, relationships, utc_now()),
+            calendar.feed(feed.participant_ref, relationships, utc_now(), zone),
             media_type="text/calendar; charset=utf-8",
-            headers={"Cache-Control": "private, max-age=300"},
+            headers=headers,
         )
 
     @router.get(

@@ -282,7 +282,12 @@ class SessionsHandlers:
         await uow.feeds.remove_where({"participant_ref": me})
         secret = secrets.token_urlsafe(24)
         uow.feeds.add(
-            CalendarFeed(id=feed_key(secret), participant_ref=me, created_at=self.clock())
+            CalendarFeed(
+                id=feed_key(secret),
+                participant_ref=me,
+                created_at=self.clock(),
+                time_zone=cmd.time_zone,
+            )
         )
         return secret
 

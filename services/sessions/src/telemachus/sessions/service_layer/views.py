@@ -8,6 +8,7 @@ from collections import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 
 from telemachus.sessions.domain.model import (
+    Availability,
     CalendarFeed,
     ExitReason,
     ExitRecord,
@@ -17,6 +18,7 @@ from telemachus.sessions.domain.model import (
 )
 from telemachus.sessions.domain.preparation import PreparationRecord
 from telemachus.sessions.service_layer.unit_of_work import (
+    AVAILABILITY,
     EXITS,
     FEEDS,
     NOTES,
@@ -72,3 +74,8 @@ class SessionsViews:
 
     async def feed(self, key: str) -> CalendarFeed | None:
         return await read_one(self._db, FEEDS, CalendarFeed, key)
+
+    async def time_zone_of(self, ref: str) -> str | None:
+        """The zone of the person's shared weekly availability, in any program."""
+        shared = await read_many(self._db, AVAILABILITY, Availability, {"participant_ref": ref})
+        return next((a.time_zone for a in shared if a.time_zone), None)
