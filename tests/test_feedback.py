@@ -455,7 +455,7 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             + rids
             + list(final.values())
         )
-        orders: list[list[str]] = []
+        orders: list[list[tuple[int, int, int]]] = []
         for fmt in ("csv", "parquet", "csv"):
             got = await api.call("GET", f"/programs/{pid}/export", lead, params={"format": fmt})
             assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
@@ -478,7 +478,9 @@ async def test_feedback_from_sessions_to_a_suppressed_report_and_a_de_identified
             )
             per_class = frame.assign(qi=qi).groupby("qi")["relationship"].nunique()
             assert (per_class >= 3).all(), per_class
-            orders.append(list(frame["role"] + frame["window"] + frame["instrument"]))
+            orders.append(
+                list(zip(frame["role"], frame["window"], frame["instrument"], strict=True))
+            )
             text = frame.to_csv()
             assert not [v for v in identifying if v in text]
             assert "free text" not in text  # comments stay out unless the program opts in

@@ -7,10 +7,12 @@ import json
 import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pyreadstat
 import pytest
 
 from telemachus.feedback.domain.concerns import Concern, ConcernCategory
@@ -203,19 +205,29 @@ def read_zip(blob: bytes) -> dict[str, bytes]:
         return {name: z.read(name) for name in z.namelist()}
 
 
+def read_answers(fmt: export.ExportFormat, data: bytes, tmp: Path) -> pd.DataFrame:
+    """As a researcher's tool reads each format; missing codes become empty cells in the
+    two that declare them (SPSS user-missing, Stata's .a/.b/.c)."""
+    if fmt is export.ExportFormat.CSV:
+        return pd.read_csv(io.BytesIO(data))
+    if fmt is export.ExportFormat.PARQUET:
+        return pq.read_table(io.BytesIO(data)).to_pandas()
+    if fmt is export.ExportFormat.DTA:  # pandas' own Stata reader, not the writer's library
+        return pd.read_stata(io.BytesIO(data), convert_categoricals=False)
+    path = tmp / "answers.sav"
+    path.write_bytes(data)
+    frame, _ = pyreadstat.read_sav(path)
+    return frame
+
+
 @pytest.mark.parametrize("fmt", list(export.ExportFormat))
 def test_the_export_reloads_matches_its_codebook_and_names_nobody(
-    facts: ProgramFacts, fmt: export.ExportFormat
+    facts: ProgramFacts, fmt: export.ExportFormat, tmp_path: Path
 ) -> None:
     name, blob = export.archive(facts, fmt, NOW)
     files = read_zip(blob)
     codebook = json.loads(files["codebook.json"])
-    data = files[f"answers.{fmt.value}"]
-    frame = (
-        pd.read_csv(io.BytesIO(data))
-        if fmt is export.ExportFormat.CSV
-        else pq.read_table(io.BytesIO(data)).to_pandas()
-    )
+    frame = read_answers(fmt, files[f"answers.{fmt.value}"], tmp_path)
     assert list(frame.columns) == [c["name"] for c in codebook["columns"]]
     control = codebook["disclosure_control"]
     # the one mixed relationship is in a class of its own, whatever is generalised: withheld
@@ -223,12 +235,10 @@ def test_the_export_reloads_matches_its_codebook_and_names_nobody(
     assert len(frame) == codebook["rows"] == 24 - control["rows_withheld"] and name.endswith(".zip")
     assert "comment" not in frame.columns  # the program did not opt in
     for column in codebook["columns"]:
-        if "values" in column:
-            present = {
-                str(int(v)) if isinstance(v, float) else str(v)
-                for v in frame[column["name"]].dropna()
-            }
-            assert present <= set(column["values"]), column["name"]
+        allowed = {*column.get("values", {}), *column.get("missing", {})}
+        if allowed:
+            present = {str(int(v)) for v in frame[column["name"]].dropna()}
+            assert present <= allowed, column["name"]
     text = frame.to_csv()
     refs = {ref for r in facts.relationships for ref in r.respondents.values()}
     assert not any(ref in text or ref.split(":")[1] in text for ref in refs)
@@ -236,6 +246,52 @@ def test_the_export_reloads_matches_its_codebook_and_names_nobody(
     # one person keeps one pseudonym within the export: baseline and final pair up
     per_person = frame.groupby("person")["window"].nunique()
     assert (per_person == 2).all() and len(per_person) == 8 - 1
+
+
+def test_the_export_is_ready_for_statistics_packages(facts: ProgramFacts, tmp_path: Path) -> None:
+    """Issue 20: names Stata, SPSS and R take; integer codes with labels; missing values
+    coded and declared; booleans 0/1; the same figures whichever package reads it."""
+    files = read_zip(export.archive(facts, export.ExportFormat.CSV, NOW)[1])
+    codebook = json.loads(files["codebook.json"])
+    names = [c["name"] for c in codebook["columns"]]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]{0,31}", n) for n in names), names
+    assert codebook["missing_values"] == {
+        "-9": "not asked: an item of another instrument than this row's",
+        "-8": "withheld by disclosure control (see disclosure_control)",
+        "-7": "not applicable to this row",
+    }
+    by_name = {c["name"]: c for c in codebook["columns"]}
+    listens = by_name["mentor_a_listens"]
+    assert listens["source"] == "mentor-attributes.listens" and listens["type"] == "integer"
+    assert listens["values"]["5"] == "strongly agree" and listens["missing"] == {
+        "-9": "not asked: an item of another instrument than this row's"
+    }
+    assert by_name["role"]["values"] == {"1": "mentor", "2": "mentee"}
+
+    csv_frame = pd.read_csv(io.BytesIO(files["answers.csv"]))
+    assert csv_frame["mentor_a_listens"].dtype == "int64"  # no float for lack of a value
+    assert set(csv_frame["cross_institution"]) <= {0, 1, -8}
+    assert set(csv_frame["months_after_end"]) == {-7}  # no follow-up in these facts
+    rated = csv_frame[csv_frame["mentor_a_listens"] != -9]["mentor_a_listens"]
+
+    # SPSS declares the codes missing and labels them; Stata gives .a; the mean is the same.
+    sav = tmp_path / "answers.sav"
+    sav.write_bytes(read_zip(export.archive(facts, export.ExportFormat.SAV, NOW)[1])["answers.sav"])
+    spss, _ = pyreadstat.read_sav(sav)  # as SPSS computes: user-missing left out
+    _, meta = pyreadstat.read_sav(sav, user_missing=True, metadataonly=True)
+    assert meta.missing_ranges["mentor_a_listens"] == [{"lo": -9.0, "hi": -9.0}]
+    assert meta.variable_value_labels["window"][3] == "final"
+    assert str(meta.column_names_to_labels["cross_institution"]).startswith("mentor and mentee")
+    dta = read_zip(export.archive(facts, export.ExportFormat.DTA, NOW)[1])["answers.dta"]
+    stata = pd.read_stata(io.BytesIO(dta), convert_categoricals=False)
+    reader = pd.io.stata.StataReader(io.BytesIO(dta))
+    with reader:
+        labels = reader.value_labels()
+    assert any(v.get(5) == "strongly agree" for v in labels.values())
+    for frame in (spss, stata):
+        assert frame["mentor_a_listens"].mean() == pytest.approx(rated.mean())
+        assert frame["mentor_a_listens"].count() == len(rated)
 
 
 def test_pseudonyms_do_not_link_across_exports(facts: ProgramFacts) -> None:

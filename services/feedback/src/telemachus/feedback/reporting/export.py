@@ -17,15 +17,21 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import secrets
+import tempfile
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyreadstat
 
 from telemachus.feedback.domain.instruments import BY_KEY, INSTRUMENTS, WindowKind
 from telemachus.feedback.reporting.anonymity import QUASI_IDENTIFIERS, k_anonymous
@@ -35,49 +41,104 @@ from telemachus.feedback.reporting.evaluation import ProgramFacts
 class ExportFormat(StrEnum):
     CSV = "csv"
     PARQUET = "parquet"
+    SAV = "sav"  # SPSS, with value labels and user-missing values
+    DTA = "dta"  # Stata 15, with value labels and extended missing values (.a, .b, .c)
+
+
+# What is missing, coded alike in every format and declared missing in .sav and .dta
+# (.a, .b and .c there): numbers, so that no column changes type for lack of a value.
+NOT_ASKED, WITHHELD, NOT_APPLICABLE = -9, -8, -7
+MISSING = {
+    NOT_ASKED: "not asked: an item of another instrument than this row's",
+    WITHHELD: "withheld by disclosure control (see disclosure_control)",
+    NOT_APPLICABLE: "not applicable to this row",
+}
+STATA_MISSING = {NOT_ASKED: "a", WITHHELD: "b", NOT_APPLICABLE: "c"}
+MISSING_AS_IS: dict[int, Any] = {}
+LIKERT = {1: "strongly disagree", 2: "disagree", 3: "neutral", 4: "agree", 5: "strongly agree"}
+NO_YES = {0: "no", 1: "yes"}
+# A variable name Stata, SPSS and R all take: a letter, then letters, digits or "_".
+VALID_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 @dataclass(frozen=True)
 class Column:
-    name: str
-    type: str  # string, integer, boolean
+    name: str  # VALID_NAME
+    type: str  # integer or string
     description: str
-    values: tuple[str, ...] = ()
+    # Categories are written as codes 1, 2, ... in this order, each with its label.
+    categories: tuple[str, ...] = ()
+    labels: Mapping[int, str] = field(default_factory=dict)  # codes of a numeric column
+    missing: int | None = None  # what an absent value is written as (integer columns)
+    source: str | None = None  # an item's "instrument.item"
+
+    def __post_init__(self) -> None:
+        if not VALID_NAME.match(self.name):
+            raise ValueError(f"{self.name!r} is not a valid name in Stata, SPSS or R")
+
+    @property
+    def value_labels(self) -> dict[int, str]:
+        return {i + 1: c for i, c in enumerate(self.categories)} or dict(self.labels)
+
+    def code(self, value: Any) -> Any:
+        if value is None:
+            return self.missing if self.type == "integer" else ""
+        if isinstance(value, bool):
+            return int(value)
+        if self.categories:
+            return self.categories.index(value) + 1
+        return value
 
 
 def item_column(instrument_id: str, item_id: str) -> str:
-    return f"{instrument_id}.{item_id}"
+    """`mentor-check-in`, `useful` -> `mentor_ci_useful`: the instrument's subject, its
+    kind's initials, the item; short enough for Stata's 32 characters."""
+    subject, _, kind = instrument_id.partition("-")
+    initials = "".join(part[0] for part in kind.split("-"))
+    return f"{subject}_{initials}_{item_id.replace('-', '_')}"
 
 
 FIXED = (
     Column("person", "string", "pseudonym of the respondent, valid in this export only"),
     Column("relationship", "string", "pseudonym of the relationship, valid in this export only"),
-    Column("role", "string", "the respondent's role in the relationship", ("mentor", "mentee")),
+    Column(
+        "role",
+        "integer",
+        "the respondent's role: the junior mentor or the senior mentee",
+        ("mentor", "mentee"),
+    ),
     Column(
         "pairing_mode",
-        "string",
+        "integer",
         "how the pair was made: coordinator-assigned optimal matching, participant-ranked "
         "stable matching, or a mix",
         ("assigned", "ranked", "mixed"),
     ),
-    Column("mentor_profession", "string", "the mentor's profession, if shared"),
-    Column("mentee_profession", "string", "the mentee's profession, if shared"),
-    Column("cross_institution", "boolean", "mentor and mentee come from different institutions"),
+    Column("mentor_profession", "string", "the mentor's profession, if shared; empty: withheld"),
+    Column("mentee_profession", "string", "the mentee's profession, if shared; empty: withheld"),
+    Column(
+        "cross_institution",
+        "integer",
+        "mentor and mentee come from different institutions",
+        labels=NO_YES,
+        missing=WITHHELD,
+    ),
     Column(
         "relationship_status",
-        "string",
-        "at export time",
-        ("active", "completed", "ended"),
+        "integer",
+        "at export time (closed: completed or ended, where the generalisation says so)",
+        ("active", "completed", "ended", "closed"),
+        missing=WITHHELD,
     ),
     Column(
         "sessions_held",
         "string",
         "sessions held in the relationship at export time: a number, or a band (0, 1-2, "
-        "3-5, 6+) where the codebook's generalisation says so; empty if withheld",
+        "3-5, 6+) where the codebook's generalisation says so; empty: withheld",
     ),
     Column(
         "window",
-        "string",
+        "integer",
         "when the answer was asked for: at the start, after a session, at the end, or "
         "months after the end",
         tuple(k.value for k in WindowKind),
@@ -85,19 +146,19 @@ FIXED = (
     Column(
         "months_after_end",
         "integer",
-        "follow-ups only: how many months after the relationship ended it was asked; "
-        "empty for other windows",
+        "follow-ups only: how many months after the relationship ended it was asked",
+        missing=NOT_APPLICABLE,
     ),
     Column("day", "integer", "days from the relationship's start to the answer"),
-    Column("instrument", "string", "which instrument was answered", tuple(BY_KEY)),
+    Column("instrument", "integer", "which instrument was answered", tuple(BY_KEY)),
     Column("instrument_version", "integer", "the instrument's version"),
 )
 COMMENT = Column("comment", "string", "free text the respondent wrote (program opted in)")
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}
+ARROW_TYPES = {"string": pa.string(), "integer": pa.int64()}
 
 
 def item_columns() -> list[Column]:
-    """One column per item of every instrument: 1-5, empty where not that instrument."""
+    """One column per item of every instrument: 1-5, or not asked in another's rows."""
     columns: dict[str, Column] = {}
     for instrument in INSTRUMENTS:
         for item in instrument.items:
@@ -108,8 +169,10 @@ def item_columns() -> list[Column]:
                     name,
                     "integer",
                     f"{instrument.title} ({instrument.respondent.value} answers): "
-                    f'"{item.statement}" 1 strongly disagree - 5 strongly agree',
-                    ("1", "2", "3", "4", "5"),
+                    f'"{item.statement}"',
+                    labels=LIKERT,
+                    missing=NOT_ASKED,
+                    source=f"{instrument.id}.{item.id}",
                 ),
             )
     return list(columns.values())
@@ -136,17 +199,26 @@ class Dataset:
                 "quasi_identifiers": list(QUASI_IDENTIFIERS),
                 "k": self.k,
                 "rule": "every combination of the quasi-identifiers holds at least k "
-                "relationships; empty quasi-identifier cells were withheld",
+                f"relationships; withheld cells are empty (text) or {WITHHELD} (numbers)",
                 "generalisation": self.generalisation,
                 "rows_withheld": self.rows_withheld,
                 "relationships_withheld": self.relationships_withheld,
             },
+            "names": "valid in Stata, SPSS and R; an item's `source` is its instrument and "
+            "item id (GET /instruments)",
+            "missing_values": {str(code): meaning for code, meaning in MISSING.items()},
             "columns": [
                 {
                     "name": c.name,
                     "type": c.type,
                     "description": c.description,
-                    **({"values": list(c.values)} if c.values else {}),
+                    **({"source": c.source} if c.source else {}),
+                    **(
+                        {"values": {str(k): v for k, v in c.value_labels.items()}}
+                        if c.value_labels
+                        else {}
+                    ),
+                    **({"missing": {str(c.missing): MISSING[c.missing]}} if c.missing else {}),
                 }
                 for c in self.columns
             ],
@@ -200,7 +272,8 @@ def dataset(facts: ProgramFacts) -> Dataset:
         rows.append(row)
     k = facts.program.reporting_threshold
     released = k_anonymous(rows, k)
-    shuffled = list(released.rows)
+    # Coded for statistics packages only now: disclosure control compares the words.
+    shuffled = [{c.name: c.code(row[c.name]) for c in columns} for row in released.rows]
     secrets.SystemRandom().shuffle(shuffled)
     return Dataset(
         columns,
@@ -216,8 +289,7 @@ def _csv(data: Dataset) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[c.name for c in data.columns], lineterminator="\n")
     writer.writeheader()
-    for row in data.rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    writer.writerows(data.rows)
     return out.getvalue().encode()
 
 
@@ -229,10 +301,83 @@ def _parquet(data: Dataset) -> bytes:
     return out.getvalue()
 
 
+def _frame(data: Dataset, missing_as: Mapping[int, Any] | None = None) -> pd.DataFrame:
+    columns = {}
+    for c in data.columns:
+        values = [row[c.name] for row in data.rows]
+        if c.type == "integer" and missing_as is not None and c.missing is not None:
+            values = [missing_as.get(v, v) for v in values]
+            columns[c.name] = pd.Series(values, dtype=object)
+        else:
+            columns[c.name] = pd.Series(values, dtype="int64" if c.type == "integer" else object)
+    return pd.DataFrame(columns)
+
+
+def _sav(data: Dataset) -> bytes:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "answers.sav"
+        pyreadstat.write_sav(
+            _frame(data),
+            path,
+            file_label="Telemachus feedback answers",
+            column_labels={c.name: c.description[:256] for c in data.columns},
+            variable_value_labels={
+                c.name: _labels(c, MISSING_AS_IS)
+                for c in data.columns
+                if c.value_labels or c.missing
+            },
+            missing_ranges={c.name: [c.missing] for c in data.columns if c.missing},
+            variable_measure={c.name: _measure(c) for c in data.columns},
+        )
+        return path.read_bytes()
+
+
+def _dta(data: Dataset) -> bytes:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "answers.dta"
+        pyreadstat.write_dta(
+            _frame(data, STATA_MISSING),
+            path,
+            file_label="Telemachus feedback answers",
+            column_labels={c.name: c.description[:80] for c in data.columns},  # Stata's limit
+            variable_value_labels={
+                c.name: _labels(c, STATA_MISSING)
+                for c in data.columns
+                if c.value_labels or c.missing
+            },
+            missing_user_values={
+                c.name: [STATA_MISSING[c.missing]] for c in data.columns if c.missing
+            },
+        )
+        return path.read_bytes()
+
+
+def _labels(column: Column, written_as: Mapping[int, Any]) -> dict[Any, str]:
+    """A column's value labels, its missing code's too, as the format writes that code."""
+    labels: dict[Any, str] = dict(column.value_labels)
+    if column.missing is not None:
+        labels[written_as.get(column.missing, column.missing)] = MISSING[column.missing]
+    return labels
+
+
+def _measure(column: Column) -> str:
+    if column.type == "string" or column.categories:
+        return "nominal"
+    return "ordinal" if column.labels else "scale"
+
+
+WRITERS = {
+    ExportFormat.CSV: _csv,
+    ExportFormat.PARQUET: _parquet,
+    ExportFormat.SAV: _sav,
+    ExportFormat.DTA: _dta,
+}
+
+
 def archive(facts: ProgramFacts, format: ExportFormat, generated_at: datetime) -> tuple[str, bytes]:
     """A zip with the data (CSV or Parquet) and `codebook.json`; and its file name."""
     data = dataset(facts)
-    body = _csv(data) if format is ExportFormat.CSV else _parquet(data)
+    body = WRITERS[format](data)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"answers.{format.value}", body)
