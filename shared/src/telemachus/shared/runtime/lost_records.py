@@ -93,7 +93,9 @@ class LostRecords:
     async def published(self, placed: Sequence[Placed]) -> None:
         """After a batch: an offset at or below the last one acknowledged means the
         partition was cut or emptied since."""
-        last = await self._known()  # read after this batch was marked, if read now
+        # What was acknowledged before this batch: its rows are already marked, and read
+        # back they would stand as the furthest record and hide a loss below them.
+        last = await self._known(excluding=[row_id for row_id, _, _, _ in placed])
         ours = {event_id for _, _, _, event_id in placed}
         regressed = {
             p
@@ -105,11 +107,12 @@ class LostRecords:
                 last[partition] = (offset, event_id)
         await self._recover_all(sorted(regressed))
 
-    async def _known(self) -> dict[Partition, tuple[int, str]]:
+    async def _known(self, excluding: Sequence[ObjectId] = ()) -> dict[Partition, tuple[int, str]]:
         if self._last is None:
+            sent = {"sent_at": {"$ne": None}, "offset": {"$exists": True}}
             found = await self._collection.aggregate(
                 [
-                    {"$match": {"sent_at": {"$ne": None}, "offset": {"$exists": True}}},
+                    {"$match": {**sent, "_id": {"$nin": list(excluding)}}},
                     {"$sort": {"offset": -1}},
                     {
                         "$group": {
