@@ -225,7 +225,9 @@ async def test_a_rotated_key_is_accepted_during_the_overlap_and_refused_after(
     old_key = keys[source_institution].signing_key
     assert old_key is not None
     new_private, new_public = new_ed25519(f"{source_institution}-events-next")
-    overlap_ends = datetime.now(UTC) + timedelta(seconds=6)
+    # Long enough for the consumer to join and take the first two events before it ends,
+    # on a loaded CI machine too (6 s was not: the old key's event came after its end).
+    overlap_ends = datetime.now(UTC) + timedelta(seconds=20)
     record = registry.institutions[0]
     registry = TrustRegistry(
         institutions=[

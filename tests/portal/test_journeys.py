@@ -347,10 +347,10 @@ async def test_participant_and_coordinator_journeys(
         assert f"Evaluation of {title}" in await coord.text()
         await coord.step("evaluation")
         async with coord.page.expect_download() as download_info:
-            await coord.page.get_by_role("link", name=re.compile("research export")).click()
+            await coord.page.get_by_role("link", name="SPSS (.sav)").click()
         download = await download_info.value
         archive = zipfile.ZipFile(io.BytesIO((await download.path()).read_bytes()))
-        assert any("codebook" in name for name in archive.namelist()), archive.namelist()
+        assert sorted(archive.namelist()) == ["answers.sav", "codebook.json"]
 
         # -- The partner's coordinator sees only the partner's own people ---------------
         await ucoord.sign_in(f"/coordinate/programs/{program_id}")
