@@ -227,8 +227,8 @@ def coordinator_router(
     async def export(request: Request, program_id: str, format: str = "csv") -> Response:
         page = await coordinator(request)
         assert page.session is not None
-        if format not in ("csv", "parquet"):
-            format = "csv"
+        if format not in ("csv", "parquet", "sav", "dta"):
+            format = "csv"  # what any tool reads
         found = await work.export(page.session, program_id, format)
         name = found.filename or "research-export.zip"
         return Response(
