@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from telemachus.cli.federation import Federation
-from telemachus.shared.runtime.local_infra import free_port
 from telemachus.shared.testing.backends import Backend
 from tests.conftest import unique_institutions
 
@@ -40,10 +39,3 @@ async def test_a_portal_whose_port_is_taken_fails_the_start_and_leaves_nothing_r
             await federation.start()
     assert node.poll() is not None  # the IdP's node process was stopped with the rest
     assert all(s.task is None or s.task.done() for s in federation.services.values())
-
-
-def test_free_ports_stay_out_of_the_range_outgoing_connections_take_theirs_from() -> None:
-    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    ports = [free_port() for _ in range(50)]
-    assert len(set(ports)) == 50  # none handed out twice
-    assert not any(low <= p <= high for p in ports)

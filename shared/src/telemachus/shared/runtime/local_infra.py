@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import random
 import shutil
 import signal
 import socket
@@ -29,38 +28,7 @@ class InfrastructureError(RuntimeError):
     pass
 
 
-_handed_out: set[int] = set()
-
-
-def _ephemeral_ports() -> range:
-    """The kernel's range for the source ports of outgoing connections."""
-    try:
-        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    except (OSError, ValueError):
-        low, high = 32768, 60999  # Linux's default
-    return range(low, high + 1)
-
-
 def free_port() -> int:
-    """A loopback port free now, for a server to bind soon: outside the ephemeral range,
-    where any client's outgoing connection may take a port between our check and the
-    server's bind (seen: a portal failing with "address already in use"), and never one
-    this process handed out already."""
-    ephemeral = _ephemeral_ports()
-    below = range(20000, ephemeral.start) if ephemeral.start > 21000 else range(0)
-    above = range(ephemeral.stop, 65536) if ephemeral.stop < 64536 else range(0)
-    candidates = below if len(below) >= len(above) else above
-    for _ in range(200 if candidates else 0):
-        port = random.choice(candidates)
-        if port in _handed_out:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
