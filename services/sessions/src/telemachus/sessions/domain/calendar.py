@@ -42,21 +42,21 @@ def sequence(session: MentoringSession) -> int:
     return session.sequence + (session.status is SessionStatus.CANCELLED)
 
 
+def _where(session: MentoringSession) -> str:
+    """In person with its place, else the link, else the format alone."""
+    if session.format is Format.IN_PERSON and session.place:
+        return f"in person, {session.place}"
+    if session.link:
+        return f"online, {session.link}"
+    return "in person" if session.format is Format.IN_PERSON else "online"
+
+
 def _words(relationship: Relationship, session: MentoringSession, me: str) -> tuple[str, str]:
     mine, theirs = relationship.role_of(me), relationship.role_of(relationship.other(me))
     summary = f"Reverse mentoring: {relationship.topic} (you are the {ROLE[mine]})"
-    where = (
-        f"in person, {session.place}"
-        if session.format is Format.IN_PERSON and session.place
-        else f"online, {session.link}"
-        if session.link
-        else "in person"
-        if session.format is Format.IN_PERSON
-        else "online"
-    )
     description = (
         f"A reverse mentoring session on {relationship.topic} with your {ROLE[theirs]}, "
-        f"{where}. You are the {ROLE[mine]}."
+        f"{_where(session)}. You are the {ROLE[mine]}."
     )
     if session.status is SessionStatus.PROPOSED:
         description += " Proposed: not yet confirmed by both of you."
