@@ -50,6 +50,7 @@ def run_secrets_job(volumes: Path) -> str:
         **os.environ,
         "SECRETS_ROOT": str(volumes),
         "INSTITUTIONS": " ".join(INSTITUTIONS),
+        "INTEGRATORS": f"{INSTITUTIONS[0]}/warehouse=feedback",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     done = subprocess.run(
@@ -99,6 +100,9 @@ def test_each_container_reads_its_own_secrets_as_its_user_and_no_one_elses(
         own[KAFKA].append(volumes / "kafka-admin" / f"{institution}.kafka-password")
         mongo = volumes / f"mongo-{institution}"
         own[MONGO] += [mongo / "keyfile", mongo / "root-password", mongo / "mongo-pairing.password"]
+    # The read-only integrator's password: the setup job's, and the integrator's own.
+    own[KAFKA].append(volumes / "kafka-admin" / f"{INSTITUTIONS[0]}.warehouse.kafka-password")
+    own[services].append(volumes / "integrators" / f"{INSTITUTIONS[0]}.warehouse.kafka-password")
     for uid, paths in own.items():
         for path in paths:
             assert reads(uid, path), f"uid {uid} cannot read {path.relative_to(volumes)}"

@@ -10,7 +10,9 @@
 #   /kafka-admin              the broker and the setup job (uid 1000): the admin password,
 #                             the admin client's properties, each institution's Kafka password
 #   /grafana                  Grafana (uid 472): admin-password
-# env: INSTITUTIONS (space-separated ids); SECRETS_ROOT (default /: where the volumes are
+#   /integrators              read-only integrators (uid 10001): <institution>.<name>.kafka-password
+# env: INSTITUTIONS (space-separated ids); INTEGRATORS (as deploy/kafka/setup.sh reads it);
+# SECRETS_ROOT (default /: where the volumes are
 # mounted; a test runs the job on folders). Production secrets never come from here.
 set -eu
 root="${SECRETS_ROOT:-}"
@@ -53,6 +55,14 @@ for id in $INSTITUTIONS; do
     put 10001 "$root/secrets-$id/mongo-$service.password" "$work/$id.$service"
     put 999 "$root/mongo-$id/mongo-$service.password" "$work/$id.$service"
   done
+done
+# Read-only integrator principals (deploy/kafka/setup.sh): the password for the broker's
+# setup job, and for the integrator in /integrators.
+for entry in ${INTEGRATORS:-}; do
+  principal=$(printf '%s' "${entry%%=*}" | tr / .)
+  random > "$work/$principal"
+  put 1000 "$root/kafka-admin/$principal.kafka-password" "$work/$principal"
+  put 10001 "$root/integrators/$principal.kafka-password" "$work/$principal"
 done
 install -m 0444 "$work/registry.json" "$root/registry/registry.json"
 rm -rf "$work"
