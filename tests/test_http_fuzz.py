@@ -1,6 +1,7 @@
 """Every HTTP API fuzzed from its own OpenAPI document (schemathesis): valid and invalid
-requests, as a coordinator of the institution. No answer is a server error, and a refused
-request (4xx) leaves the service's database as it was.
+requests, as a coordinator of the institution. No answer is a server error, every status is
+one the document lists for that operation, every refusal is RFC 9457 problem details, and a
+refused request (4xx) leaves the service's database as it was.
 
 TELEMACHUS_FUZZ_EXAMPLES sets the examples per operation and mode (CI: 60 in all, i.e.
 a few per operation; a longer run: 2000).
@@ -28,6 +29,7 @@ from schemathesis.core.result import Ok
 from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
+from telemachus.shared.runtime.problems import PROBLEM_JSON, TYPE_PREFIX
 from telemachus.shared.security.tokens import Role
 from telemachus.shared.testing.backends import Backend
 from tests.conftest import running_federation
@@ -108,7 +110,19 @@ def fuzz_service(
                     response = case.call(base_url=url, headers=headers, timeout=30)
                     where = f"{case.method} {case.formatted_path} -> {response.status_code}"
                     assert response.status_code < 500, f"{where}: {response.text[:300]}"
+                    # `call` runs within this iteration, so `operation` is the current one.
+                    documented = operation.definition.raw.get("responses", {})  # noqa: B023
+                    said = response.text[:300]
+                    assert str(response.status_code) in documented, f"undocumented: {where} {said}"
                     if response.status_code >= 400:
+                        # schemathesis gives each header as a list of its values
+                        (kind,) = response.headers.get("content-type", [""])
+                        media = documented[str(response.status_code)].get("content", {})
+                        assert kind in media, f"{where}: {kind}, documented {list(media)}"
+                        if kind == PROBLEM_JSON:  # not SCIM's and OAuth's own bodies
+                            problem = response.json()
+                            assert problem["status"] == response.status_code, where
+                            assert problem["type"].startswith(TYPE_PREFIX), where
                         assert digest(client, database) == before, f"refused but changed: {where}"
                     elif case.method != "GET":
                         # Accepted work may go on after the answer (an import job does):

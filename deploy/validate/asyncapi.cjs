@@ -16,6 +16,24 @@ async function main(path) {
     console.error(`${path}: invalid AsyncAPI (${errors.length} error(s))`);
     process.exit(1);
   }
+  // No holes: each message says its payload, headers, key and meaning, with an example.
+  const holes = [];
+  for (const message of document.allMessages()) {
+    const id = message.id();
+    const payload = message.payload();
+    if (!payload || Object.keys(payload.properties() || {}).length === 0) holes.push(`${id}: empty payload`);
+    const headers = message.headers();
+    if (!headers || Object.keys(headers.properties() || {}).length === 0) holes.push(`${id}: no header schema`);
+    if (!message.hasDescription()) holes.push(`${id}: no description`);
+    if (message.examples().length === 0) holes.push(`${id}: no example`);
+    const kafka = message.bindings().get("kafka");
+    if (!kafka || !kafka.value().key) holes.push(`${id}: no Kafka key`);
+  }
+  for (const hole of holes) console.error(`hole: ${hole}`);
+  if (holes.length) {
+    console.error(`${path}: ${holes.length} hole(s) in the messages`);
+    process.exit(1);
+  }
   const messages = document.allMessages().length;
   console.log(`${path}: valid AsyncAPI ${document.version()}, ${document.channels().length} channels, ${messages} messages`);
 }

@@ -110,6 +110,20 @@ def test_stalled_relationships_come_first_longest_stalled_first() -> None:
 def test_a_services_refusal_keeps_its_reason_and_field() -> None:
     import httpx
 
+    problem = httpx.Response(
+        409,
+        json={
+            "type": "urn:telemachus:problem:conflict",
+            "title": "In conflict",
+            "status": 409,
+            "detail": "already answered",
+            "field": "window_id",
+        },
+        headers={"content-type": "application/problem+json"},
+    )
+    assert (_refusal(problem).reason, _refusal(problem).field) == ("already answered", "window_id")
+    # The shapes of services from before RFC 9457, which a partner may still run:
+
     domain = httpx.Response(409, json={"detail": {"reason": "already answered", "field": "x"}})
     assert (_refusal(domain).reason, _refusal(domain).field) == ("already answered", "x")
     malformed = httpx.Response(

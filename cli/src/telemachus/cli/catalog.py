@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from fastapi import FastAPI
 
 from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS
 from telemachus.shared.runtime.settings import ServiceSettings
@@ -25,28 +29,47 @@ DESCRIPTION = (
 )
 
 
-def service_documents() -> dict[str, dict[str, Any]]:
-    """Each service's AsyncAPI document, from an app built without starting it (no I/O)."""
-    # Imported here: only `make schemas` needs it, and it warns on import.
-    from fastapi.testclient import TestClient
-
+@contextmanager
+def built_apps() -> Iterator[dict[str, FastAPI]]:
+    """Each service's app for the development federation's lead, built without starting it
+    (no I/O: without `with`, the app's lifespan, store and broker, never starts)."""
     institutions = [(i.id, i.name, i.kind) for i in DEFAULT_INSTITUTIONS]
     lead = DEFAULT_INSTITUTIONS[0].id
     with tempfile.TemporaryDirectory() as keys_dir:
-        registry, keys = load_or_create_development_trust(Path(keys_dir), institutions)
-        documents: dict[str, dict[str, Any]] = {}
-        for service, bootstrap in BOOTSTRAPS.items():
-            settings = ServiceSettings(
-                institution=lead,
-                service=service,
-                federation=[i[0] for i in institutions],
-                trust_registry_file=registry,
-                keys_file=keys[lead],
+        # With an IdP named, identity documents its token exchange too (nothing calls it).
+        issuers = {i[0]: f"https://idp.{i[0]}.example" for i in institutions}
+        registry, keys = load_or_create_development_trust(Path(keys_dir), institutions, issuers)
+        yield {
+            service: bootstrap(
+                ServiceSettings(
+                    institution=lead,
+                    service=service,
+                    federation=[i[0] for i in institutions],
+                    trust_registry_file=registry,
+                    keys_file=keys[lead],
+                ),
+                None,
             )
-            # Without `with`, the app's lifespan (store, broker) never starts.
-            app = bootstrap(settings, None)
-            documents[service] = TestClient(app).get("/asyncapi.json").json()
-    return documents
+            for service, bootstrap in BOOTSTRAPS.items()
+        }
+
+
+def _documents(path: str) -> dict[str, dict[str, Any]]:
+    # Imported here: only `make schemas` and tests need it, and it warns on import.
+    from fastapi.testclient import TestClient
+
+    with built_apps() as apps:
+        return {service: TestClient(app).get(path).json() for service, app in apps.items()}
+
+
+def service_documents() -> dict[str, dict[str, Any]]:
+    """Each service's AsyncAPI document."""
+    return _documents("/asyncapi.json")
+
+
+def openapi_documents() -> dict[str, dict[str, Any]]:
+    """Each service's OpenAPI document."""
+    return _documents("/openapi.json")
 
 
 def _merge(into: dict[str, Any], part: dict[str, Any], where: str) -> None:
@@ -61,18 +84,14 @@ def merged(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {"title": TITLE, "version": "1", "description": DESCRIPTION},
         "defaultContentType": "application/json",
-        "servers": {
-            "development": {
-                "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "the local broker of `make up`; production: your cluster",
-            }
-        },
+        "servers": {},
         "channels": {},
         "operations": {},
         "components": {"messages": {}, "schemas": {}},
     }
     for service, document in sorted(documents.items()):
+        # From the services' settings (TELEMACHUS_KAFKA_BOOTSTRAP_SERVERS): yours, not ours.
+        _merge(catalog["servers"], document.get("servers", {}), f"{service}: servers")
         _merge(catalog["channels"], document.get("channels", {}), f"{service}: channels")
         _merge(catalog["operations"], document.get("operations", {}), f"{service}: operations")
         for kind in ("messages", "schemas"):
@@ -81,7 +100,16 @@ def merged(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return catalog
 
 
-def write_catalog(path: Path) -> Path:
+def _write(path: Path, document: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(merged(service_documents()), indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def write_catalog(path: Path) -> Path:
+    return _write(path, merged(service_documents()))
+
+
+def write_openapi(directory: Path) -> list[Path]:
+    """docs/openapi/<service>.json: each service's HTTP API, as its /openapi.json gives it."""
+    return [_write(directory / f"{s}.json", d) for s, d in openapi_documents().items()]

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from telemachus.cli import dead_letters as dead_letters_cli
 from telemachus.cli import traces as traces_file
-from telemachus.cli.catalog import write_catalog
+from telemachus.cli.catalog import write_catalog, write_openapi
 from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS, Federation
 from telemachus.cli.portal_browser import snapshot
 from telemachus.cli.sign_in import SignInFailed
@@ -309,6 +309,8 @@ def schemas(args: argparse.Namespace) -> int:
     for path in write_schemas(Path(args.out)):
         say(str(path))
     say(str(write_catalog(Path(args.catalog))))
+    for path in write_openapi(Path(args.openapi)):
+        say(str(path))
     return 0
 
 
@@ -415,10 +417,12 @@ def parser() -> argparse.ArgumentParser:
     )
     run_kernels.set_defaults(func=kernels)
     run_schemas = commands.add_parser(
-        "schemas", help="write each event's JSON Schema and the merged AsyncAPI catalog"
+        "schemas",
+        help="write each event's JSON Schema, the merged AsyncAPI catalog and each OpenAPI",
     )
     run_schemas.add_argument("--out", default="docs/events")
     run_schemas.add_argument("--catalog", default="docs/asyncapi.json")
+    run_schemas.add_argument("--openapi", default="docs/openapi")
     run_schemas.set_defaults(func=schemas)
     return top
 

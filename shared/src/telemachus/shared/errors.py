@@ -31,11 +31,9 @@ class DomainError(Exception):
         self.reason = reason
         self.field = field
 
-    def detail(self) -> dict[str, Any]:
-        detail: dict[str, Any] = {"reason": self.reason}
-        if self.field:
-            detail["field"] = self.field
-        return detail
+    def extensions(self) -> dict[str, Any]:
+        """More than the reason and the field that a client can act on (an import's report)."""
+        return {}
 
 
 class NotFound(DomainError):

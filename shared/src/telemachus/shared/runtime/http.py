@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from pymongo.errors import DuplicateKeyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from telemachus.shared.contracts.asyncapi import complete
 from telemachus.shared.errors import DomainError
+from telemachus.shared.runtime.asyncapi_page import render
+from telemachus.shared.runtime.problems import invalid_request, problem, problem_response
 from telemachus.shared.runtime.prometheus import CONTENT_TYPE
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
@@ -25,11 +30,15 @@ def health_router(
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live", summary="The process answers")
-    async def live() -> dict[str, str]:
+    async def liveness() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/ready", summary="The service can take traffic: store, broker, consumers")
-    async def ready() -> JSONResponse:
+    @router.get(
+        "/ready",
+        summary="The service can take traffic: store, broker, consumers",
+        responses={503: {"description": "Not ready: `checks` says what is failing"}},
+    )
+    async def readiness() -> JSONResponse:
         results: dict[str, str] = {"started": "ok" if is_started() else "starting"}
         for name, check in checks.items():
             try:
@@ -51,44 +60,76 @@ def metrics_router(render: Callable[[], str]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/metrics", response_class=PlainTextResponse, summary="Metrics for Prometheus")
-    async def metrics() -> PlainTextResponse:
+    async def prometheus_metrics() -> PlainTextResponse:
         return PlainTextResponse(render(), media_type=CONTENT_TYPE)
 
     return router
 
 
-def asyncapi_router(broker: KafkaBroker, title: str, description: str) -> APIRouter:
-    """The service's event documentation (AsyncAPI 3.0): what it publishes and consumes."""
+def asyncapi_router(broker: KafkaBroker, title: str, description: str, server: str) -> APIRouter:
+    """The service's event documentation (AsyncAPI 3.0): what it publishes and consumes, each
+    message complete (contracts/asyncapi.py); `server`: the broker it is configured with."""
     router = APIRouter(prefix="/asyncapi", tags=["events"])
     spec = AsyncAPI(
         broker, title=f"{title} events", description=description, schema_version="3.0.0"
     )
 
-    @router.get(".json", summary="AsyncAPI 3.0 document of this service's topics and events")
-    async def document() -> JSONResponse:
-        return JSONResponse(spec.to_specification().to_jsonable())
+    def completed() -> dict[str, Any]:
+        return complete(spec.to_specification().to_jsonable(), server=server)
 
-    @router.get("", response_class=HTMLResponse, summary="The same document, rendered")
+    @router.get(
+        ".json",
+        summary="AsyncAPI 3.0 document of this service's topics and events",
+        operation_id="asyncapi_document",
+    )
+    async def document() -> JSONResponse:
+        return JSONResponse(completed())
+
+    @router.get(
+        "",
+        response_class=HTMLResponse,
+        summary="The same document as a page (no scripts: it reads offline)",
+        operation_id="asyncapi_page",
+    )
     async def page() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(spec.to_specification(), try_it_out_path=None))
+        return HTMLResponse(render(completed()))
 
     return router
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal as RFC 9457 problem details (problems.py)."""
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return JSONResponse({"detail": error.detail()}, status_code=error.status, headers=headers)
+        body = problem(
+            error.status,
+            error.reason,
+            instance=request.url.path,
+            field=error.field,
+            extensions=error.extensions(),
+        )
+        return problem_response(body, headers)
 
     @app.exception_handler(DuplicateKeyError)
     async def duplicate(request: Request, error: DuplicateKeyError) -> JSONResponse:
         # A unique index caught what a check in the handler could not (a concurrent request).
         fields = sorted((error.details or {}).get("keyPattern", {}))
-        detail = {"reason": "already exists"}
-        if fields:
-            detail["field"] = fields[0]
-        return JSONResponse({"detail": detail}, status_code=409)
+        body = problem(
+            409, "already exists", instance=request.url.path, field=fields[0] if fields else None
+        )
+        return problem_response(body)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return invalid_request(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # No such route (404), a method the route does not have (405).
+        body = problem(error.status_code, str(error.detail), instance=request.url.path)
+        return problem_response(body, error.headers)
 
 
 class BodySizeLimit:
@@ -112,9 +153,8 @@ class BodySizeLimit:
             length = dict(scope.get("headers") or []).get(b"content-length")
             limit = self._limit(scope.get("path", ""))
             if length is not None and length.isdigit() and int(length) > limit:
-                response = JSONResponse(
-                    {"detail": {"reason": f"request body over {limit} bytes"}},
-                    status_code=413,
+                response = problem_response(
+                    problem(413, f"request body over {limit} bytes", instance=scope.get("path"))
                 )
                 await response(scope, receive, send)
                 return

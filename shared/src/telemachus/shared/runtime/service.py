@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from telemachus.shared.contracts.base import IntegrationEvent
@@ -45,6 +46,7 @@ from telemachus.shared.runtime.kafka_security import client_options
 from telemachus.shared.runtime.lease import LEASES_COLLECTION, Lease, replica_id
 from telemachus.shared.runtime.logs import throttle_repeated_logs
 from telemachus.shared.runtime.lost_records import LostRecords
+from telemachus.shared.runtime.openapi import documented, operation_id
 from telemachus.shared.runtime.outbox import (
     OUTBOX_COLLECTION,
     OutboxRelay,
@@ -302,11 +304,15 @@ class ServiceRuntime:
             finally:
                 await self.stop()
 
-        app = FastAPI(
+        # Swagger UI from the package's own copy: no CDN (hospital networks are often
+        # offline). Not ReDoc: its page fetches its logo from redoc.ly.
+        app = FastAPIOffline(
+            redoc_url=None,
             title=f"{title} ({self.settings.institution})",
             description=description,
             version="0.1.0",
             lifespan=lifespan,
+            generate_unique_id_function=operation_id,
         )
         app.include_router(
             health_router(
@@ -334,8 +340,10 @@ class ServiceRuntime:
                     principal_dependency(self.token_verifier()),
                 )
             )
-        app.include_router(asyncapi_router(self.broker, app.title, description))
+        server = self.settings.kafka_bootstrap_servers.split(",")[0].strip()
+        app.include_router(asyncapi_router(self.broker, app.title, description, server))
         install_error_handlers(app)
+        app.openapi = documented(app)  # type: ignore[method-assign]
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=self.telemetry.provider, excluded_urls="health/.*"
         )

@@ -329,20 +329,21 @@ def _add_routes(
         await kind.delete(key)
         return Response(status_code=204)
 
-    for path, method, work in (
-        (f"/{kind.endpoint}", "POST", create),
-        (f"/{kind.endpoint}", "GET", listed),
-        (f"/{kind.endpoint}/.search", "POST", posted_search),
-        (one, "GET", read),
-        (one, "PUT", replace),
-        (one, "PATCH", patch),
-        (one, "DELETE", delete),
+    for path, method, verb, work in (
+        (f"/{kind.endpoint}", "POST", "create", create),
+        (f"/{kind.endpoint}", "GET", "list", listed),
+        (f"/{kind.endpoint}/.search", "POST", "search", posted_search),
+        (one, "GET", "read", read),
+        (one, "PUT", "replace", replace),
+        (one, "PATCH", "patch", patch),
+        (one, "DELETE", "delete", delete),
     ):
         router.add_api_route(
             path,
             guarded(work),
             methods=[method],
-            name=f"{method.lower()} {path}",
+            # The operation id: `scim_read_users`.
+            name=f"scim_{verb}_{kind.endpoint.lower()}",
             response_class=JSONResponse,
         )
 
@@ -568,7 +569,11 @@ def scim_router(
         found += [to_group(c, base_url(request)) for c in await views.cohorts()]
         return scim_json(_search_page(found, search, RosterUser | CohortGroup))
 
-    @router.api_route("/{unknown:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @router.api_route(
+        "/{unknown:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
     @guarded
     async def not_here(request: Request, unknown: str) -> Response:
         if unknown.split("/")[0] in READ_ONLY:

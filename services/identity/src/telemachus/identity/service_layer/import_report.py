@@ -51,5 +51,5 @@ class ImportRefused(Rejected):
         )
         self.report = report
 
-    def detail(self) -> dict[str, Any]:
-        return {**super().detail(), "report": self.report.model_dump(exclude_none=True)}
+    def extensions(self) -> dict[str, Any]:
+        return {"report": self.report.model_dump(mode="json", exclude_none=True)}

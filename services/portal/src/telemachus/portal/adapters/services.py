@@ -31,12 +31,16 @@ class Download:
 
 
 def _refusal(response: httpx.Response) -> ServiceRefused:
-    """The reason as the service gave it: {"detail": {"reason", "field"}} for the
-    domain's refusals, FastAPI's list of problems for a malformed request."""
+    """The reason as the service gave it: RFC 9457 problem details (`detail`, `field`), or
+    the shapes of services from before them, which partners may still run:
+    {"detail": {"reason", "field"}} and FastAPI's list of problems."""
     try:
-        detail = response.json().get("detail")
+        body = response.json()
     except ValueError:
-        detail = None
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str) and "status" in body:
+        return ServiceRefused(response.status_code, detail, body.get("field"))
     if isinstance(detail, dict):
         return ServiceRefused(response.status_code, str(detail.get("reason")), detail.get("field"))
     if isinstance(detail, list) and detail and isinstance(detail[0], dict):
