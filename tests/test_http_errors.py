@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -91,6 +92,8 @@ async def test_domain_rules_refuse_with_a_reason_and_store_nothing(
             "enrolment_closes",
             422,
         )
+        # The occurrence: the trace an operator finds it in.
+        assert re.fullmatch(r"urn:telemachus:trace:[0-9a-f]{32}", problem["instance"])
         assert problem["errors"] == [
             {"field": "enrolment_closes", "reason": "enrolment closes before it opens"}
         ]

@@ -17,7 +17,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from telemachus.shared.contracts.asyncapi import complete
 from telemachus.shared.errors import DomainError
 from telemachus.shared.runtime.asyncapi_page import render
-from telemachus.shared.runtime.problems import invalid_request, problem, problem_response
+from telemachus.shared.runtime.problems import (
+    invalid_request,
+    occurrence,
+    problem,
+    problem_response,
+)
 from telemachus.shared.runtime.prometheus import CONTENT_TYPE
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
@@ -106,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
         body = problem(
             error.status,
             error.reason,
-            instance=request.url.path,
+            instance=occurrence(),
             field=error.field,
             extensions=error.extensions(),
         )
@@ -117,7 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # A unique index caught what a check in the handler could not (a concurrent request).
         fields = sorted((error.details or {}).get("keyPattern", {}))
         body = problem(
-            409, "already exists", instance=request.url.path, field=fields[0] if fields else None
+            409, "already exists", instance=occurrence(), field=fields[0] if fields else None
         )
         return problem_response(body)
 
@@ -128,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         # No such route (404), a method the route does not have (405).
-        body = problem(error.status_code, str(error.detail), instance=request.url.path)
+        body = problem(error.status_code, str(error.detail), instance=occurrence())
         return problem_response(body, error.headers)
 
 
@@ -153,9 +158,7 @@ class BodySizeLimit:
             length = dict(scope.get("headers") or []).get(b"content-length")
             limit = self._limit(scope.get("path", ""))
             if length is not None and length.isdigit() and int(length) > limit:
-                response = problem_response(
-                    problem(413, f"request body over {limit} bytes", instance=scope.get("path"))
-                )
+                response = problem_response(problem(413, f"request body over {limit} bytes"))
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_JSON = "application/problem+json"
@@ -52,7 +53,12 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str = Field(description="what went wrong, in words")
-    instance: str | None = Field(default=None, description="the path that was asked")
+    instance: str | None = Field(
+        default=None,
+        description="this occurrence: urn:telemachus:trace:<trace id>, the trace an operator "
+        "finds it in (not the request's path, which may carry what the caller may not see "
+        "echoed)",
+    )
     field: str | None = Field(default=None, description="the input at fault, if one is")
     errors: list[FieldProblem] = Field(default_factory=list)
 
@@ -111,9 +117,15 @@ def field_problems(errors: Iterable[Mapping[str, Any]]) -> list[FieldProblem]:
     return found
 
 
+def occurrence() -> str | None:
+    """The trace this refusal happened in, if one is being recorded."""
+    context = trace.get_current_span().get_span_context()
+    return f"urn:telemachus:trace:{context.trace_id:032x}" if context.is_valid else None
+
+
 def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
     errors = field_problems(error.errors())
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:3])
     if len(errors) > 3:
         detail += f"; and {len(errors) - 3} more"
-    return problem_response(problem(422, detail, instance=request.url.path, errors=errors))
+    return problem_response(problem(422, detail, instance=occurrence(), errors=errors))
