@@ -32,6 +32,7 @@ from telemachus.shared.clock import Clock, utc_now
 from telemachus.shared.runtime.documents import from_document
 from telemachus.shared.runtime.metrics import ServiceMetrics
 from telemachus.shared.runtime.store import Document, update_many_alone
+from telemachus.shared.runtime.worker import QueueWorker
 
 log = logging.getLogger(__name__)
 PER_CONNECTION = 25  # e-mails one connection sends per claim
@@ -81,28 +82,13 @@ class MailDispatcher:
         self._policy = policy
         self._metrics = metrics
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._worker = QueueWorker("mail dispatcher", self.dispatch_once, policy.poll_seconds)
 
     def start(self) -> None:
-        if self._task is None or self._task.done():  # started once, however often asked
-            self._task = asyncio.create_task(self._run(), name="mail dispatcher")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                busy = await self.dispatch_once()
-            except Exception:
-                log.exception("mail dispatch failed; trying again")
-                busy = 0
-            if not busy:
-                await asyncio.sleep(self._policy.poll_seconds)
+        await self._worker.stop()
 
     async def dispatch_once(self) -> int:
         """Claims and tries one batch; returns how many were claimed."""
