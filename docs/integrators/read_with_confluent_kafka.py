@@ -1,10 +1,11 @@
-"""Read Telemachus events with confluent-kafka, as an integrator would: no Telemachus code.
+"""Read Telemachus events with confluent-kafka, as an integrator would, on the
+telemachus-integrator library alone (no other Telemachus code).
 
-For every record: read the CloudEvents attributes from the Kafka headers, verify the
-institution's signature and validate the JSON body against the event version's published
-JSON Schema (telemachus_verify.py, beside this file).
+For every record the library reads the CloudEvents attributes from the Kafka headers,
+verifies the institution's signature against the trust registry and validates the JSON
+body against the event version's published JSON Schema.
 
-usage: python read_with_confluent_kafka.py BOOTSTRAP TOPIC REGISTRY.json SCHEMA_DIR [--max N]
+usage: python read_with_confluent_kafka.py BOOTSTRAP TOPIC REGISTRY.json [SCHEMA_DIR] [--max N]
 
 Prints one line per record: `verified <type> <id>` or `refused <reason>: <detail>`.
 Partitions are assigned directly from the beginning (a consumer group works too; on the
@@ -18,7 +19,9 @@ import sys
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from telemachus_verify import check
+from verdicts import verdict
+
+from telemachus_integrator import Reader, Schemas
 
 
 def main() -> int:
@@ -26,9 +29,10 @@ def main() -> int:
     cli.add_argument("bootstrap")
     cli.add_argument("topic")
     cli.add_argument("registry", type=Path)
-    cli.add_argument("schemas", type=Path)
+    cli.add_argument("schemas", type=Path, nargs="?", help="default: the library's own copy")
     cli.add_argument("--max", type=int, default=100, help="stop after this many records")
     args = cli.parse_args()
+    reader = Reader(args.registry, Schemas(args.schemas))
     consumer = Consumer(
         {
             "bootstrap.servers": args.bootstrap,
@@ -50,13 +54,10 @@ def main() -> int:
                 print(f"error {message.error()}", file=sys.stderr)
                 continue
             idle, seen = 0, seen + 1
-            headers = {
-                str(k): v.decode() if isinstance(v, bytes) else str(v or "")
-                for k, v in list(message.headers() or [])
-            }
+            headers = list(message.headers() or [])
             value = message.value()
             data = value if isinstance(value, bytes) else (value or "").encode()
-            print(check(headers, data, args.topic, args.registry, args.schemas), flush=True)
+            print(verdict(reader.from_kafka, args.topic, headers, data), flush=True)
     finally:
         consumer.close()
     return 0

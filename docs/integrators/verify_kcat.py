@@ -1,4 +1,5 @@
-"""Verify what kcat reads: `kcat -C -J ...` JSON lines on stdin, one result line per record.
+"""Verify what kcat reads: `kcat -C -J ...` JSON lines on stdin, one result line per record,
+with the telemachus-integrator library.
 
 usage: kcat -C -b BOOTSTRAP -t TOPIC -o beginning -e -J -q | python verify_kcat.py REGISTRY SCHEMAS
 """
@@ -9,11 +10,13 @@ import json
 import sys
 from pathlib import Path
 
-from telemachus_verify import check
+from verdicts import verdict
+
+from telemachus_integrator import Reader, Schemas
 
 
 def main() -> int:
-    registry, schemas = Path(sys.argv[1]), Path(sys.argv[2])
+    reader = Reader(Path(sys.argv[1]), Schemas(sys.argv[2] if len(sys.argv) > 2 else None))
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -21,7 +24,8 @@ def main() -> int:
         flat = record.get("headers") or []  # kcat: [name, value, name, value, ...]
         headers = {str(flat[i]): str(flat[i + 1] or "") for i in range(0, len(flat) - 1, 2)}
         data = (record.get("payload") or "").encode()
-        print(check(headers, data, record["topic"], registry, schemas), flush=True)
+        topic = record["topic"]
+        print(verdict(reader.from_kafka, topic, headers, data), flush=True)
     return 0
 
 

@@ -308,6 +308,11 @@ def kernels(_: argparse.Namespace) -> int:
 def schemas(args: argparse.Namespace) -> int:
     for path in write_schemas(Path(args.out)):
         say(str(path))
+    # The integrator library ships the schemas it validates against.
+    bundled = Path(args.integrator)
+    for path in write_schemas(bundled):
+        if path.name.endswith(".example.json"):
+            path.unlink()
     say(str(write_catalog(Path(args.catalog))))
     for path in write_openapi(Path(args.openapi)):
         say(str(path))
@@ -423,6 +428,7 @@ def parser() -> argparse.ArgumentParser:
     run_schemas.add_argument("--out", default="docs/events")
     run_schemas.add_argument("--catalog", default="docs/asyncapi.json")
     run_schemas.add_argument("--openapi", default="docs/openapi")
+    run_schemas.add_argument("--integrator", default="integrator/src/telemachus_integrator/schemas")
     run_schemas.set_defaults(func=schemas)
     return top
 
