@@ -207,6 +207,12 @@ class Federation:
             trust_registry_file=self.registry_file,
             keys_file=self.key_files[institution],
             oidc_role_map=",".join(f"{group}={role}" for role, group in ROLE_GROUPS.items()),
+            # Development: integrators' test receivers run on this machine, over HTTP, and
+            # a receiver that comes back is tried again within seconds.
+            webhook_loopback_http=True,
+            webhook_attempts=12,
+            webhook_backoff_seconds=0.25,
+            webhook_max_backoff_seconds=1.0,
             **self._mail_settings(institution),
         )
 
@@ -290,6 +296,12 @@ class Federation:
             mongodb_database=f"{self.database_prefix}-{institution}-portal",
             trust_registry_file=self.registry_file,
             oidc_role_map=",".join(f"{group}={role}" for role, group in ROLE_GROUPS.items()),
+            # Development: integrators' test receivers run on this machine, over HTTP, and
+            # a receiver that comes back is tried again within seconds.
+            webhook_loopback_http=True,
+            webhook_attempts=12,
+            webhook_backoff_seconds=0.25,
+            webhook_max_backoff_seconds=1.0,
             telemetry_exporter=self.telemetry_exporter,
             telemetry_file=self.telemetry_file,
         )

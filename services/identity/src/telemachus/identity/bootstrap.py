@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 from pymongo import ASCENDING, IndexModel
 
@@ -15,6 +16,7 @@ from telemachus.identity.entrypoints import (
     scim,
     token_exchange,
 )
+from telemachus.identity.entrypoints import webhooks as webhooks_routes
 from telemachus.identity.notifications.composer import MailComposer
 from telemachus.identity.notifications.dispatch import DispatchPolicy, MailDispatcher
 from telemachus.identity.notifications.recording import (
@@ -40,6 +42,10 @@ from telemachus.identity.service_layer.unit_of_work import (
     IdentityUnitOfWork,
 )
 from telemachus.identity.service_layer.views import IdentityViews
+from telemachus.identity.webhooks.deliveries import DeliveryPolicy as WebhookPolicy
+from telemachus.identity.webhooks.deliveries import WebhookDispatcher
+from telemachus.identity.webhooks.deliveries import ensure_indexes as ensure_webhook_indexes
+from telemachus.identity.webhooks.http_binding import HttpSender
 from telemachus.shared.runtime.auth import principal_dependency
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.service import ServiceRuntime
@@ -162,6 +168,28 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         runtime.on_stop(dispatcher.stop)
     kafka.subscribe(runtime, bus)
     kafka.subscribe_notices(runtime, bus)
+    kafka.subscribe_webhooks(runtime)
+    webhook_client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+    webhooks = WebhookDispatcher(
+        runtime.db,
+        HttpSender(webhook_client, loopback_http=settings.webhook_loopback_http),
+        WebhookPolicy(
+            attempts=settings.webhook_attempts,
+            backoff_seconds=settings.webhook_backoff_seconds,
+            max_backoff_seconds=settings.webhook_max_backoff_seconds,
+        ),
+    )
+
+    async def start_webhooks() -> None:
+        await ensure_webhook_indexes(runtime.db)
+        webhooks.start()
+
+    async def stop_webhooks() -> None:
+        await webhooks.stop()
+        await webhook_client.aclose()
+
+    runtime.on_startup(start_webhooks)
+    runtime.on_stop(stop_webhooks)
     runtime.document_publications(PUBLISHED_EVENTS)
     views = IdentityViews(runtime.db)
     verifier = runtime.token_verifier()
@@ -175,6 +203,12 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         scim.scim_router(bus, views, settings.institution, verifier),
         notices.notices_router(
             bus, runtime.db, views, composer, settings.institution, authenticate
+        ),
+        webhooks_routes.webhooks_router(
+            runtime.db,
+            settings.institution,
+            authenticate,
+            loopback_http=settings.webhook_loopback_http,
         ),
     ]
     record = runtime.trust.get(settings.institution)

@@ -70,6 +70,8 @@ class Delivery:
     sequenced: Sequenced | None = None
     # The trace the event was published in: a batch handles each event in its own trace.
     trace: Context | None = field(default=None, compare=False)
+    # The record as it was on the log, for a handler that passes it on as signed (webhooks).
+    record: ConsumerRecord[Any, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def inbox(self) -> InboxEntry:
@@ -467,6 +469,7 @@ class EventConsumer:
             origin,
             sequenced(attributes.source, event),
             propagate.extract(headers),
+            record,
         )
         return handler, event, delivery, REPUBLISHED_HEADER in headers
 

@@ -141,6 +141,14 @@ class ServiceSettings(InstitutionSettings):
     mail_connections: int = Field(default=4, ge=1, le=64)
     # A replica that claimed an e-mail and went silent this long is presumed dead.
     mail_claim_seconds: float = Field(default=60.0, ge=1)
+    # Webhooks (identity, docs/integrators): a delivery failing this many times is
+    # dead-lettered; tries wait backoff * 2^n, at most max_backoff, each at most timeout.
+    webhook_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Development only: endpoints on this machine over plain HTTP (`make up`, tests).
+    webhook_loopback_http: bool = False
     # Who acts on stalled relationships, the designated contact for concerns raised by
     # this institution's people, and who hears of one left unanswered (default: the
     # coordinators).

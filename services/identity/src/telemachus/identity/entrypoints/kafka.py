@@ -6,7 +6,11 @@ from __future__ import annotations
 from telemachus.identity.domain import commands
 from telemachus.identity.notifications.recording import NoticeEvent
 from telemachus.identity.notifications.rules import RULES
+from telemachus.identity.webhooks.deliveries import SignedRecord, enqueue
+from telemachus.shared.clock import utc_now
+from telemachus.shared.contracts.asyncapi import published_on
 from telemachus.shared.contracts.base import IntegrationEvent
+from telemachus.shared.contracts.envelope import decode_headers
 from telemachus.shared.contracts.identity import (
     ParticipantWithdrawnV1,
     ProgramPublishedV1,
@@ -14,7 +18,7 @@ from telemachus.shared.contracts.identity import (
     ProgramUpdatedV1,
 )
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
-from telemachus.shared.contracts.topics import event_topic
+from telemachus.shared.contracts.topics import SERVICES, event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
 from telemachus.shared.runtime.inbox import InboxEntry
@@ -112,4 +116,40 @@ def subscribe_notices(runtime: ServiceRuntime, bus: MessageBus) -> None:
         "(proposals, sessions, feedback due, endings) and of the programs it leads (stalls, "
         "concerns, unanswered rounds): the notifier tells the people concerned, once.",
         max_records=200,
+    )
+
+
+def subscribe_webhooks(runtime: ServiceRuntime) -> None:
+    """This institution's own events, queued for the webhooks that asked for their type
+    (identity/webhooks): passed on as they were signed, so the record itself is kept."""
+    me = runtime.settings.institution
+
+    async def queue(event: IntegrationEvent, delivery: Delivery) -> None:
+        record = delivery.record
+        assert record is not None  # the consumer hands every handler its record
+        headers = decode_headers(record.headers)
+        await enqueue(
+            runtime.db,
+            SignedRecord(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=(record.key or b"").decode()
+                if isinstance(record.key, bytes)
+                else str(record.key),
+                event_type=event.event_type,
+                event_id=delivery.id,
+                headers=headers,
+                data=record.value or b"",
+            ),
+            utc_now(),
+        )
+
+    own = [e for service in SERVICES for e in published_on(service)]
+    runtime.consumer.subscribe(
+        "webhooks",
+        [event_topic(me, service) for service in SERVICES],
+        dict.fromkeys(own, queue),
+        "This institution's own events, every type, for the webhooks integrators registered: "
+        "each is queued, as it was signed, for the webhooks that asked for its type.",
     )
