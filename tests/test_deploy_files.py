@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -344,3 +345,11 @@ def test_each_institution_signs_in_at_its_own_keycloak_realm_with_pkce() -> None
         assert "/telemachus-coordinators" in users["coordinator"]["groups"]
         assert users["safeguarding"]["groups"] == ["/telemachus-safeguarding"]
         assert {"ada", "ben"} <= set(users)
+
+
+def test_the_image_copies_every_workspace_member_it_installs() -> None:
+    """`uv sync --all-packages` needs every member of the workspace in the build context."""
+    workspace = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]
+    tops = {member.split("/")[0] for member in workspace["members"]}
+    copied = set(re.findall(r"^COPY (\S+) \1$", (ROOT / "deploy" / "Dockerfile").read_text(), re.M))
+    assert tops <= copied, f"deploy/Dockerfile does not COPY {sorted(tops - copied)}"
