@@ -122,6 +122,21 @@ def test_a_services_refusal_keeps_its_reason_and_field() -> None:
         headers={"content-type": "application/problem+json"},
     )
     assert (_refusal(problem).reason, _refusal(problem).field) == ("already answered", "window_id")
+    several = httpx.Response(
+        422,
+        json={
+            "type": "urn:telemachus:problem:invalid",
+            "title": "Invalid",
+            "status": 422,
+            "detail": "goals.0: measures x measures reaction, not learning; levels: y",
+            "field": "goals.0",
+            "errors": [
+                {"field": "goals.0", "reason": "measures x measures reaction, not learning"},
+                {"field": "levels", "reason": "y"},
+            ],
+        },
+    )
+    assert _refusal(several).reason == "measures x measures reaction, not learning"
     # The shapes of services from before RFC 9457, which a partner may still run:
 
     domain = httpx.Response(409, json={"detail": {"reason": "already answered", "field": "x"}})

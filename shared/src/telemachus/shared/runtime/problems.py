@@ -109,10 +109,10 @@ def field_problems(errors: Iterable[Mapping[str, Any]]) -> list[FieldProblem]:
             reason = f"not valid JSON{at}: {error.get('ctx', {}).get('error', error['msg'])}"
             found.append(FieldProblem(field="body", reason=reason, where=where))
             continue
+        # pydantic opens a validator's own words with "Value error, ": the words are enough.
+        reason = str(error["msg"]).removeprefix("Value error, ")
         found.append(
-            FieldProblem(
-                field=".".join(loc) or (where or "request"), reason=error["msg"], where=where
-            )
+            FieldProblem(field=".".join(loc) or (where or "request"), reason=reason, where=where)
         )
     return found
 

@@ -40,7 +40,10 @@ def _refusal(response: httpx.Response) -> ServiceRefused:
         body = None
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, str) and "status" in body:
-        return ServiceRefused(response.status_code, detail, body.get("field"))
+        # The first problem's own words (the detail strings several together).
+        first = (body.get("errors") or [{}])[0]
+        reason = first.get("reason") if first.get("field") == body.get("field") else None
+        return ServiceRefused(response.status_code, reason or detail, body.get("field"))
     if isinstance(detail, dict):
         return ServiceRefused(response.status_code, str(detail.get("reason")), detail.get("field"))
     if isinstance(detail, list) and detail and isinstance(detail[0], dict):
