@@ -19,6 +19,7 @@ from telemachus.portal.entrypoints.coordinator import coordinator_router
 from telemachus.portal.entrypoints.errors import install_error_pages
 from telemachus.portal.entrypoints.participant import participant_router
 from telemachus.portal.entrypoints.preparation import preparation_router
+from telemachus.portal.entrypoints.preparation_setup import preparation_setup_router
 from telemachus.portal.entrypoints.recognition import recognition_router
 from telemachus.portal.entrypoints.safeguarding import safeguarding_router
 from telemachus.portal.entrypoints.security_headers import SecurityHeaders
@@ -119,6 +120,7 @@ def bootstrap(
     app.include_router(coordinator_router(web, coordination, participation, concerns))
     app.include_router(safeguarding_router(web, concerns, participation))
     app.include_router(preparation_router(web, participation))
+    app.include_router(preparation_setup_router(web, coordination, participation))
     app.include_router(recognition_router(web, recognition, settings.certificate_font))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_pages(app, web)

@@ -53,6 +53,13 @@ LABELS: dict[str, dict[str, str]] = {
         "4": N_("4"),
         "5": N_("5 - very"),
     },
+    # Kirkpatrick's levels, as an evaluation plan names them.
+    "kirkpatrick": {
+        "reaction": N_("Reaction: how useful the sessions were"),
+        "learning": N_("Learning: what each person now knows"),
+        "behaviour": N_("Behaviour: what each still does differently at work"),
+        "results": N_("Results: what came of it for team, patients or service"),
+    },
     "mode": {
         "assigned": N_("Assigned by coordinators (optimal matching)"),
         "ranked": N_("Chosen by participants (they rank candidates)"),

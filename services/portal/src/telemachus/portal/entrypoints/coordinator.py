@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from telemachus.portal.adapters.services import ServiceRefused
+from telemachus.portal.domain.evaluation_form import LEVELS, PlanForm, plan_from, where_refused
 from telemachus.portal.domain.profile_form import N_, Problem
 from telemachus.portal.entrypoints.safeguarding import CONCERN_STATES, OUTCOMES, record_step
 from telemachus.portal.entrypoints.web import Page, Web
@@ -100,14 +101,80 @@ def coordinator_router(
             outcomes=OUTCOMES,
         )
 
+    async def evaluation_page(
+        page: Page,
+        program_id: str,
+        form: PlanForm | None = None,
+        errors: dict[str, Problem] | None = None,
+    ) -> Response:
+        assert page.session is not None
+        program, report, plan = await asyncio.gather(
+            journey.program(page.session, program_id),
+            work.report(page.session, program_id),
+            work.evaluation_plan(page.session, program_id),
+        )
+        current = plan["plan"]
+        return page.render(
+            "evaluation.html",
+            status=422 if errors else 200,
+            program=program,
+            report=report,
+            plan=current,
+            instruments=plan["instruments"],
+            levels=LEVELS,
+            led_here=program.get("lead_institution") == work.institution,
+            form=form
+            or PlanForm(
+                levels=current["levels"],
+                months=", ".join(str(m) for m in current["follow_up_months"]),
+                days=str(current["follow_up_days"]),
+                remove=[],
+                statement="",
+                level="learning",
+                measures=[],
+                target="",
+            ),
+            errors=errors or {},
+        )
+
     @router.get("/programs/{program_id}/evaluation", include_in_schema=False)
     async def evaluation(request: Request, program_id: str) -> Response:
+        return await evaluation_page(await coordinator(request), program_id)
+
+    @router.post("/programs/{program_id}/evaluation-plan", include_in_schema=False)
+    async def set_plan(request: Request, program_id: str) -> Response:
         page = await coordinator(request)
-        assert page.session is not None
-        program, report = await asyncio.gather(
-            journey.program(page.session, program_id), work.report(page.session, program_id)
+        form = await web.form(page)
+
+        def texts(name: str) -> list[str]:
+            return [v for v in form.getlist(name) if isinstance(v, str)]
+
+        filled = PlanForm(
+            levels=texts("level"),
+            months=str(form.get("follow_up_months", "")),
+            days=str(form.get("follow_up_days", "")),
+            remove=texts("remove"),
+            statement=str(form.get("statement", "")),
+            level=str(form.get("goal_level", "")),
+            measures=texts("measure"),
+            target=str(form.get("target", "")),
         )
-        return page.render("evaluation.html", program=program, report=report)
+        assert page.session is not None
+        current = (await work.evaluation_plan(page.session, program_id))["plan"]
+        plan, errors = plan_from(current, filled)
+        if errors:
+            return await evaluation_page(page, program_id, filled, errors)
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        try:
+            await work.set_evaluation_plan(page.session, program_id, plan)
+        except ServiceRefused as refused:
+            if refused.status == 422:
+                problem = {where_refused(refused.field): Problem(refused.reason)}
+                return await evaluation_page(page, program_id, filled, problem)
+            raise
+        here = f"/coordinate/programs/{program_id}/evaluation"
+        return await web.done(page, form, f"{here}?saved=plan#plan")
 
     @router.post("/programs/{program_id}/roster", include_in_schema=False)
     async def roster(request: Request, program_id: str) -> Response:

@@ -111,6 +111,51 @@ class Coordination(OnBehalf):
         )
         return found
 
+    async def evaluation_plan(self, session: PortalSession, program_id: str) -> Json:
+        """The program's goals, levels and follow-up months, and the instruments' items
+        that can measure a goal."""
+        lead = lead_of(program_id)
+        token = await self._at(session, lead)
+        plan, instruments = await asyncio.gather(
+            self.services.read(lead, "feedback", f"/programs/{program_id}/evaluation-plan", token),
+            self.services.read_all(lead, "feedback", "/instruments", token),
+        )
+        return {"plan": plan, "instruments": instruments}
+
+    async def set_evaluation_plan(
+        self, session: PortalSession, program_id: str, plan: Json
+    ) -> None:
+        lead = lead_of(program_id)
+        await self.services.send(
+            "PUT",
+            lead,
+            "feedback",
+            f"/programs/{program_id}/evaluation-plan",
+            await self._at(session, lead),
+            json=plan,
+        )
+
+    async def preparation(self, session: PortalSession, program_id: str) -> Json:
+        """The program's modules, with their answers, and its ground rules."""
+        lead = lead_of(program_id)
+        token = await self._at(session, lead)
+        modules, rules = await asyncio.gather(
+            self.services.read(lead, "sessions", f"/programs/{program_id}/preparation", token),
+            self.services.read(lead, "sessions", f"/programs/{program_id}/ground-rules", token),
+        )
+        return {"preparation": modules, "rules": rules}
+
+    async def set_preparation(self, session: PortalSession, program_id: str, body: Json) -> None:
+        lead = lead_of(program_id)
+        await self.services.send(
+            "PUT",
+            lead,
+            "sessions",
+            f"/programs/{program_id}/preparation",
+            await self._at(session, lead),
+            json=body,
+        )
+
     async def sync_roster(self, session: PortalSession, csv_text: bytes, dry_run: bool) -> Json:
         job: Json = await self.services.send(
             "POST",

@@ -1,0 +1,95 @@
+"""The coordinator's preparation page: the program's ground rules, and the modules each role
+goes through before the first session, which the lead's coordinators set here."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from telemachus.portal.adapters.services import ServiceRefused
+from telemachus.portal.domain.preparation_form import (
+    ROLES,
+    ModuleForm,
+    preparation_from,
+    where_refused,
+)
+from telemachus.portal.domain.profile_form import N_, Problem
+from telemachus.portal.entrypoints.web import Page, Web
+from telemachus.portal.service_layer.coordination import Coordination
+from telemachus.portal.service_layer.participation import Participation
+from telemachus.shared.security.tokens import Role
+
+EMPTY = ModuleForm(
+    required=False, remove=[], title="", role="mentor", links="", question="", options="", answer=""
+)
+
+
+def preparation_setup_router(web: Web, work: Coordination, journey: Participation) -> APIRouter:
+    router = APIRouter(prefix="/coordinate/programs/{program_id}/preparation")
+
+    async def setup_page(
+        page: Page,
+        program_id: str,
+        form: ModuleForm | None = None,
+        errors: dict[str, Problem] | None = None,
+    ) -> Response:
+        assert page.session is not None
+        program, setup = await asyncio.gather(
+            journey.program(page.session, program_id), work.preparation(page.session, program_id)
+        )
+        current = setup["preparation"]
+        return page.render(
+            "preparation_setup.html",
+            status=422 if errors else 200,
+            program=program,
+            preparation=current,
+            rules=setup["rules"],
+            roles=ROLES,
+            led_here=program.get("lead_institution") == work.institution,
+            form=form or ModuleForm(**{**EMPTY.__dict__, "required": current["required"]}),
+            errors=errors or {},
+        )
+
+    async def coordinator(request: Request) -> Page:
+        return await web.with_role(
+            request, Role.COORDINATOR, N_("These pages are for your institution's coordinators.")
+        )
+
+    @router.get("", include_in_schema=False)
+    async def show(request: Request, program_id: str) -> Response:
+        return await setup_page(await coordinator(request), program_id)
+
+    @router.post("", include_in_schema=False)
+    async def save(request: Request, program_id: str) -> Response:
+        page = await coordinator(request)
+        form = await web.form(page)
+        filled = ModuleForm(
+            required=form.get("required") == "yes",
+            remove=[v for v in form.getlist("remove") if isinstance(v, str)],
+            title=str(form.get("title", "")),
+            role=str(form.get("role", "")),
+            links=str(form.get("links", "")),
+            question=str(form.get("question", "")),
+            options=str(form.get("options", "")),
+            answer=str(form.get("answer", "")),
+        )
+        assert page.session is not None
+        current = (await work.preparation(page.session, program_id))["preparation"]
+        body, errors = preparation_from(current, filled)
+        if errors:
+            return await setup_page(page, program_id, filled, errors)
+        if (earlier := await web.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        try:
+            await work.set_preparation(page.session, program_id, body)
+        except ServiceRefused as refused:
+            if refused.status == 422:
+                problem = {where_refused(refused.field): Problem(refused.reason)}
+                return await setup_page(page, program_id, filled, problem)
+            raise
+        here = f"/coordinate/programs/{program_id}/preparation"
+        return await web.done(page, form, f"{here}?saved=preparation#modules")
+
+    return router
