@@ -233,7 +233,10 @@ async def timed(
         answer = await call()
         times.append((time.perf_counter() - started) * 1000)
         if answer.status_code != 200:
-            raise RuntimeError(f"{answer.request.url} -> {answer.status_code}: {answer.text[:200]}")
+            where = answer.headers.get("location", "")
+            raise RuntimeError(
+                f"{answer.request.url} -> {answer.status_code} {where}: {answer.text[:200]}"
+            )
         size = len(answer.content)
     return times, size
 
