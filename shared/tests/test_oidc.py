@@ -5,6 +5,7 @@ refuses rather than accepts. The provider here is a fake JWKS endpoint; the real
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -229,6 +230,24 @@ async def test_an_unreachable_provider_refuses_once_its_keys_are_too_old() -> No
     clock.seconds += 3600  # older than max_stale: refused, not accepted on old keys
     with pytest.raises(Unauthenticated, match="cannot be reached"):
         await check.verify(provider.token())
+
+
+async def test_requests_arriving_while_the_first_fetch_is_under_way_wait_for_its_keys() -> None:
+    """Just after a start no key is known: the second request must not be refused because
+    the first one's fetch has not answered yet (the portal's evaluation page met this)."""
+    provider = Provider()
+    slow_fetch = provider.fetch
+
+    async def slow(url: str) -> dict[str, Any]:
+        await asyncio.sleep(0.05)  # the provider answers a moment later
+        return await slow_fetch(url)
+
+    provider.fetch = slow  # type: ignore[method-assign]
+    check = verifier(provider)
+    token = provider.token()
+    verified = await asyncio.gather(*(check.verify(token) for _ in range(3)))
+    assert [v.subject for v in verified] == ["f3c1-ada"] * 3
+    assert provider.fetches == 2  # one discovery, one JWKS: the others waited for them
 
 
 def test_a_role_map_with_a_typo_is_refused_naming_the_item() -> None:

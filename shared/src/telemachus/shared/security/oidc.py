@@ -72,8 +72,14 @@ class ProviderKeys:
         now = self._clock()
         due = now - self._fetched_at > self._refresh
         unknown = kid not in self._keys
-        if (due or unknown) and now - self._tried_at >= self._min_refetch:
-            await self._refetch()
+        if due or unknown:
+            if now - self._tried_at >= self._min_refetch:
+                await self._refetch()
+            elif self._lock.locked():
+                # Another request's fetch is under way: wait for its keys rather than
+                # judge the old ones (none, on the first requests after a start).
+                async with self._lock:
+                    pass
         if self._clock() - self._fetched_at > self._max_stale:
             raise Unauthenticated(
                 f"the identity provider {self.issuer} cannot be reached for its keys"

@@ -108,13 +108,11 @@ def coordinator_router(
         errors: dict[str, Problem] | None = None,
     ) -> Response:
         assert page.session is not None
-        program, report = await asyncio.gather(
-            journey.program(page.session, program_id), work.report(page.session, program_id)
+        program, report, plan = await asyncio.gather(
+            journey.program(page.session, program_id),
+            work.report(page.session, program_id),
+            work.evaluation_plan(page.session, program_id),
         )
-        # After the report, not beside it: with both at once, the lead's feedback failed to
-        # fetch the IdP's keys for one of them (a 401 in the portal benchmark; the cause in
-        # the key fetch is not found yet).
-        plan = await work.evaluation_plan(page.session, program_id)
         current = plan["plan"]
         return page.render(
             "evaluation.html",
