@@ -162,19 +162,16 @@ def coordinator_router(
         assert page.session is not None
         current = (await work.evaluation_plan(page.session, program_id))["plan"]
         plan, errors = plan_from(current, filled)
-        if errors:
-            return await evaluation_page(page, program_id, filled, errors)
-        if (earlier := await web.once(page, form)) is not None:
-            return RedirectResponse(earlier, status_code=303)
-        try:
-            await work.set_evaluation_plan(page.session, program_id, plan)
-        except ServiceRefused as refused:
-            if refused.status == 422:
-                problem = {where_refused(refused.field): Problem(refused.reason)}
-                return await evaluation_page(page, program_id, filled, problem)
-            raise
-        here = f"/coordinate/programs/{program_id}/evaluation"
-        return await web.done(page, form, f"{here}?saved=plan#plan")
+        session = page.session
+        return await web.save_setting(
+            page,
+            form,
+            errors,
+            lambda problems: evaluation_page(page, program_id, filled, dict(problems)),
+            lambda: work.set_evaluation_plan(session, program_id, plan),
+            where_refused,
+            f"/coordinate/programs/{program_id}/evaluation?saved=plan#plan",
+        )
 
     @router.post("/programs/{program_id}/roster", include_in_schema=False)
     async def roster(request: Request, program_id: str) -> Response:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
-from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.domain.preparation_form import (
     ROLES,
     ModuleForm,
@@ -78,18 +77,15 @@ def preparation_setup_router(web: Web, work: Coordination, journey: Participatio
         assert page.session is not None
         current = (await work.preparation(page.session, program_id))["preparation"]
         body, errors = preparation_from(current, filled)
-        if errors:
-            return await setup_page(page, program_id, filled, errors)
-        if (earlier := await web.once(page, form)) is not None:
-            return RedirectResponse(earlier, status_code=303)
-        try:
-            await work.set_preparation(page.session, program_id, body)
-        except ServiceRefused as refused:
-            if refused.status == 422:
-                problem = {where_refused(refused.field): Problem(refused.reason)}
-                return await setup_page(page, program_id, filled, problem)
-            raise
-        here = f"/coordinate/programs/{program_id}/preparation"
-        return await web.done(page, form, f"{here}?saved=preparation#modules")
+        session = page.session
+        return await web.save_setting(
+            page,
+            form,
+            errors,
+            lambda problems: setup_page(page, program_id, filled, dict(problems)),
+            lambda: work.set_preparation(session, program_id, body),
+            where_refused,
+            f"/coordinate/programs/{program_id}/preparation?saved=preparation#modules",
+        )
 
     return router

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.adapters.store import PortalStore
+from telemachus.portal.domain.profile_form import Problem
 from telemachus.portal.domain.sessions import PortalSession, digest, new_secret
 from telemachus.portal.domain.wording import label
 from telemachus.shared.security.tokens import Role
@@ -147,6 +148,30 @@ class Web:
         if isinstance(form_id, str) and form_id and page.session is not None:
             await self.store.submission_done(form_id, page.session.id, location)
         return RedirectResponse(location, status_code=303)
+
+    async def save_setting(
+        self,
+        page: Page,
+        form: FormData,
+        problems: Mapping[str, Any],
+        again: Callable[[Mapping[str, Any]], Awaitable[Response]],
+        send: Callable[[], Awaitable[object]],
+        where_refused: Callable[[str | None], str],
+        location: str,
+    ) -> Response:
+        """A settings form's last steps: its own problems shown `again`, once only, then
+        `send`; a service's 422 is shown `again` beside where its field belongs."""
+        if problems:
+            return await again(problems)
+        if (earlier := await self.once(page, form)) is not None:
+            return RedirectResponse(earlier, status_code=303)
+        try:
+            await send()
+        except ServiceRefused as refused:
+            if refused.status == 422:
+                return await again({where_refused(refused.field): Problem(refused.reason)})
+            raise
+        return await self.done(page, form, location)
 
     def render(
         self, page: Page, template: str, status: int, context: Mapping[str, Any]
