@@ -47,7 +47,7 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def refusals(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+def refusals(method: str, operation: dict[str, Any]) -> set[int]:
     statuses: set[int] = set()
     takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
     if takes_input or method in WRITES:
@@ -77,11 +77,11 @@ def document_refusals(schema: dict[str, Any]) -> dict[str, Any]:
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
     components["ScimError"] = SCIM_ERROR
-    for path, item in schema.get("paths", {}).items():
+    for item in schema.get("paths", {}).values():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
             media, body = _error_body(operation)
-            for status in sorted(refusals(path, method, operation)):
+            for status in sorted(refusals(method, operation)):
                 documented = responses.setdefault(str(status), {"description": KINDS[status][1]})
                 content = documented.setdefault("content", {})
                 if "HTTPValidationError" in json.dumps(content):
