@@ -175,7 +175,16 @@ class PartitionReader:
         self, topic: str, partition: int, offset: int
     ) -> ConsumerRecord[Any, Any] | None:
         async with self._lock:
-            return await self._record_at(TopicPartition(topic, partition), offset)
+            try:
+                return await self._record_at(TopicPartition(topic, partition), offset)
+            finally:
+                self._let_go()
+
+    def _let_go(self) -> None:
+        # An assigned partition is fetched in the background until unassigned: between
+        # reads that is a fetch loop on an idle partition, for nothing.
+        if self._consumer is not None:
+            self._consumer.unsubscribe()
 
     async def _record_at(self, tp: TopicPartition, offset: int) -> ConsumerRecord[Any, Any] | None:
         reader = await self._reader()
@@ -196,7 +205,10 @@ class PartitionReader:
         record, and a fetch may come back empty early: reading goes on until a fetch past
         the end is empty, or three in a row are."""
         async with self._lock:
-            return await self._records(TopicPartition(topic, partition), through)
+            try:
+                return await self._records(TopicPartition(topic, partition), through)
+            finally:
+                self._let_go()
 
     async def _records(
         self, tp: TopicPartition, through: int | None
