@@ -35,6 +35,7 @@ from telemachus.portal.settings import PortalSettings
 from telemachus.sessions.bootstrap import bootstrap as sessions_bootstrap
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
 from telemachus.shared.contracts.vocabulary import InstitutionKind
+from telemachus.shared.runtime.http import KEEP_ALIVE_SECONDS
 from telemachus.shared.runtime.local_infra import free_port
 from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.runtime.settings import ServiceSettings, TelemetryExporter
@@ -109,6 +110,7 @@ def embedded_server(app: FastAPI, host: str, port: int) -> EmbeddedServer:
             lifespan="on",
             access_log=False,
             timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     )
 

@@ -34,6 +34,7 @@ from telemachus.cli.skeleton import FlowError, SkeletonFlow
 from telemachus.shared.contracts.catalog import write_schemas
 from telemachus.shared.contracts.topics import SERVICES
 from telemachus.shared.contracts.vocabulary import InstitutionKind
+from telemachus.shared.runtime.http import KEEP_ALIVE_SECONDS
 from telemachus.shared.runtime.local_infra import LocalInfrastructure
 from telemachus.shared.runtime.local_mail import LocalMailServer
 from telemachus.shared.runtime.logs import configure_logging
@@ -285,6 +286,7 @@ def service(args: argparse.Namespace) -> int:
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
 

@@ -26,6 +26,12 @@ from telemachus.shared.runtime.problems import (
 from telemachus.shared.runtime.prometheus import CONTENT_TYPE
 from telemachus.shared.runtime.telemetry import ServiceTelemetry
 
+# How long a server keeps an idle connection open: longer than its clients keep theirs
+# (httpx 5 s, browsers and proxies up to 60 s). Closing first (uvicorn's default is 5 s,
+# the same as httpx's) races a client sending on the connection just then: its request
+# fails unanswered, and a POST is not tried again (seen in CI: an enrolment's ReadError).
+KEEP_ALIVE_SECONDS = 75
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
