@@ -14,11 +14,10 @@ from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.domain.evaluation_form import LEVELS, PlanForm, plan_from, where_refused
 from telemachus.portal.domain.profile_form import N_, Problem
 from telemachus.portal.entrypoints.safeguarding import CONCERN_STATES, OUTCOMES, record_step
-from telemachus.portal.entrypoints.web import Page, Web
+from telemachus.portal.entrypoints.web import Page, Web, texts
 from telemachus.portal.service_layer.concerns import Concerns
 from telemachus.portal.service_layer.coordination import Coordination
 from telemachus.portal.service_layer.participation import Participation
-from telemachus.shared.security.tokens import Role
 
 Json = dict[str, Any]
 MODES = ("assigned", "ranked", "mixed")
@@ -30,11 +29,6 @@ def coordinator_router(
     web: Web, work: Coordination, journey: Participation, concerns: Concerns
 ) -> APIRouter:
     router = APIRouter(prefix="/coordinate")
-
-    async def coordinator(request: Request) -> Page:
-        return await web.with_role(
-            request, Role.COORDINATOR, N_("These pages are for your institution's coordinators.")
-        )
 
     async def programs_page(
         page: Page, values: Json | None = None, errors: Json | None = None
@@ -55,15 +49,15 @@ def coordinator_router(
 
     @router.get("", include_in_schema=False)
     async def programs(request: Request) -> Response:
-        return await programs_page(await coordinator(request))
+        return await programs_page(await web.coordinator(request))
 
     @router.post("/programs", include_in_schema=False)
     async def publish(request: Request) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         form = await web.form(page)
         values: Json = {k: v for k, v in form.items() if isinstance(v, str)}
-        values["partners"] = [p for p in form.getlist("partner") if isinstance(p, str)]
-        values["topics"] = [t for t in form.getlist("topic") if isinstance(t, str)]
+        values["partners"] = texts(form, "partner")
+        values["topics"] = texts(form, "topic")
         terms, errors = _program_terms(values)
         if errors:
             return await programs_page(page, values, errors)
@@ -82,7 +76,7 @@ def coordinator_router(
 
     @router.get("/programs/{program_id}", include_in_schema=False)
     async def program(request: Request, program_id: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         assert page.session is not None
         overview, invitations, names, topics = await asyncio.gather(
             work.overview(page.session, program_id),
@@ -139,24 +133,21 @@ def coordinator_router(
 
     @router.get("/programs/{program_id}/evaluation", include_in_schema=False)
     async def evaluation(request: Request, program_id: str) -> Response:
-        return await evaluation_page(await coordinator(request), program_id)
+        return await evaluation_page(await web.coordinator(request), program_id)
 
     @router.post("/programs/{program_id}/evaluation-plan", include_in_schema=False)
     async def set_plan(request: Request, program_id: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         form = await web.form(page)
 
-        def texts(name: str) -> list[str]:
-            return [v for v in form.getlist(name) if isinstance(v, str)]
-
         filled = PlanForm(
-            levels=texts("level"),
+            levels=texts(form, "level"),
             months=str(form.get("follow_up_months", "")),
             days=str(form.get("follow_up_days", "")),
-            remove=texts("remove"),
+            remove=texts(form, "remove"),
             statement=str(form.get("statement", "")),
             level=str(form.get("goal_level", "")),
-            measures=texts("measure"),
+            measures=texts(form, "measure"),
             target=str(form.get("target", "")),
         )
         assert page.session is not None
@@ -175,7 +166,7 @@ def coordinator_router(
 
     @router.post("/programs/{program_id}/roster", include_in_schema=False)
     async def roster(request: Request, program_id: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         form = await web.form(page)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
@@ -191,14 +182,14 @@ def coordinator_router(
 
     @router.get("/programs/{program_id}/roster/{job_id}", include_in_schema=False)
     async def roster_job(request: Request, program_id: str, job_id: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         assert page.session is not None
         job = await work.import_job(page.session, job_id)
         return page.render("roster_job.html", job=job, program_id=program_id)
 
     @router.post("/programs/{program_id}/invitations", include_in_schema=False)
     async def invite(request: Request, program_id: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         form = await web.form(page)
         emails = [
             e.strip()
@@ -217,7 +208,7 @@ def coordinator_router(
 
     @router.post("/programs/{program_id}/rounds", include_in_schema=False)
     async def open_round(request: Request, program_id: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         form = await web.form(page)
         if (earlier := await web.once(page, form)) is not None:
             return RedirectResponse(earlier, status_code=303)
@@ -228,7 +219,7 @@ def coordinator_router(
 
     @router.get("/at/{lead}/rounds/{round_id}", include_in_schema=False)
     async def round_page(request: Request, lead: str, round_id: str, at: int = 0) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         assert page.session is not None
         view = await work.round(page.session, lead, round_id)
         shown = (
@@ -253,7 +244,7 @@ def coordinator_router(
 
     @router.post("/at/{lead}/rounds/{round_id}/{action}", include_in_schema=False)
     async def round_act(request: Request, lead: str, round_id: str, action: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         form = await web.form(page)
         if action not in ("compute", "publish", "pins", "exclusions"):
             raise ServiceRefused(404, page._("This page has no such form."))
@@ -279,7 +270,7 @@ def coordinator_router(
         return await record_step(
             web,
             concerns,
-            await coordinator(request),
+            await web.coordinator(request),
             lead,
             concern_id,
             lambda form: (
@@ -289,7 +280,7 @@ def coordinator_router(
 
     @router.get("/programs/{program_id}/export", include_in_schema=False)
     async def export(request: Request, program_id: str, format: str = "csv") -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         assert page.session is not None
         if format not in ("csv", "parquet", "sav", "dta"):
             format = "csv"  # what any tool reads

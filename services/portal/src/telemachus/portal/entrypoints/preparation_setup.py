@@ -14,11 +14,10 @@ from telemachus.portal.domain.preparation_form import (
     preparation_from,
     where_refused,
 )
-from telemachus.portal.domain.profile_form import N_, Problem
-from telemachus.portal.entrypoints.web import Page, Web
+from telemachus.portal.domain.profile_form import Problem
+from telemachus.portal.entrypoints.web import Page, Web, texts
 from telemachus.portal.service_layer.coordination import Coordination
 from telemachus.portal.service_layer.participation import Participation
-from telemachus.shared.security.tokens import Role
 
 EMPTY = ModuleForm(
     required=False, remove=[], title="", role="mentor", links="", question="", options="", answer=""
@@ -51,22 +50,17 @@ def preparation_setup_router(web: Web, work: Coordination, journey: Participatio
             errors=errors or {},
         )
 
-    async def coordinator(request: Request) -> Page:
-        return await web.with_role(
-            request, Role.COORDINATOR, N_("These pages are for your institution's coordinators.")
-        )
-
     @router.get("", include_in_schema=False)
     async def show(request: Request, program_id: str) -> Response:
-        return await setup_page(await coordinator(request), program_id)
+        return await setup_page(await web.coordinator(request), program_id)
 
     @router.post("", include_in_schema=False)
     async def save(request: Request, program_id: str) -> Response:
-        page = await coordinator(request)
+        page = await web.coordinator(request)
         form = await web.form(page)
         filled = ModuleForm(
             required=form.get("required") == "yes",
-            remove=[v for v in form.getlist("remove") if isinstance(v, str)],
+            remove=texts(form, "remove"),
             title=str(form.get("title", "")),
             role=str(form.get("role", "")),
             links=str(form.get("links", "")),

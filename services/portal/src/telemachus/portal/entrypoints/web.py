@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.adapters.store import PortalStore
-from telemachus.portal.domain.profile_form import Problem
+from telemachus.portal.domain.profile_form import N_, Problem
 from telemachus.portal.domain.sessions import PortalSession, digest, new_secret
 from telemachus.portal.domain.wording import label
 from telemachus.shared.security.tokens import Role
@@ -116,6 +116,12 @@ class Web:
         if role not in page.session.roles:
             raise ServiceRefused(403, page._(refusal))
         return page
+
+    async def coordinator(self, request: Request) -> Page:
+        """Signed in as one of the institution's coordinators (every /coordinate page)."""
+        return await self.with_role(
+            request, Role.COORDINATOR, N_("These pages are for your institution's coordinators.")
+        )
 
     async def form(self, page: Page) -> FormData:
         """The submitted form, once its CSRF token matched the session's."""
@@ -220,6 +226,11 @@ class Web:
             reason=refused.reason,
             field=refused.field,
         )
+
+
+def texts(form: FormData, name: str) -> list[str]:
+    """Every text sent under `name` (a repeated field; uploads left out)."""
+    return [v for v in form.getlist(name) if isinstance(v, str)]
 
 
 def _referring_path(request: Request) -> str:
