@@ -21,6 +21,7 @@ BENCHMARKS = [
     "csv_import",
     "hr_push",
     "pairing_engines",
+    "circles",
     "portal_pages",
     "notifications",
 ]

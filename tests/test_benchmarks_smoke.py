@@ -20,6 +20,7 @@ SMOKE = {
     "csv_import": (["--rows", "100", "--baseline", "10"], "x the baseline)"),
     "hr_push": (["--users", "60", "--changes", "5", "--concurrency", "2"], "x the baseline's rate"),
     "pairing_engines": (["--smoke"], "answer same"),
+    "circles": (["--people", "300", "--exact-people", "200"], "0 blocking pairs"),
     "portal_pages": (["--people", "20", "--requests", "3"], "a service call it makes"),
     "notifications": (["--notices", "60", "--connections", "2"], "ratio notifier / bare loop"),
     "startup": (["--institutions", "1"], "x the baseline"),
