@@ -39,7 +39,7 @@ lint: .venv/.synced .tools/node/node_modules/@asyncapi/parser $(PROMTOOL)  ## ru
 	cd deploy/observability && $(PROMTOOL) test rules alerts.test.yaml
 	.venv/bin/mypy shared/src services/*/src cli/src integrator/src integrator/tests benchmarks tests docs/integrators $(wildcard shared/tests services/*/tests)
 
-bench: .venv/.synced $(IDP)  ## start-up, pipeline, enrolment flow, CSV import, HR push, pairing engines, portal pages and e-mail, each against a baseline in the same run; ends with one table of every figure
+bench: .venv/.synced $(IDP)  ## start-up, pipeline, enrolment flow, CSV import, HR push, pairing engines, circle formation, portal pages and e-mail, each against a baseline in the same run; ends with one table of every figure
 	.venv/bin/python benchmarks/run_all.py
 
 schemas: .venv/.synced  ## regenerate docs/events/*.schema.json and docs/asyncapi.json from the code
