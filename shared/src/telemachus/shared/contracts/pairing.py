@@ -28,6 +28,11 @@ class PairingProposedV1(IntegrationEvent):
     respond_by: datetime
     # The terms that made the score, e.g. "topic fit +20: apps: priority 5 x proficiency 4".
     explanation: list[str] = Field(default_factory=list, max_length=20)
+    circle_id: str | None = Field(
+        default=None,
+        description="circle rounds: the circle (one lead, several seniors) this proposal "
+        "is a seat of; the lead is the mentor",
+    )
 
 
 class PairingConfirmedV1(IntegrationEvent):
@@ -45,6 +50,9 @@ class PairingConfirmedV1(IntegrationEvent):
     relationship_weeks: int = Field(ge=1, le=104)
     planned_sessions: int = Field(ge=1, le=100)
     confirmed_at: datetime
+    circle_id: str | None = Field(
+        default=None, description="circle rounds: the circle this relationship belongs to"
+    )
 
 
 class PairingDeclinedV1(IntegrationEvent):

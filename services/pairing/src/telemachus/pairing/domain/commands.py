@@ -6,11 +6,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from telemachus.pairing.domain.model import (
     Candidate,
+    CircleSizes,
     Decision,
     PairingRules,
     PairRef,
     Program,
     Proposers,
+    RoundFormat,
 )
 from telemachus.shared.contracts.vocabulary import PairingMode, ParticipantRef
 from telemachus.shared.security.tokens import Principal
@@ -57,6 +59,14 @@ class OpenRound(Command):
     program_id: str
     mode: PairingMode | None = Field(default=None, description="defaults to the program's mode")
     proposers: Proposers = Proposers.MENTEES
+    format: RoundFormat = Field(
+        default=RoundFormat.PAIRS,
+        description="pairs, or circles: one junior lead with several seniors on one topic "
+        "(assigned: optimal; ranked: stable)",
+    )
+    circle_sizes: CircleSizes = Field(
+        default=CircleSizes(), description="circle rounds: seniors per circle"
+    )
 
 
 class PinPair(Command):

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from telemachus.pairing.domain import events
 from telemachus.shared.contracts.vocabulary import (
@@ -47,6 +47,24 @@ class Objective(StrEnum):
 class Proposers(StrEnum):
     MENTEES = "mentees"
     MENTORS = "mentors"
+
+
+class RoundFormat(StrEnum):
+    PAIRS = "pairs"
+    CIRCLES = "circles"  # one junior lead with several seniors on one topic
+
+
+class CircleSizes(Frozen):
+    """How many seniors a circle holds: it forms only with at least `smallest`."""
+
+    smallest: int = Field(default=2, ge=2, le=5)
+    largest: int = Field(default=5, ge=2, le=5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CircleSizes:
+        if self.smallest > self.largest:
+            raise ValueError(f"smallest ({self.smallest}) is above largest ({self.largest})")
+        return self
 
 
 class PairingRules(Frozen):
@@ -157,6 +175,9 @@ class Pairing(Aggregate):
     score: int
     explanation: Explanation
     pinned: bool = False
+    # The circle this pairing is one seat of (circle rounds): its lead is the mentor.
+    circle_id: str | None = None
+    why_this_circle: str | None = None
     relationship_weeks: int
     planned_sessions: int
     status: PairingStatus = PairingStatus.PROPOSED
@@ -228,12 +249,16 @@ class ProposedPair(Frozen):
     score: int
     explanation: Explanation
     pinned: bool = False
+    circle_id: str | None = None
+    why_this_circle: str | None = None
 
 
 class Round(Aggregate):
     program_id: str
     mode: PairingMode
     proposers: Proposers = Proposers.MENTEES
+    format: RoundFormat = RoundFormat.PAIRS
+    circle_sizes: CircleSizes | None = None  # circle rounds
     status: RoundStatus = RoundStatus.DRAFT
     created_at: datetime
     created_by: str
@@ -268,6 +293,8 @@ class Round(Aggregate):
 
     def pin(self, pair: PairRef) -> None:
         self._editable()
+        if self.format is RoundFormat.CIRCLES:
+            raise Conflict("this round forms circles; pins are for pair rounds", field="round_id")
         if pair in self.exclusions:
             raise Conflict("this pair is excluded; it cannot also be pinned", field="mentee_ref")
         if any(p.mentee_ref == pair.mentee_ref for p in self.pins):
@@ -331,6 +358,8 @@ class Round(Aggregate):
                 score=p.score,
                 explanation=p.explanation,
                 pinned=p.pinned,
+                circle_id=p.circle_id,
+                why_this_circle=p.why_this_circle,
                 relationship_weeks=program.relationship_weeks,
                 planned_sessions=program.planned_sessions,
                 respond_by=respond_by,

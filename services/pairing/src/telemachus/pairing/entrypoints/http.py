@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from telemachus.pairing.domain import commands
 from telemachus.pairing.domain.model import (
     Candidate,
+    CircleSizes,
     Decision,
     Pairing,
     PairingRules,
@@ -17,6 +18,7 @@ from telemachus.pairing.domain.model import (
     Program,
     Proposers,
     Round,
+    RoundFormat,
 )
 from telemachus.pairing.service_layer import access
 from telemachus.pairing.service_layer.candidate_lists import CandidateView, candidate_list
@@ -37,6 +39,8 @@ class Body(BaseModel):
 class OpenRoundRequest(Body):
     mode: PairingMode | None = None
     proposers: Proposers = Proposers.MENTEES
+    format: RoundFormat = RoundFormat.PAIRS
+    circle_sizes: CircleSizes = CircleSizes()
 
 
 class RankingRequest(Body):

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from telemachus.pairing.domain import commands
 from telemachus.pairing.domain.model import (
     Candidate,
+    CircleSizes,
     Explanation,
     Pairing,
     PairingStatus,
     Program,
     ProposedPair,
     Round,
+    RoundFormat,
     RoundStatus,
     ScoreTerm,
     new_id,
 )
-from telemachus.pairing.matching import engine
+from telemachus.pairing.matching import circles, engine
 from telemachus.pairing.matching.explain import Explanation as EngineExplanation
+from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.stable import Proposers
 from telemachus.pairing.service_layer import access
 from telemachus.pairing.service_layer.pools import engine_rules, round_pool
 from telemachus.pairing.service_layer.unit_of_work import PairingUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
+from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.errors import Conflict, Forbidden, Rejected, found
 from telemachus.shared.runtime.bus import Handlers, Prefetches
 
@@ -137,11 +142,21 @@ class PairingHandlers:
             raise Conflict(
                 f"{program.id} already has an open round; publish it first", field="program_id"
             )
+        mode = cmd.mode or program.pairing_mode
+        circles_ = cmd.format is RoundFormat.CIRCLES
+        if circles_ and mode is PairingMode.MIXED:
+            raise Rejected(
+                "circles are formed in assigned (optimal) or ranked (stable) rounds; "
+                "mixed rounds pair people",
+                field="mode",
+            )
         round_ = Round(
             id=new_id("round"),
             program_id=program.id,
-            mode=cmd.mode or program.pairing_mode,
+            mode=mode,
             proposers=cmd.proposers,
+            format=cmd.format,
+            circle_sizes=cmd.circle_sizes if circles_ else None,
             created_at=self.clock(),
             created_by=cmd.principal.subject,
         )
@@ -180,6 +195,8 @@ class PairingHandlers:
             round_,
             now.date(),
         )
+        if round_.format is RoundFormat.CIRCLES:
+            return await self._compute_circles(round_, program, pool, now)
         try:
             # Compiled code that runs for up to seconds: off the event loop.
             outcome = await asyncio.to_thread(
@@ -205,6 +222,38 @@ class PairingHandlers:
             for p in outcome.proposals
         ]
         round_.record_outcome(outcome.engine, pool.size, proposals, outcome.unmatched, now)
+        return round_
+
+    async def _compute_circles(
+        self, round_: Round, program: Program, pool: Pool, now: datetime
+    ) -> Round:
+        """Each circle becomes one proposed pair per member, the lead as mentor, all
+        sharing a circle id; each member's line says why they are in that circle."""
+        sizes = round_.circle_sizes or CircleSizes()
+        formation = await asyncio.to_thread(
+            circles.form,
+            pool,
+            engine_rules(program),
+            circles.CircleSizes(sizes.smallest, sizes.largest),
+            "optimal" if round_.mode is PairingMode.ASSIGNED else "stable",
+            round_.rankings,
+        )
+        proposals = []
+        for circle in formation.circles:
+            circle_id = new_id("circle")
+            proposals += [
+                ProposedPair(
+                    mentor_ref=circle.lead,
+                    mentee_ref=member.ref,
+                    topic=circle.topic,
+                    score=member.explanation.score,
+                    explanation=explanation_of(member.explanation),
+                    circle_id=circle_id,
+                    why_this_circle=f"{circle.why}. {member.why}",
+                )
+                for member in circle.members
+            ]
+        round_.record_outcome(formation.engine, pool.size, proposals, formation.unplaced, now)
         return round_
 
     async def publish(self, cmd: commands.PublishRound, uow: PairingUnitOfWork) -> Round:

@@ -35,6 +35,7 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 score=p.score,
                 respond_by=p.respond_by,
                 explanation=p.explanation.lines(),
+                circle_id=p.circle_id,
             )
         case events.PairingConfirmed(pairing=p, confirmed_at=confirmed_at):
             return PairingConfirmedV1(
@@ -47,6 +48,7 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 relationship_weeks=p.relationship_weeks,
                 planned_sessions=p.planned_sessions,
                 confirmed_at=confirmed_at,
+                circle_id=p.circle_id,
             )
         case events.PairingDeclined(pairing=p, reason=reason, at=at):
             return PairingDeclinedV1(

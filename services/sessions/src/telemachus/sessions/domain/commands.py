@@ -26,6 +26,7 @@ class OpenRelationship(Command):
     starts_on: date
     weeks: int
     planned_sessions: int
+    circle_id: str | None = None
 
 
 class RecordProgram(Command):

@@ -124,6 +124,9 @@ class Relationship(Aggregate):
     starts_on: date
     planned_end: date
     planned_sessions: int
+    # Circle rounds: the circle this relationship is one member's seat of (its lead is
+    # the mentor), so a circle's relationships can be found together.
+    circle_id: str | None = None
     status: RelationshipStatus = RelationshipStatus.ACTIVE
     agreement: Agreement | None = None
     sessions: list[MentoringSession] = Field(default_factory=list)
@@ -157,6 +160,7 @@ class Relationship(Aggregate):
         starts_on: date,
         weeks: int,
         planned_sessions: int,
+        circle_id: str | None = None,
     ) -> Relationship:
         relationship = cls(
             id=cls.id_for(pairing_id),
@@ -169,6 +173,7 @@ class Relationship(Aggregate):
             starts_on=starts_on,
             planned_end=starts_on + timedelta(weeks=weeks),
             planned_sessions=planned_sessions,
+            circle_id=circle_id,
         )
         relationship.record(events.RelationshipStarted(relationship))
         return relationship

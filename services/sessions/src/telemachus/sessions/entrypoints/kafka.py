@@ -37,6 +37,7 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             starts_on=event.confirmed_at.date(),
             weeks=event.relationship_weeks,
             planned_sessions=event.planned_sessions,
+            circle_id=event.circle_id,
         )
 
     # A program's pairings and relationships are both owned by its lead institution.

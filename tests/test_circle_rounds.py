@@ -1,0 +1,146 @@
+"""Circle rounds through the HTTP APIs and events, on the real local broker and store.
+
+A hospital leads a program with a university and a research centre. Its coordinator opens
+a round that forms circles (one junior lead with two or three seniors on one topic) rather
+than pairs; each seat is proposed, answered and confirmed like a pair, and the confirmed
+relationship knows its circle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import httpx
+
+from telemachus.cli.federation import Federation
+from telemachus.shared.testing.kafka import eventually
+from tests.helpers.sites import Site, known_at, publish_program
+from tests.test_pairing import PairingApi, junior, people, senior
+
+
+def circles_of(round_: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in round_["proposals"]:
+        grouped[p["circle_id"]].append(p)
+    return dict(grouped)
+
+
+async def test_a_circle_round_forms_explains_and_confirms_circles_across_institutions(
+    sites: tuple[Site, Site, Site], federation: Federation
+) -> None:
+    hospital, university, centre = sites
+    program = await publish_program(
+        hospital,
+        [university.id, centre.id],
+        pairing_mode="assigned",
+        topics=["e-medicine", "apps"],
+    )
+    await known_at(university, program["id"])
+    await known_at(centre, program["id"])
+    async with httpx.AsyncClient(timeout=60) as client:
+        pairing = await PairingApi.open(federation, hospital, client)
+        [boss] = await people(hospital, program, senior(career_stage=5))
+        [lead_a] = await people(
+            hospital,
+            program,
+            junior(
+                line_manager_id=boss["id"],
+                topics_offered=[{"topic": "e-medicine", "proficiency": 5}],
+            ),
+        )
+        [lead_b] = await people(
+            university, program, junior(topics_offered=[{"topic": "apps", "proficiency": 4}])
+        )
+        e_medicine = await people(
+            university, program, senior(profession="education"), senior(career_stage=5)
+        )
+        apps = await people(
+            centre,
+            program,
+            *[senior(topics_sought=[{"topic": "apps", "priority": 4}]) for _ in range(3)],
+        )
+        everyone = [boss, lead_a, lead_b, *e_medicine, *apps]
+        await pairing.pool_of(program["id"], len(everyone))
+        path = f"/programs/{program['id']}/rounds"
+
+        # Refusals name the field: circles are not formed in mixed rounds, and sizes
+        # must be in order.
+        mixed = await pairing.call("POST", path, json={"format": "circles", "mode": "mixed"})
+        assert mixed.status_code == 422 and mixed.json()["field"] == "mode", mixed.text
+        backwards = await pairing.call(
+            "POST",
+            path,
+            json={"format": "circles", "circle_sizes": {"smallest": 4, "largest": 3}},
+        )
+        assert backwards.status_code == 422, backwards.text
+        assert any("circle_sizes" in e["field"] for e in backwards.json()["errors"])
+
+        opened = await pairing.ok(
+            "POST", path, json={"format": "circles", "circle_sizes": {"smallest": 2, "largest": 3}}
+        )
+        pin = await pairing.call(
+            "POST",
+            f"/rounds/{opened['id']}/pins",
+            json={"mentor_ref": lead_a["ref"], "mentee_ref": e_medicine[0]["ref"]},
+        )
+        assert pin.status_code == 409 and "circles" in pin.json()["detail"]
+        computed = await pairing.ok("POST", f"/rounds/{opened['id']}/compute")
+        assert computed["engine"] == "circles-milp-v1"
+
+        # Two circles: each one lead, one topic, two or three seniors who all pass the
+        # pair rules with the lead; the boss is never in their own report's circle.
+        formed = circles_of(computed)
+        shape = {
+            (seats[0]["mentor_ref"], seats[0]["topic"]): {s["mentee_ref"] for s in seats}
+            for seats in formed.values()
+        }
+        assert shape == {
+            (lead_a["ref"], "e-medicine"): {p["ref"] for p in e_medicine},
+            (lead_b["ref"], "apps"): {p["ref"] for p in apps},
+        }
+        for seats in formed.values():
+            assert {s["mentor_ref"] for s in seats} == {seats[0]["mentor_ref"]}
+            for seat in seats:
+                assert seat["score"] == sum(t["points"] for t in seat["explanation"]["terms"])
+                assert seat["topic"] in seat["why_this_circle"]
+                assert "circles they could join" in seat["why_this_circle"]
+        assert "line-management" in computed["unmatched"][boss["ref"]]
+
+        published = await pairing.ok("POST", f"/rounds/{computed['id']}/publish")
+        ids = {p["id"] for p in published["pairings"]}
+        proposed = await pairing.events_about("org.telemachus.pairing.pairing-proposed.v1", ids)
+        by_circle = defaultdict(set)
+        for event in proposed:
+            by_circle[event["circle_id"]].add(event["mentee_ref"])
+        assert sorted(map(sorted, by_circle.values())) == sorted(
+            sorted(s["mentee_ref"] for s in seats) for seats in formed.values()
+        )
+
+        # One seat answered by its lead and its senior: confirmed, and the relationship
+        # the lead's sessions opens knows its circle.
+        seat = next(p for p in published["pairings"] if p["mentee_ref"] == apps[0]["ref"])
+        for site, person in ((university, lead_b), (centre, apps[0])):
+            await pairing.ok(
+                "POST",
+                f"/pairings/{seat['id']}/responses",
+                await pairing.participant(site, person),
+                json={"decision": "accept"},
+            )
+        [confirmed] = await pairing.events_about(
+            "org.telemachus.pairing.pairing-confirmed.v1", {seat["id"]}
+        )
+        assert confirmed["circle_id"] == seat["circle_id"]
+        sessions = federation.url(hospital.id, "sessions")
+
+        async def opened_relationship() -> list[dict[str, Any]]:
+            response = await client.get(
+                f"{sessions}/programs/{program['id']}/relationships",
+                headers=pairing.coordinator,
+            )
+            found = response.json() if response.status_code == 200 else []
+            return [r for r in found if r["pairing_id"] == seat["id"]]
+
+        [relationship] = await eventually(opened_relationship)
+        assert relationship["circle_id"] == seat["circle_id"]
+        assert relationship["mentor_ref"] == lead_b["ref"]
