@@ -15,8 +15,10 @@ import httpx
 
 from telemachus.cli.federation import Federation
 from telemachus.shared.testing.kafka import eventually
+from tests.helpers.lead_api import LeadApi
 from tests.helpers.sites import Site, known_at, publish_program
 from tests.test_pairing import PairingApi, junior, people, senior
+from tests.test_sessions import london, next_tuesday
 
 
 def circles_of(round_: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -117,30 +119,83 @@ async def test_a_circle_round_forms_explains_and_confirms_circles_across_institu
             sorted(s["mentee_ref"] for s in seats) for seats in formed.values()
         )
 
-        # One seat answered by its lead and its senior: confirmed, and the relationship
-        # the lead's sessions opens knows its circle.
-        seat = next(p for p in published["pairings"] if p["mentee_ref"] == apps[0]["ref"])
-        for site, person in ((university, lead_b), (centre, apps[0])):
-            await pairing.ok(
-                "POST",
-                f"/pairings/{seat['id']}/responses",
-                await pairing.participant(site, person),
-                json={"decision": "accept"},
-            )
-        [confirmed] = await pairing.events_about(
-            "org.telemachus.pairing.pairing-confirmed.v1", {seat["id"]}
+        # Two seats answered by the lead and their seniors: confirmed, and each
+        # relationship the lead's sessions opens knows its circle.
+        seats = [
+            next(p for p in published["pairings"] if p["mentee_ref"] == senior_["ref"])
+            for senior_ in apps[:2]
+        ]
+        for seat, member in zip(seats, apps, strict=False):
+            for site, person in ((university, lead_b), (centre, member)):
+                await pairing.ok(
+                    "POST",
+                    f"/pairings/{seat['id']}/responses",
+                    await pairing.participant(site, person),
+                    json={"decision": "accept"},
+                )
+        confirmed = await pairing.events_about(
+            "org.telemachus.pairing.pairing-confirmed.v1", {s["id"] for s in seats}
         )
-        assert confirmed["circle_id"] == seat["circle_id"]
-        sessions = federation.url(hospital.id, "sessions")
+        circle = seats[0]["circle_id"]
+        assert {e["circle_id"] for e in confirmed} == {circle}
+        sessions = LeadApi(federation, hospital, client, "sessions")
+        lead_token = await sessions.participant(lead_b)
+        members = [await sessions.participant(m) for m in apps[:2]]
 
-        async def opened_relationship() -> list[dict[str, Any]]:
-            response = await client.get(
-                f"{sessions}/programs/{program['id']}/relationships",
-                headers=pairing.coordinator,
-            )
+        async def opened_relationships() -> list[dict[str, Any]]:
+            response = await sessions.call("GET", "/relationships/me", lead_token)
             found = response.json() if response.status_code == 200 else []
-            return [r for r in found if r["pairing_id"] == seat["id"]]
+            mine = [r for r in found if r["circle_id"] == circle]
+            return mine if len(mine) == 2 else []
 
-        [relationship] = await eventually(opened_relationship)
-        assert relationship["circle_id"] == seat["circle_id"]
-        assert relationship["mentor_ref"] == lead_b["ref"]
+        relationships = await eventually(opened_relationships)
+        assert {r["mentee_ref"] for r in relationships} == {m["ref"] for m in apps[:2]}
+        assert {r["mentor_ref"] for r in relationships} == {lead_b["ref"]}
+
+        # One agreement for the circle, from its lead only; each member confirms their own.
+        terms = {"mentor_objectives": ["apps in clinic"], "mentee_objectives": ["the ward"]}
+        member_try = await sessions.call(
+            "PUT", f"/circles/{circle}/agreement", members[0], json=terms
+        )
+        assert member_try.status_code == 403 and member_try.json()["field"] == "circle_id"
+        agreed = await sessions.ok("PUT", f"/circles/{circle}/agreement", lead_token, json=terms)
+        assert [r["agreement"]["mentor_objectives"] for r in agreed] == [["apps in clinic"]] * 2
+        meeting = {
+            "starts_at": london(next_tuesday(1), 9),
+            "format": "virtual",
+            "link": "https://meet.example/circle",
+        }
+        # One meeting for all or none: a member who has not confirmed is named.
+        await sessions.ok(
+            "POST",
+            f"/relationships/{agreed[0]['id']}/agreement/confirmations",
+            await sessions.participant(
+                next(m for m in apps if m["ref"] == agreed[0]["mentee_ref"])
+            ),
+            json={"revision": 1},
+        )
+        early = await sessions.call("POST", f"/circles/{circle}/sessions", lead_token, json=meeting)
+        assert early.status_code == 409, early.text
+        assert agreed[1]["mentee_ref"] in early.json()["detail"]
+        before = await sessions.ok("GET", "/relationships/me", lead_token)
+        assert all(not r["sessions"] for r in before if r["circle_id"] == circle)
+        await sessions.ok(
+            "POST",
+            f"/relationships/{agreed[1]['id']}/agreement/confirmations",
+            await sessions.participant(
+                next(m for m in apps if m["ref"] == agreed[1]["mentee_ref"])
+            ),
+            json={"revision": 1},
+        )
+        held = await sessions.ok("POST", f"/circles/{circle}/sessions", lead_token, json=meeting)
+        [group] = {r["sessions"][0]["group_id"] for r in held}
+        assert group and all(len(r["sessions"]) == 1 for r in held)
+        for relationship in held:
+            member = next(m for m in apps if m["ref"] == relationship["mentee_ref"])
+            confirmed_seat = await sessions.ok(
+                "POST",
+                f"/relationships/{relationship['id']}/sessions/"
+                f"{relationship['sessions'][0]['id']}/confirmation",
+                await sessions.participant(member),
+            )
+            assert confirmed_seat["sessions"][0]["status"] == "scheduled"

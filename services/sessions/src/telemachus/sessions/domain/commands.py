@@ -68,6 +68,25 @@ class ProposeAgreement(ByParticipant):
     terms: AgreementTerms
 
 
+class ByCircleLead(Command):
+    """The lead of a circle acting for the whole circle (one relationship per member)."""
+
+    principal: Principal
+    circle_id: str
+
+
+class ProposeCircleAgreement(ByCircleLead):
+    terms: AgreementTerms
+
+
+class ProposeCircleSession(ByCircleLead):
+    starts_at: datetime
+    minutes: int = Field(default=60)
+    format: Format
+    place: str | None = Field(default=None, max_length=200)
+    link: HttpUrl | None = None
+
+
 class ConfirmAgreement(ByParticipant):
     revision: int
 

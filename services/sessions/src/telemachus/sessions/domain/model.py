@@ -104,6 +104,8 @@ class MentoringSession(BaseModel):
     sequence: int = 0
     was_scheduled: bool = False
     attendance: dict[str, Attendance] = Field(default_factory=dict)
+    # A circle's meeting: the same id on each member's seat of it.
+    group_id: str | None = None
 
     def overlaps(self, starts_at: datetime, ends_at: datetime) -> bool:
         return self.starts_at < ends_at and starts_at < self.ends_at
@@ -350,6 +352,7 @@ class Relationship(Aggregate):
         available: AvailabilityCheck,
         busy: Callable[[str, datetime, datetime], bool],
         readiness: Readiness | None = None,
+        group_id: str | None = None,
     ) -> MentoringSession:
         self.require_party(ref)
         self._active()
@@ -367,6 +370,7 @@ class Relationship(Aggregate):
             place=place,
             link=link,
             proposed_by=ref,
+            group_id=group_id,
         )
         self.sessions = [*self.sessions, session]
         return session

@@ -164,6 +164,34 @@ def sessions_router(
             commands.ProposeAgreement(principal=who, relationship_id=relationship_id, terms=body)
         )
 
+    @router.put(
+        "/circles/{circle_id}/agreement",
+        response_model=list[Relationship],
+        summary="A circle's lead proposes one learning agreement to every member; each "
+        "member confirms it on their own relationship",
+    )
+    async def propose_circle_agreement(
+        circle_id: str, body: AgreementTerms, who: Principal = Depends(authenticate)
+    ) -> list[Relationship]:
+        seats: list[Relationship] = await bus.handle(
+            commands.ProposeCircleAgreement(principal=who, circle_id=circle_id, terms=body)
+        )
+        return seats
+
+    @router.post(
+        "/circles/{circle_id}/sessions",
+        response_model=list[Relationship],
+        summary="A circle's lead proposes one meeting to every member (all or none); each "
+        "member confirms their own seat",
+    )
+    async def propose_circle_session(
+        circle_id: str, body: SessionRequest, who: Principal = Depends(authenticate)
+    ) -> list[Relationship]:
+        seats: list[Relationship] = await bus.handle(
+            commands.ProposeCircleSession(principal=who, circle_id=circle_id, **body.model_dump())
+        )
+        return seats
+
     @router.post(
         "/relationships/{relationship_id}/agreement/confirmations", response_model=Relationship
     )

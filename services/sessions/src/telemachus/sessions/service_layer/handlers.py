@@ -18,6 +18,7 @@ from telemachus.sessions.domain.model import (
     Relationship,
     RelationshipStatus,
     SessionStatus,
+    new_id,
 )
 from telemachus.sessions.domain.preparation import (
     GroundRules,
@@ -26,7 +27,7 @@ from telemachus.sessions.domain.preparation import (
 )
 from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
-from telemachus.shared.errors import found
+from telemachus.shared.errors import DomainError, Forbidden, found
 from telemachus.shared.runtime.bus import Handlers, Prefetches
 from telemachus.shared.runtime.views import led_programs
 from telemachus.shared.security.access import participant_ref, require_lead_coordinator
@@ -188,6 +189,62 @@ class SessionsHandlers:
         program = await self._program(uow, relationship.program_id)
         relationship.propose_agreement(me, cmd.terms, self.clock(), program.ground_rules.version)
         return relationship
+
+    async def _circle(
+        self, cmd: commands.ByCircleLead, uow: SessionsUnitOfWork
+    ) -> tuple[list[Relationship], str]:
+        """The circle's active relationships, if `cmd`'s participant leads it."""
+        me = participant_ref(cmd.principal)
+        seats = await uow.relationships.find(
+            {"circle_id": cmd.circle_id, "status": RelationshipStatus.ACTIVE.value}
+        )
+        found(seats or None, f"active circle {cmd.circle_id}", field="circle_id")
+        if any(r.mentor_ref != me for r in seats):
+            raise Forbidden("only the circle's lead acts for the whole circle", field="circle_id")
+        return sorted(seats, key=lambda r: r.mentee_ref), me
+
+    async def propose_circle_agreement(
+        self, cmd: commands.ProposeCircleAgreement, uow: SessionsUnitOfWork
+    ) -> list[Relationship]:
+        """One agreement for the circle: the same terms and ground rules on each member's
+        relationship, each member confirming their own."""
+        seats, me = await self._circle(cmd, uow)
+        now = self.clock()
+        for relationship in seats:
+            program = await self._program(uow, relationship.program_id)
+            relationship.propose_agreement(me, cmd.terms, now, program.ground_rules.version)
+        return seats
+
+    async def propose_circle_session(
+        self, cmd: commands.ProposeCircleSession, uow: SessionsUnitOfWork
+    ) -> list[Relationship]:
+        """One meeting for the circle, proposed on each member's relationship under one
+        group id, each member confirming their own. All or none: a member not ready, not
+        available or busy refuses the whole meeting, and is named."""
+        seats, me = await self._circle(cmd, uow)
+        group_id = new_id("meeting")
+        for relationship in seats:
+            # Reads what is stored: the seats proposed above are not busy time yet.
+            available, busy = await self._checks(uow, relationship)
+            try:
+                relationship.propose_session(
+                    me,
+                    starts_at=cmd.starts_at,
+                    minutes=cmd.minutes,
+                    format=cmd.format,
+                    place=cmd.place,
+                    link=cmd.link,
+                    now=self.clock(),
+                    available=available,
+                    busy=busy,
+                    readiness=await self._readiness(uow, relationship),
+                    group_id=group_id,
+                )
+            except DomainError as refused:
+                raise type(refused)(
+                    f"{relationship.mentee_ref}: {refused.reason}", field=refused.field
+                ) from None
+        return seats
 
     async def confirm_agreement(
         self, cmd: commands.ConfirmAgreement, uow: SessionsUnitOfWork
@@ -376,6 +433,8 @@ class SessionsHandlers:
             commands.ResumeRelationship: self.resume,
             commands.ProposeAgreement: self.propose_agreement,
             commands.ConfirmAgreement: self.confirm_agreement,
+            commands.ProposeCircleAgreement: self.propose_circle_agreement,
+            commands.ProposeCircleSession: self.propose_circle_session,
             commands.ProposeSession: self.propose_session,
             commands.ConfirmSession: self.confirm_session,
             commands.RescheduleSession: self.reschedule,
