@@ -106,7 +106,7 @@ async def test_a_circle_round_forms_explains_and_confirms_circles_across_institu
             for seat in seats:
                 assert seat["score"] == sum(t["points"] for t in seat["explanation"]["terms"])
                 assert seat["topic"] in seat["why_this_circle"]
-                assert "circles they could join" in seat["why_this_circle"]
+                assert "could join" in seat["why_this_circle"]
         assert "line-management" in computed["unmatched"][boss["ref"]]
 
         published = await pairing.ok("POST", f"/rounds/{computed['id']}/publish")

@@ -376,17 +376,15 @@ def form(
             if edges.size > exact_up_to:
                 raise NotProven(f"{edges.size} candidate triples, above {exact_up_to}")
             chosen = solve_optimal(edges, topics, sizes, rules.objective)
-            topic_why = (
-                "its topic let the optimal formation place the most people, then the best fit"
-            )
+            topic_why = "This topic puts the most people in circles, then gives the best fit."
         except NotProven:
             engine = "assigned"
             chosen = solve_by_auction(
                 edges, circle_topics(edges, topics), sizes, rules.objective, pool.size
             )
             topic_why = (
-                "its topic is the one most of the seniors who could join seek, and its "
-                "members are the optimal assignment to the circles on those topics"
+                "This topic is the one most of the seniors who could join want; the seats "
+                "went where they put the most people in circles, then gave the best fit."
             )
     elif mode == "stable":
         row = pool.index()
@@ -397,7 +395,7 @@ def form(
         }
         chosen = solve_stable(edges, circle_topics(edges, topics), sizes, ranked)
         engine = "stable"
-        topic_why = "its topic is the one most of the seniors who could join seek"
+        topic_why = "This topic is the one most of the seniors who could join want."
     else:
         raise ValueError(f"circle mode: {mode!r} is neither 'optimal' nor 'stable'")
     in_play = (
@@ -427,8 +425,8 @@ def form(
                 pool.refs[lead],
                 pool.topics[topic],
                 members,
-                f"{len(used)} seniors with {pool.refs[lead]} on {pool.topics[topic]} "
-                f"(between {sizes.smallest} and {sizes.largest}); {topic_why}",
+                f"A circle of {len(used)} seniors on {pool.topics[topic]} (it takes "
+                f"{sizes.smallest} to {sizes.largest}). {topic_why}",
             )
         )
     placed = {int(edges.lead[e]) for e in np.flatnonzero(chosen)} | {
@@ -448,23 +446,24 @@ def _why_member(
     """`options`: the member's scores with every circle the engine could place them in."""
     lead, member, topic = int(edges.lead[e]), int(edges.member[e]), int(edges.topic[e])
     fit = (
-        f"they seek {pool.topics[topic]} (priority {pool.seeks[member, topic]}), which "
-        f"{pool.refs[lead]} offers (proficiency {pool.offers[lead, topic]}); "
-        f"fit with the lead {int(edges.score[e])} points"
+        f"You want {pool.topics[topic]} (priority {pool.seeks[member, topic]}) and the lead "
+        f"offers it (proficiency {pool.offers[lead, topic]}): {int(edges.score[e])} points "
+        "of fit."
     )
     better = sum(1 for score in options if score > edges.score[e])
+    could = "1 circle" if len(options) == 1 else f"{len(options)} circles"
     if engine == "stable":
         if not better:
-            return f"{fit}; of the circles they could join, the one that fits them best"
+            return f"{fit} Of the {could} you could join, this one fits you best."
         return (
-            f"{fit}; {better} circles they could join fit them better, and none of those "
-            "had a place its lead would give them"
+            f"{fit} {better} of the {could} you could join fit you better, but their leads "
+            "had no place they would give you."
         )
-    whole = "optimal formation" if engine == "optimal" else "optimal assignment"
+    if not better:
+        return f"{fit} Of the {could} you could join, this one fits you best."
     return (
-        f"{fit}; {len(options)} circles they could join, {better} of them fitting better; "
-        f"the {whole} placed them here so that more people, with the best total fit, are "
-        f"in circles (this one has {size})"
+        f"{fit} You could join {could}; {better} would fit you better, but this seat puts "
+        f"the most people in circles (this one has {size})."
     )
 
 

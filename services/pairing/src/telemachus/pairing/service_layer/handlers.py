@@ -249,7 +249,7 @@ class PairingHandlers:
                     score=member.explanation.score,
                     explanation=explanation_of(member.explanation),
                     circle_id=circle_id,
-                    why_this_circle=f"{circle.why}. {member.why}",
+                    why_this_circle=f"{circle.why} {member.why}",
                 )
                 for member in circle.members
             ]

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from telemachus.portal.adapters.services import ServiceRefused
 from telemachus.portal.domain.evaluation_form import LEVELS, PlanForm, plan_from, where_refused
 from telemachus.portal.domain.profile_form import N_, Problem
+from telemachus.portal.domain.round_form import round_request
 from telemachus.portal.entrypoints.safeguarding import CONCERN_STATES, OUTCOMES, record_step
 from telemachus.portal.entrypoints.web import Page, Web, texts
 from telemachus.portal.service_layer.concerns import Concerns
@@ -213,7 +214,7 @@ def coordinator_router(
         if (earlier := await web.once(page, form)) is not None:
             return RedirectResponse(earlier, status_code=303)
         assert page.session is not None
-        opened = await work.open_round(page.session, program_id)
+        opened = await work.open_round(page.session, program_id, round_request(form))
         lead = program_id.partition(":")[0]
         return await web.done(page, form, f"/coordinate/at/{lead}/rounds/{opened['id']}")
 

@@ -199,7 +199,7 @@ class Coordination(OnBehalf):
             await self._home(session),
         )
 
-    async def open_round(self, session: PortalSession, program_id: str) -> Json:
+    async def open_round(self, session: PortalSession, program_id: str, request: Json) -> Json:
         lead = lead_of(program_id)
         opened: Json = await self.services.send(
             "POST",
@@ -207,7 +207,7 @@ class Coordination(OnBehalf):
             "pairing",
             f"/programs/{program_id}/rounds",
             await self._at(session, lead),
-            json={},
+            json=request,
         )
         return opened
 
