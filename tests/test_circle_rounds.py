@@ -199,3 +199,19 @@ async def test_a_circle_round_forms_explains_and_confirms_circles_across_institu
                 await sessions.participant(member),
             )
             assert confirmed_seat["sessions"][0]["status"] == "scheduled"
+
+        # Integrators see the circle on each relationship and the meeting on each seat.
+        ours = {r["id"] for r in held}
+
+        async def published_facts() -> list[tuple[str, dict[str, Any]]]:
+            facts = [
+                (kind, body)
+                for kind, body in await sessions.events()
+                if body.get("relationship_id") in ours
+                and kind in ("relationship-started", "session-scheduled")
+            ]
+            return facts if len(facts) == 4 else []
+
+        facts = await eventually(published_facts)
+        assert {b["circle_id"] for k, b in facts if k == "relationship-started"} == {circle}
+        assert {b["group_id"] for k, b in facts if k == "session-scheduled"} == {group}

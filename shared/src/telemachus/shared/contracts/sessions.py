@@ -27,6 +27,11 @@ class RelationshipStartedV1(IntegrationEvent):
     starts_on: date
     planned_end: date
     planned_sessions: int = Field(ge=1, le=100)
+    circle_id: str | None = Field(
+        default=None,
+        description="circle rounds: the circle this relationship is one member's seat of "
+        "(its lead is the mentor)",
+    )
 
 
 class RematchRequestedV1(IntegrationEvent):
@@ -75,6 +80,10 @@ class SessionFactsV1(IntegrationEvent):
     starts_at: datetime
     ends_at: datetime
     format: Literal["in-person", "virtual"]
+    group_id: str | None = Field(
+        default=None,
+        description="a circle's meeting: the same id on each member's seat of it",
+    )
 
 
 class SessionScheduledV1(SessionFactsV1):

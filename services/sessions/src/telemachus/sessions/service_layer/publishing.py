@@ -53,6 +53,7 @@ def _session_facts(r: Relationship, s: MentoringSession) -> dict[str, object]:
         "starts_at": s.starts_at,
         "ends_at": s.ends_at,
         "format": s.format.value,
+        "group_id": s.group_id,
     }
 
 
@@ -82,6 +83,7 @@ def to_wire(event: object) -> IntegrationEvent | None:
                 starts_on=r.starts_on,
                 planned_end=r.planned_end,
                 planned_sessions=r.planned_sessions,
+                circle_id=r.circle_id,
             )
         case events.AgreementConfirmed(relationship=r, at=at) if r.agreement is not None:
             return AgreementConfirmedV1(
