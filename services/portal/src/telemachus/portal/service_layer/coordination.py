@@ -16,6 +16,8 @@ from telemachus.portal.service_layer.tokens import OnBehalf
 
 Json = dict[str, Any]
 
+COMPUTE_SECONDS = 120.0
+
 
 @dataclass
 class ProgramOverview:
@@ -238,6 +240,9 @@ class Coordination(OnBehalf):
             f"/rounds/{round_id}/{action}",
             await self._at(session, lead),
             json=pair,
+            # Computing runs the matching engines: seconds for pairs at 100,000 people,
+            # up to about half a minute for circles; longer than any other call's wait.
+            **({"timeout": COMPUTE_SECONDS} if action == "compute" else {}),
         )
 
     async def export(self, session: PortalSession, program_id: str, kind: str) -> Download:
