@@ -79,24 +79,26 @@ class ProposeCircleAgreement(ByCircleLead):
     terms: AgreementTerms
 
 
-class ProposeCircleSession(ByCircleLead):
+class NewSession(Command):
+    """When, how long and where a proposed session is."""
+
     starts_at: datetime
     minutes: int = Field(default=60)
     format: Format
     place: str | None = Field(default=None, max_length=200)
     link: HttpUrl | None = None
+
+
+class ProposeCircleSession(ByCircleLead, NewSession):
+    pass
 
 
 class ConfirmAgreement(ByParticipant):
     revision: int
 
 
-class ProposeSession(ByParticipant):
-    starts_at: datetime
-    minutes: int = Field(default=60)
-    format: Format
-    place: str | None = Field(default=None, max_length=200)
-    link: HttpUrl | None = None
+class ProposeSession(ByParticipant, NewSession):
+    pass
 
 
 class ConfirmSession(ByParticipant):

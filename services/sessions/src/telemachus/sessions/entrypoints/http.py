@@ -124,6 +124,10 @@ def sessions_router(
         relationship: Relationship = await bus.handle(command)
         return relationship
 
+    async def act_for_circle(command: commands.ByCircleLead) -> list[Relationship]:
+        seats: list[Relationship] = await bus.handle(command)
+        return seats
+
     @router.get(
         "/relationships/me",
         response_model=list[Relationship],
@@ -173,10 +177,9 @@ def sessions_router(
     async def propose_circle_agreement(
         circle_id: str, body: AgreementTerms, who: Principal = Depends(authenticate)
     ) -> list[Relationship]:
-        seats: list[Relationship] = await bus.handle(
+        return await act_for_circle(
             commands.ProposeCircleAgreement(principal=who, circle_id=circle_id, terms=body)
         )
-        return seats
 
     @router.post(
         "/circles/{circle_id}/sessions",
@@ -187,10 +190,9 @@ def sessions_router(
     async def propose_circle_session(
         circle_id: str, body: SessionRequest, who: Principal = Depends(authenticate)
     ) -> list[Relationship]:
-        seats: list[Relationship] = await bus.handle(
+        return await act_for_circle(
             commands.ProposeCircleSession(principal=who, circle_id=circle_id, **body.model_dump())
         )
-        return seats
 
     @router.post(
         "/relationships/{relationship_id}/agreement/confirmations", response_model=Relationship

@@ -225,21 +225,8 @@ class SessionsHandlers:
         group_id = new_id("meeting")
         for relationship in seats:
             # Reads what is stored: the seats proposed above are not busy time yet.
-            available, busy = await self._checks(uow, relationship)
             try:
-                relationship.propose_session(
-                    me,
-                    starts_at=cmd.starts_at,
-                    minutes=cmd.minutes,
-                    format=cmd.format,
-                    place=cmd.place,
-                    link=cmd.link,
-                    now=self.clock(),
-                    available=available,
-                    busy=busy,
-                    readiness=await self._readiness(uow, relationship),
-                    group_id=group_id,
-                )
+                await self._propose(uow, relationship, me, cmd, group_id)
             except DomainError as refused:
                 raise type(refused)(
                     f"{relationship.mentee_ref}: {refused.reason}", field=refused.field
@@ -257,20 +244,31 @@ class SessionsHandlers:
         self, cmd: commands.ProposeSession, uow: SessionsUnitOfWork
     ) -> Relationship:
         relationship, me = await self._mine(cmd, uow)
+        await self._propose(uow, relationship, me, cmd)
+        return relationship
+
+    async def _propose(
+        self,
+        uow: SessionsUnitOfWork,
+        relationship: Relationship,
+        me: str,
+        new: commands.NewSession,
+        group_id: str | None = None,
+    ) -> None:
         available, busy = await self._checks(uow, relationship)
         relationship.propose_session(
             me,
-            starts_at=cmd.starts_at,
-            minutes=cmd.minutes,
-            format=cmd.format,
-            place=cmd.place,
-            link=cmd.link,
+            starts_at=new.starts_at,
+            minutes=new.minutes,
+            format=new.format,
+            place=new.place,
+            link=new.link,
             now=self.clock(),
             available=available,
             busy=busy,
             readiness=await self._readiness(uow, relationship),
+            group_id=group_id,
         )
-        return relationship
 
     async def confirm_session(
         self, cmd: commands.ConfirmSession, uow: SessionsUnitOfWork
