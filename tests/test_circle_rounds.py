@@ -166,32 +166,28 @@ async def test_a_circle_round_forms_explains_and_confirms_circles_across_institu
             "link": "https://meet.example/circle",
         }
         # One meeting for all or none: a member who has not confirmed is named.
-        await sessions.ok(
-            "POST",
-            f"/relationships/{agreed[0]['id']}/agreement/confirmations",
-            await sessions.participant(
-                next(m for m in apps if m["ref"] == agreed[0]["mentee_ref"])
-            ),
-            json={"revision": 1},
-        )
+        by_ref = {m["ref"]: m for m in apps}
+
+        async def member_confirms(relationship: dict[str, Any]) -> None:
+            await sessions.ok(
+                "POST",
+                f"/relationships/{relationship['id']}/agreement/confirmations",
+                await sessions.participant(by_ref[relationship["mentee_ref"]]),
+                json={"revision": 1},
+            )
+
+        await member_confirms(agreed[0])
         early = await sessions.call("POST", f"/circles/{circle}/sessions", lead_token, json=meeting)
         assert early.status_code == 409, early.text
         assert agreed[1]["mentee_ref"] in early.json()["detail"]
         before = await sessions.ok("GET", "/relationships/me", lead_token)
         assert all(not r["sessions"] for r in before if r["circle_id"] == circle)
-        await sessions.ok(
-            "POST",
-            f"/relationships/{agreed[1]['id']}/agreement/confirmations",
-            await sessions.participant(
-                next(m for m in apps if m["ref"] == agreed[1]["mentee_ref"])
-            ),
-            json={"revision": 1},
-        )
+        await member_confirms(agreed[1])
         held = await sessions.ok("POST", f"/circles/{circle}/sessions", lead_token, json=meeting)
         [group] = {r["sessions"][0]["group_id"] for r in held}
         assert group and all(len(r["sessions"]) == 1 for r in held)
         for relationship in held:
-            member = next(m for m in apps if m["ref"] == relationship["mentee_ref"])
+            member = by_ref[relationship["mentee_ref"]]
             confirmed_seat = await sessions.ok(
                 "POST",
                 f"/relationships/{relationship['id']}/sessions/"
