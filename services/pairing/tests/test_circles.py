@@ -208,3 +208,29 @@ def test_a_circle_that_cannot_reach_its_smallest_size_does_not_form() -> None:
         assert [(c.lead, sorted(m.ref for m in c.members)) for c in two.circles] == [
             (f"p{SENIORS}", ["p0", "p1"])
         ]
+
+
+def test_a_stable_round_follows_what_seniors_ranked_and_says_so() -> None:
+    """p0 ranks the weaker lead first; that lead has room, so p0 joins that circle, and
+    the explanation gives p0's own ranking, not the fit."""
+    pool = small_pool(5)
+    seeks = np.zeros_like(pool.seeks)
+    offers = np.zeros_like(pool.offers)
+    seeks[:3, 0] = 4
+    offers[SENIORS, 0], offers[SENIORS + 1, 0] = 5, 1
+    pool = replace(
+        pool,
+        seeks=seeks,
+        offers=offers,
+        availability=np.zeros_like(pool.availability),
+        forbidden=np.zeros(0, dtype=np.int64),
+        stage=np.array([4] * SENIORS + [1] * JUNIORS, dtype=np.int8),
+        capacity=np.ones(pool.size, dtype=np.int32),
+    )
+    weak, strong = f"p{SENIORS + 1}", f"p{SENIORS}"
+    formation = circles.form(
+        pool, Rules(), circles.CircleSizes(1, 3), "stable", {"p0": [weak, strong]}
+    )
+    seat = {m.ref: (c.lead, m.why) for c in formation.circles for m in c.members}
+    assert seat["p0"][0] == weak and "You ranked this lead first." in seat["p0"][1]
+    assert seat["p1"][0] == strong and "fits you best" in seat["p1"][1]

@@ -373,6 +373,7 @@ def form(
     """A round's circles under the program's rules, each member's place explained."""
     edges = circle_edges(pool, rules)
     topics = len(pool.topics)
+    ranked: dict[int, list[int]] = {}
     if mode == "optimal":
         engine = "optimal"
         try:
@@ -419,7 +420,15 @@ def form(
             Member(
                 pool.refs[int(edges.member[e])],
                 explain(pool, rules, lead, int(edges.member[e]), topic),
-                _why_member(pool, edges, e, engine, len(used), options[int(edges.member[e])]),
+                _why_member(
+                    pool,
+                    edges,
+                    e,
+                    engine,
+                    len(used),
+                    options[int(edges.member[e])],
+                    ranked.get(int(edges.member[e])),
+                ),
             )
             for e in sorted(used, key=lambda e: (-int(edges.score[e]), int(edges.member[e])))
         ]
@@ -444,9 +453,16 @@ def form(
 
 
 def _why_member(
-    pool: Pool, edges: CircleEdges, e: int, engine: str, size: int, options: list[int]
+    pool: Pool,
+    edges: CircleEdges,
+    e: int,
+    engine: str,
+    size: int,
+    options: list[int],
+    their_ranking: list[int] | None = None,
 ) -> str:
-    """`options`: the member's scores with every circle the engine could place them in."""
+    """`options`: the member's scores with every circle the engine could place them in;
+    `their_ranking`: the leads they ranked themselves (stable rounds), best first."""
     lead, member, topic = int(edges.lead[e]), int(edges.member[e]), int(edges.topic[e])
     fit = (
         f"You want {pool.topics[topic]} (priority {pool.seeks[member, topic]}) and the lead "
@@ -455,6 +471,14 @@ def _why_member(
     )
     better = sum(1 for score in options if score > edges.score[e])
     could = "1 circle" if len(options) == 1 else f"{len(options)} circles"
+    if engine == "stable" and their_ranking and lead in their_ranking:
+        place = their_ranking.index(lead) + 1
+        if place == 1:
+            return f"{fit} You ranked this lead first."
+        return (
+            f"{fit} You ranked this lead {place} of {len(their_ranking)}; the leads you "
+            "ranked higher had no place they would give you."
+        )
     if engine == "stable":
         if not better:
             return f"{fit} Of the {could} you could join, this one fits you best."
