@@ -126,6 +126,9 @@ def kafka_sender(broker: KafkaBroker) -> Any:
     return send
 
 
+READ_PATIENCE = 15  # empty one-second fetches before giving up on records the broker holds
+
+
 class PartitionReader:
     """Reads a topic's partitions by position, with no consumer group: for the relay's
     check of what the broker holds, and for reading dead letters back."""
@@ -203,7 +206,10 @@ class PartitionReader:
         """Every record of the partition: read to its end (and past `through`, the last
         offset the caller knows of). The local broker may name an end short of the last
         record, and a fetch may come back empty early: reading goes on until a fetch past
-        the end is empty, or three in a row are."""
+        the end is empty. Short of the end the broker named, records it holds are waited
+        for up to READ_PATIENCE empty fetches (a loaded machine answered empty three times
+        in a row, and an operator's listing came back empty); past that end, only for
+        `through`, three."""
         async with self._lock:
             try:
                 return await self._records(TopicPartition(topic, partition), through)
@@ -220,8 +226,9 @@ class PartitionReader:
         target = max(end, through + 1 if through is not None else 0)
         found: list[ConsumerRecord[Any, Any]] = []
         empty = 0
-        while empty < 3:
-            past = await reader.position(tp) >= target
+        while True:
+            position = await reader.position(tp)
+            past = position >= target
             try:
                 batch = await reader.getmany(tp, timeout_ms=200 if past else 1_000, max_records=500)
             except OffsetOutOfRangeError:
@@ -229,11 +236,12 @@ class PartitionReader:
             if batch.get(tp):
                 found.extend(batch[tp])
                 empty = 0
-            elif past:
+                continue
+            if past:
                 return found
-            else:
-                empty += 1
-        return found
+            empty += 1
+            if empty >= (3 if position >= end else READ_PATIENCE):
+                return found
 
     async def close(self) -> None:
         if self._consumer is not None:
