@@ -38,6 +38,26 @@ def small_pool(seed: int) -> Pool:
     return replace(pool, seeks=seeks, offers=offers, availability=availability)
 
 
+def one_topic_pool(seed: int, seeks: dict[int, int], offers: dict[int, int]) -> Pool:
+    """Only topic 0: rows `seeks` seek it at a priority, rows `offers` offer it at a
+    proficiency; seniors at stage 4, juniors at 1, no hours shared, nothing forbidden."""
+    pool = small_pool(seed)
+    seeking = np.zeros_like(pool.seeks)
+    offering = np.zeros_like(pool.offers)
+    for row, priority in seeks.items():
+        seeking[row, 0] = priority
+    for row, proficiency in offers.items():
+        offering[row, 0] = proficiency
+    return replace(
+        pool,
+        seeks=seeking,
+        offers=offering,
+        availability=np.zeros_like(pool.availability),
+        forbidden=np.zeros(0, dtype=np.int64),
+        stage=np.array([4] * SENIORS + [1] * JUNIORS, dtype=np.int8),
+    )
+
+
 def eligible(pool: Pool, rules: Rules) -> dict[tuple[int, int, int], int]:
     """(lead, member, topic) -> the pair's score, by the one-pair rules."""
     return {
@@ -187,19 +207,7 @@ def test_above_the_exact_size_the_circles_opened_are_filled_optimally(
 def test_a_circle_that_cannot_reach_its_smallest_size_does_not_form() -> None:
     """Two seniors, one junior: with three as the smallest size no circle forms, and both
     are told why; with two it forms with both."""
-    pool = small_pool(3)
-    seeks = np.zeros_like(pool.seeks)
-    offers = np.zeros_like(pool.offers)
-    seeks[0, 0] = seeks[1, 0] = 3
-    offers[SENIORS, 0] = 4
-    pool = replace(
-        pool,
-        seeks=seeks,
-        offers=offers,
-        availability=np.zeros_like(pool.availability),
-        forbidden=np.zeros(0, dtype=np.int64),
-        stage=np.array([4] * SENIORS + [1] * JUNIORS, dtype=np.int8),
-    )
+    pool = one_topic_pool(3, {0: 3, 1: 3}, {SENIORS: 4})
     for mode in ("optimal", "stable"):
         none = circles.form(pool, Rules(), circles.CircleSizes(3, 5), mode)
         assert none.circles == []
@@ -213,20 +221,8 @@ def test_a_circle_that_cannot_reach_its_smallest_size_does_not_form() -> None:
 def test_a_stable_round_follows_what_seniors_ranked_and_says_so() -> None:
     """p0 ranks the weaker lead first; that lead has room, so p0 joins that circle, and
     the explanation gives p0's own ranking, not the fit."""
-    pool = small_pool(5)
-    seeks = np.zeros_like(pool.seeks)
-    offers = np.zeros_like(pool.offers)
-    seeks[:3, 0] = 4
-    offers[SENIORS, 0], offers[SENIORS + 1, 0] = 5, 1
-    pool = replace(
-        pool,
-        seeks=seeks,
-        offers=offers,
-        availability=np.zeros_like(pool.availability),
-        forbidden=np.zeros(0, dtype=np.int64),
-        stage=np.array([4] * SENIORS + [1] * JUNIORS, dtype=np.int8),
-        capacity=np.ones(pool.size, dtype=np.int32),
-    )
+    pool = one_topic_pool(5, {0: 4, 1: 4, 2: 4}, {SENIORS: 5, SENIORS + 1: 1})
+    pool = replace(pool, capacity=np.ones(pool.size, dtype=np.int32))
     weak, strong = f"p{SENIORS + 1}", f"p{SENIORS}"
     formation = circles.form(
         pool, Rules(), circles.CircleSizes(1, 3), "stable", {"p0": [weak, strong]}
