@@ -16,7 +16,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from telemachus.cli.federation import BOOTSTRAPS, DEFAULT_INSTITUTIONS
+from telemachus.cli.federation import DEFAULT_INSTITUTIONS, bootstrap_of
+from telemachus.shared.contracts.topics import SERVICES
 from telemachus.shared.runtime.settings import ServiceSettings
 from telemachus.shared.security.keys import load_or_create_development_trust
 
@@ -40,7 +41,7 @@ def built_apps() -> Iterator[dict[str, FastAPI]]:
         issuers = {i[0]: f"https://idp.{i[0]}.example" for i in institutions}
         registry, keys = load_or_create_development_trust(Path(keys_dir), institutions, issuers)
         yield {
-            service: bootstrap(
+            service: bootstrap_of(service)(
                 ServiceSettings(
                     institution=lead,
                     service=service,
@@ -50,7 +51,7 @@ def built_apps() -> Iterator[dict[str, FastAPI]]:
                 ),
                 None,
             )
-            for service, bootstrap in BOOTSTRAPS.items()
+            for service in SERVICES
         }
 
 

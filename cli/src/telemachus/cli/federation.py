@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +28,7 @@ from telemachus.cli.dev_idp import (
     DevelopmentIdp,
 )
 from telemachus.cli.sign_in import exchange, sign_in
-from telemachus.feedback.bootstrap import bootstrap as feedback_bootstrap
-from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
-from telemachus.pairing.bootstrap import bootstrap as pairing_bootstrap
-from telemachus.portal.bootstrap import bootstrap as portal_bootstrap
 from telemachus.portal.settings import PortalSettings
-from telemachus.sessions.bootstrap import bootstrap as sessions_bootstrap
 from telemachus.shared.contracts.topics import SERVICES, ServiceName
 from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.runtime.http import KEEP_ALIVE_SECONDS
@@ -52,12 +48,15 @@ from telemachus.shared.security.tokens import (
     token_issuer_of,
 )
 
-BOOTSTRAPS: dict[ServiceName, Callable[[ServiceSettings, ServiceTelemetry | None], FastAPI]] = {
-    "identity": identity_bootstrap,
-    "pairing": pairing_bootstrap,
-    "sessions": sessions_bootstrap,
-    "feedback": feedback_bootstrap,
-}
+Bootstrap = Callable[[ServiceSettings, ServiceTelemetry | None], FastAPI]
+
+
+def bootstrap_of(service: ServiceName) -> Bootstrap:
+    """The service's composition root, imported only when that service is built: a process
+    running one service does not import the other three."""
+    module = importlib.import_module(f"telemachus.{service}.bootstrap")
+    built: Bootstrap = module.bootstrap
+    return built
 
 
 @dataclass(frozen=True)
@@ -281,7 +280,7 @@ class Federation:
                     continue
                 settings = self.settings(institution.id, service, port)
                 telemetry = ServiceTelemetry.create(settings, self.extra_exporters)
-                app = BOOTSTRAPS[service](settings, telemetry)
+                app = bootstrap_of(service)(settings, telemetry)
                 self.services[(institution.id, service)] = RunningService(
                     institution.id, service, app, embedded_server(app, self.host, port)
                 )
@@ -310,6 +309,8 @@ class Federation:
             telemetry_file=self.telemetry_file,
         )
         telemetry = ServiceTelemetry.create(settings, self.extra_exporters)
+        from telemachus.portal.bootstrap import bootstrap as portal_bootstrap
+
         app = portal_bootstrap(settings, telemetry, self.directory)
         server = embedded_server(app, self.host, port)
         self.portals[institution] = RunningPortal(institution, app, server, port)

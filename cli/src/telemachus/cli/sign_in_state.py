@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -17,8 +18,10 @@ from telemachus.cli.dev_idp import (
     REDIRECT_URI,
     Account,
 )
-from telemachus.cli.federation import Federation
 from telemachus.cli.sign_in import exchange, sign_in
+
+if TYPE_CHECKING:  # `login` reads the state without importing every service
+    from telemachus.cli.federation import Federation
 
 COORDINATOR_LOGIN = "coordinator"
 # Seeded at every institution: a coordinator (also operator) and two people on the roster.

@@ -26,16 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from telemachus.pairing.matching import assignment, candidates, stable
 from telemachus.pairing.matching.explain import Explanation, explain, why_unmatched
 from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.rules import Objective, Rules
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -139,6 +141,8 @@ def _circle_ids(edges: CircleEdges, topics: int) -> tuple[I64, I64]:
 
 
 def _one_hot(rows: I64, columns: int, column_of: I64) -> sparse.csr_array:
+    from scipy import sparse
+
     return sparse.csr_array(
         (np.ones(column_of.size), (rows, column_of)), shape=(int(rows.max()) + 1, columns)
     )
@@ -153,6 +157,11 @@ def solve_optimal(
 ) -> npt.NDArray[np.bool_]:
     """Which edges an optimal formation uses. Variables: one per edge (x) and one per
     possible circle (y, open or not)."""
+    # Imported here: SciPy takes most of a second to import, and only circle rounds of
+    # programs small enough for the exact program need it.
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     chosen = np.zeros(edges.size, dtype=bool)
     if edges.size == 0:
         return chosen

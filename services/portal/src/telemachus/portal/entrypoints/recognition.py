@@ -11,7 +11,6 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from telemachus.portal.adapters.pdf import render
 from telemachus.portal.domain.certificate import NoConsent
 from telemachus.portal.entrypoints.web import Page, Web
 from telemachus.portal.service_layer.recognition import Recognition
@@ -66,6 +65,10 @@ def recognition_router(web: Web, journey: Recognition, font: Path | None) -> API
         except NoConsent:
             return await certificates_page(page, refused=True)
         name = re.sub(r"[^A-Za-z0-9-]+", "-", made.program).strip("-") or "program"
+        # Imported here: fpdf2 and fontTools take over a second to import, and only a
+        # download needs them, not every start of the portal.
+        from telemachus.portal.adapters.pdf import render
+
         return Response(
             render(made, font),
             media_type="application/pdf",
