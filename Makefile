@@ -71,13 +71,17 @@ translations: .venv/.synced  ## extract the portal's and the e-mails' text, merg
 $(IDP): deploy/dev-idp/package.json deploy/dev-idp/package-lock.json
 	npm ci --prefix deploy/dev-idp --no-audit --no-fund --loglevel=error
 
+# The machine's own pip installs uv into a venv without pip, when it can (5 s faster than
+# bootstrapping pip into .tools first); otherwise .tools gets its own pip.
 .tools/bin/uv:
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+	$(PYTHON) -m venv --without-pip .tools
+	$(PYTHON) -m pip --python .tools/bin/python install --quiet uv==$(UV_VERSION) || \
+	  ($(PYTHON) -m venv --clear .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION))
 
 .venv/.synced: uv.lock pyproject.toml $(MEMBERS) | $(UV)
 	$(UV) sync --locked --all-packages --python $(PYTHON)
-	# Compile pairing's matching kernels into numba's cache now, not at the first start.
+	# Compile pairing's matching kernels into numba's cache now, not at the first start
+	# (a cache keyed by the kernels' content: another checkout of the same ones loads them).
 	.venv/bin/telemachus kernels
 	touch $@
 

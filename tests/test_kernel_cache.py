@@ -1,16 +1,20 @@
 """Issue 19: no kernel compilation at service start. The image compiles pairing's matching
 kernels once (`telemachus kernels`); a container's entry point seeds the writable cache
 directory from them, and the service then loads every kernel and compiles none. Done here
-with the image's settings (x86-64-v2, a cache outside the source tree)."""
+with the image's settings (x86-64-v2, a cache outside the source tree), and with the pod
+running the same code from another directory: the cache is keyed by the kernels' content,
+so a moved layer or another clone of the same code loads them too."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+PAIRING_SRC = Path(__file__).resolve().parents[1] / "services" / "pairing" / "src"
 
 
 def run(*command: str, env: dict[str, str]) -> str:
@@ -28,8 +32,11 @@ def test_kernels_compiled_at_build_are_loaded_not_compiled_at_start(tmp_path: Pa
     )
     assert " 0 compiled" not in built  # a fresh cache: compiled here, as at image build
 
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(PAIRING_SRC, moved, ignore=shutil.ignore_patterns("__pycache__"))
     pod = {
         **image,
+        "PYTHONPATH": str(moved),  # this copy of pairing, not the one the seed was built from
         "NUMBA_CACHE_DIR": str(tmp_path / "pod-cache"),  # an empty emptyDir
         "TELEMACHUS_KERNEL_CACHE_SEED": str(tmp_path / "seed"),
     }
@@ -38,5 +45,7 @@ def test_kernels_compiled_at_build_are_loaded_not_compiled_at_start(tmp_path: Pa
     assert "usage: telemachus service" in helped
     assert any((tmp_path / "pod-cache").rglob("*.nbi"))
 
+    which = "import telemachus.pairing.matching.candidates as c; print(c.__file__)"
+    assert run(sys.executable, "-c", which, env=pod).startswith(str(moved))
     started = run(str(BIN / "telemachus"), "kernels", env=pod)
     assert "kernels: 0 compiled" in started, started
