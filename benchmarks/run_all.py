@@ -15,6 +15,7 @@ from summary import PREFIX, Figure, parse  # a sibling module: run as a script
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
+    "cold_start",
     "startup",
     "pipeline",
     "enrolment_flow",

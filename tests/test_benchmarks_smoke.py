@@ -24,6 +24,7 @@ SMOKE = {
     "portal_pages": (["--people", "20", "--requests", "3"], "a service call it makes"),
     "notifications": (["--notices", "60", "--connections", "2"], "ratio notifier / bare loop"),
     "startup": (["--institutions", "1"], "x the baseline"),
+    "cold_start": (["--runs", "1", "--no-fresh-clone"], "goal: a service ready in"),
 }
 
 

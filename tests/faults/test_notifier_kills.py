@@ -28,8 +28,8 @@ from telemachus.shared.runtime.local_mail import LocalMailServer
 from telemachus.shared.runtime.store import create_mongo_client
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, produce_events
+from telemachus.shared.testing.service_process import ServiceProcess
 from tests.conftest import running_federation, unique_institutions
-from tests.helpers.service_process import ServiceProcess
 from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
 
 NOTICES = 1000

@@ -25,9 +25,9 @@ from telemachus.shared.contracts.topics import ServiceName, dead_letter_topic
 from telemachus.shared.runtime.local_infra import free_port
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, read_topic
+from telemachus.shared.testing.service_process import ServiceProcess
 from tests.conftest import running_federation, unique_institutions
 from tests.helpers.lead_api import LeadApi
-from tests.helpers.service_process import ServiceProcess
 from tests.helpers.sites import CONSENT, Site, known_at, publish_program
 
 # CI's short configuration; `make test-faults` kills twelve times, as the issue did.

@@ -321,6 +321,8 @@ class Federation:
 
     async def start(self, progress: Callable[[str], None] = lambda _: None) -> None:
         if not self.services:
+            idps = " and starting each institution's development IdP" * self.identity_providers
+            progress(f"importing the services{idps}")
             self.build()
         try:
             await self._start(progress)

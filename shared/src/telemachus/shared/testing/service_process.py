@@ -1,5 +1,5 @@
-"""One service as a process of its own (`telemachus service`, as containers run it), for the
-fault tests that kill it with SIGKILL and start it again."""
+"""One service as a process of its own (`telemachus service`, as containers run it): for the
+fault tests that kill it with SIGKILL and start it again, and the cold-start benchmark."""
 
 from __future__ import annotations
 
