@@ -129,25 +129,37 @@ class DevelopmentIdp:
         }
         self._accounts_file.write_text(json.dumps(known))
 
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"idp-{self.institution}.log"
+
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it: a launcher starts every institution's
+        IdP, then waits for them all."""
         if not (IDP_DIR / "node_modules" / "oidc-provider").exists():
             raise RuntimeError(f"run `npm ci --prefix {IDP_DIR}` first (make does it)")
         self.add()
         config = self.workdir / f"idp-{self.institution}.json"
         config.write_text(json.dumps(self._config()))
         config.chmod(0o600)  # private keys
-        log = (self.workdir / f"idp-{self.institution}.log").open("ab")
-        self.process = subprocess.Popen(
-            [node_binary(), str(IDP_DIR / "idp.mjs"), str(config)],
-            stdout=log,
-            stderr=log,
-            cwd=IDP_DIR,
-        )
-        log.close()
-        deadline = time.monotonic() + 30
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [node_binary(), str(IDP_DIR / "idp.mjs"), str(config)],
+                stdout=log,
+                stderr=log,
+                cwd=IDP_DIR,
+            )
+
+    def wait_ready(self, within: float = 30.0) -> None:
+        assert self.process is not None, "launch() first"
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the development IdP exited: see {log.name}")
+                raise RuntimeError(f"the development IdP exited: see {self.log_path}")
             try:
                 found = httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=1)
                 if found.status_code == 200:
@@ -155,7 +167,7 @@ class DevelopmentIdp:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"the development IdP did not answer: see {log.name}")
+        raise RuntimeError(f"the development IdP did not answer: see {self.log_path}")
 
     def rotate(self) -> None:
         """New signing keys, same issuer and port."""

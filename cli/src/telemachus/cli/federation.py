@@ -59,6 +59,14 @@ def bootstrap_of(service: ServiceName) -> Bootstrap:
     return built
 
 
+def import_services() -> None:
+    """Import every service's composition root and the portal's: most of a launcher's
+    start-up, which it can do while its broker and store start."""
+    for service in SERVICES:
+        bootstrap_of(service)
+    importlib.import_module("telemachus.portal.bootstrap")
+
+
 @dataclass(frozen=True)
 class Institution:
     id: str
@@ -266,7 +274,7 @@ class Federation:
                     ],
                 )
                 self.idps[institution.id] = idp
-                idp.start()
+                idp.launch()  # ready or not is awaited once the apps are built
         self.registry_file, self.key_files = load_or_create_development_trust(
             self.trust_dir,
             [(i.id, i.name, i.kind) for i in self.institutions],
@@ -288,6 +296,8 @@ class Federation:
         if self.identity_providers:
             for institution in self.institutions:
                 self._build_portal(institution.id, portal_ports[institution.id])
+        for idp in self.idps.values():
+            idp.wait_ready()
 
     def _build_portal(self, institution: str, port: int) -> None:
         settings = PortalSettings(
@@ -322,7 +332,7 @@ class Federation:
     async def start(self, progress: Callable[[str], None] = lambda _: None) -> None:
         if not self.services:
             idps = " and starting each institution's development IdP" * self.identity_providers
-            progress(f"importing the services{idps}")
+            progress(f"building the services{idps}")
             self.build()
         try:
             await self._start(progress)

@@ -23,7 +23,7 @@ import httpx
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation
+from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation, import_services
 from telemachus.cli.portal_browser import snapshot
 from telemachus.cli.progress import Clock, say
 from telemachus.cli.sign_in_state import seed_people, write_state
@@ -38,7 +38,12 @@ from telemachus.shared.runtime.telemetry import JsonLinesSpanExporter, service_r
 def local_infrastructure(progress: Clock) -> Iterator[LocalInfrastructure]:
     progress("starting the local Kafka broker (Tansu) and MongoDB server (SecantusDB)")
     infra = LocalInfrastructure()
-    infra.start(progress=progress)
+
+    def meanwhile() -> None:
+        progress("importing the services while they start")
+        import_services()
+
+    infra.start(progress=progress, meanwhile=meanwhile)
     progress(f"  kafka   {infra.kafka_bootstrap_servers}  (pid {infra.servers[0].pid})")
     progress(f"  mongodb {infra.mongodb_uri}  (pid {infra.servers[1].pid})")
     try:
@@ -102,14 +107,17 @@ async def _demo(
         lead = federation.institutions[0].id
         program_page = f"/coordinate/programs/{result.program_id}"
         clock(f"9. {lead}'s coordinator opens the program in the portal")
-        shot = await snapshot(
-            federation.portal_url(lead),
-            f"coordinator@{lead}",
-            program_page,
-            traces.with_name("portal-program.png"),
+        # The browser starts while the notifiers' mail settles: seconds neither waits for.
+        shooting = asyncio.create_task(
+            snapshot(
+                federation.portal_url(lead),
+                f"coordinator@{lead}",
+                program_page,
+                traces.with_name("portal-program.png"),
+            )
         )
         clock("10. Each person's home told them what needs them, by e-mail and in the portal")
-        told = await settled_mail(mail)
+        told, shot = await asyncio.gather(settled_mail(mail), shooting)
         for line in mail_summary(told):
             say(line)
     except (FlowError, httpx.HTTPError) as error:
