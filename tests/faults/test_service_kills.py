@@ -116,28 +116,35 @@ async def test_services_killed_again_and_again_lose_and_duplicate_no_enrolment(
         attempted = 0
         loading = True
 
-        async def load() -> None:
+        async def load(site: Site) -> None:
+            # One loader per institution: the lead's enrolments go on while the partner's
+            # identity is down, as each institution's people would.
             nonlocal attempted
             while loading:
-                site = (lead, partner)[attempted % 2]
                 attempted += 1
                 ref = await enrol_one(site, program["id"], client)
                 if ref is not None:
                     acknowledged.append(ref)
-                await asyncio.sleep(1 / ENROLMENTS_PER_SECOND)
+                await asyncio.sleep(2 / ENROLMENTS_PER_SECOND)
 
         async def kill_again_and_again(victim: ServiceProcess) -> None:
             for _ in range(KILLS // 2):
                 await victim.ready(within=180)  # killed at work, not while starting
+                working = len(acknowledged) + 10  # ... having served load since it started
+
+                async def served(at_least: int = working) -> bool:
+                    return len(acknowledged) >= at_least
+
                 await asyncio.sleep(chance.uniform(2, 6))
+                await eventually(served, within=120, every=0.2)
                 await victim.kill()
                 await victim.start()  # at once, as an orchestrator would
 
-        loader = asyncio.create_task(load())
+        loaders = [asyncio.create_task(load(site)) for site in (lead, partner)]
         await asyncio.gather(*(kill_again_and_again(p) for p in processes.values()))
         await asyncio.sleep(3)
         loading = False
-        await loader
+        await asyncio.gather(*loaders)
 
         for process in processes.values():
             await process.ready(within=180)  # a lock the killed held lasts about a minute

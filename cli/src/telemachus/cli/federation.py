@@ -29,8 +29,14 @@ from telemachus.cli.dev_idp import (
 )
 from telemachus.cli.sign_in import exchange, sign_in
 from telemachus.portal.settings import PortalSettings
-from telemachus.shared.contracts.topics import SERVICES, ServiceName
+from telemachus.shared.contracts.topics import (
+    SERVICES,
+    ServiceName,
+    dead_letter_topic,
+    event_topic,
+)
 from telemachus.shared.contracts.vocabulary import InstitutionKind
+from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.http import KEEP_ALIVE_SECONDS
 from telemachus.shared.runtime.local_infra import free_port
 from telemachus.shared.runtime.service import ServiceRuntime
@@ -340,10 +346,32 @@ class Federation:
             await self.stop()  # what started, IdPs included: nothing is left running
             raise
 
+    async def _topics_of_elsewhere(self) -> None:
+        """The topics of the services run elsewhere (their processes start after these):
+        each would make its own, but ours would first wait for them, up to
+        `wait_for_topics_seconds` (30 s), before consuming anyway."""
+        if not self.elsewhere:
+            return
+        partitions = ServiceSettings.model_fields["topic_partitions"].default
+        await ensure_topics(
+            self.kafka_bootstrap_servers,
+            [
+                topic
+                for institution, service in self.elsewhere
+                for topic in (
+                    event_topic(institution, service),
+                    dead_letter_topic(institution, service),
+                )
+            ],
+            partitions,
+        )
+
     async def _start(self, progress: Callable[[str], None]) -> None:
         # Every service creates its own topics first, so no consumer waits for another's.
         progress("creating each service's topics and indexes")
-        await asyncio.gather(*(s.runtime.prepare() for s in self.services.values()))
+        await asyncio.gather(
+            *(s.runtime.prepare() for s in self.services.values()), self._topics_of_elsewhere()
+        )
         progress(f"starting {len(self.services)} services (consumers join their groups)")
         for running in self.services.values():
             running.task = asyncio.create_task(
