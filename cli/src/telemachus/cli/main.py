@@ -51,7 +51,7 @@ def service(args: argparse.Namespace) -> int:
 def kernels(_: argparse.Namespace) -> int:
     """Compile pairing's matching kernels into numba's cache, once, at install or image
     build: a service then loads them in about a second instead of compiling for half a
-    minute at every start (NUMBA_CACHE_DIR says where the cache is)."""
+    minute at every start (the cache: NUMBA_CACHE_DIR, else ~/.cache/telemachus/numba)."""
     from telemachus.pairing.matching import engine
 
     started = time.perf_counter()
