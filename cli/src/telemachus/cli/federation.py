@@ -268,6 +268,7 @@ class Federation:
             i.id: (after + index if self.base_port else free_port())
             for index, i in enumerate(self.institutions)
         }
+        launched: list[DevelopmentIdp] = []
         if self.identity_providers and not self.idps:
             for institution in self.institutions:
                 idp = DevelopmentIdp(
@@ -281,6 +282,7 @@ class Federation:
                 )
                 self.idps[institution.id] = idp
                 idp.launch()  # ready or not is awaited once the apps are built
+                launched.append(idp)
         self.registry_file, self.key_files = load_or_create_development_trust(
             self.trust_dir,
             [(i.id, i.name, i.kind) for i in self.institutions],
@@ -302,7 +304,7 @@ class Federation:
         if self.identity_providers:
             for institution in self.institutions:
                 self._build_portal(institution.id, portal_ports[institution.id])
-        for idp in self.idps.values():
+        for idp in launched:
             idp.wait_ready()
 
     def _build_portal(self, institution: str, port: int) -> None:
