@@ -32,7 +32,7 @@ from pathlib import Path
 from summary import Figure, report  # a sibling module: run as a script
 
 from telemachus.cli.federation import DEFAULT_INSTITUTIONS, Federation
-from telemachus.shared.contracts.topics import SERVICES, event_topic
+from telemachus.shared.contracts.topics import SERVICES, service_topics
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.local_infra import free_port
 from telemachus.shared.testing.backends import start_backend
@@ -71,61 +71,63 @@ def median_of(runs: int, *command: str) -> float:
     return statistics.median(timed(*command) for _ in range(runs))
 
 
+async def pairing_ready(federation: Federation, institution: str, run: int) -> float:
+    """Seconds from exec of `telemachus service pairing` to its readiness."""
+    settings = federation.settings(institution, "pairing", free_port())
+    # A database of its own each run: the start makes its indexes, as a new pod's.
+    settings = settings.model_copy(
+        update={"mongodb_database": f"{settings.mongodb_database}-cold-{run}"}
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        process = ServiceProcess(settings, Path(scratch) / "pairing.log")
+        started = time.perf_counter()
+        await process.start()
+        try:
+            await process.ready(within=120)
+            return time.perf_counter() - started
+        finally:
+            await process.stop()
+
+
 async def service_ready(runs: int) -> tuple[float, float]:
     """(median seconds to pairing's readiness, median seconds of the bare process's join)."""
     readies, bares = [], []
     backend = await asyncio.to_thread(start_backend)
     print(f"backend: {backend.describe()}")
-    institution = DEFAULT_INSTITUTIONS[0]
+    institution = DEFAULT_INSTITUTIONS[0].id
     try:
-        trust = tempfile.TemporaryDirectory()
-        # Only the settings and the development trust: every service runs "elsewhere", so
-        # the measured one is alone in its groups, as a first pod is.
-        federation = Federation(
-            backend.kafka_bootstrap_servers,
-            backend.mongodb_uri,
-            institutions=[institution],
-            database_prefix=f"bench-cold-{os.getpid()}",
-            trust_dir=Path(trust.name),
-            elsewhere={(institution.id, service): 0 for service in SERVICES},
-        )
-        federation.build()
-        # The topics the other services of a running institution have made already.
-        await ensure_topics(
-            backend.kafka_bootstrap_servers,
-            [event_topic(institution.id, service) for service in SERVICES],
-            3,
-        )
-        for run in range(runs):
-            with tempfile.TemporaryDirectory() as scratch:
-                settings = federation.settings(institution.id, "pairing", free_port())
-                # A database of its own each run: the start makes its indexes, as a new pod's.
-                settings = settings.model_copy(
-                    update={"mongodb_database": f"{settings.mongodb_database}-cold-{run}"}
-                )
-                process = ServiceProcess(settings, Path(scratch) / "pairing.log")
-                started = time.perf_counter()
-                await process.start()
-                try:
-                    await process.ready(within=120)
-                    readies.append(time.perf_counter() - started)
-                finally:
-                    await process.stop()
-            topic = f"bench-cold-{run}-{os.getpid()}"
-            bares.append(
-                await asyncio.to_thread(
-                    timed,
-                    sys.executable,
-                    "-c",
-                    BARE_JOIN,
-                    backend.kafka_bootstrap_servers,
-                    topic,
-                    f"{topic}-group",
-                )
+        with tempfile.TemporaryDirectory() as trust_dir:
+            # Only the settings and the development trust: every service runs "elsewhere",
+            # so the measured one is alone in its groups, as a first pod is.
+            federation = Federation(
+                backend.kafka_bootstrap_servers,
+                backend.mongodb_uri,
+                institutions=[DEFAULT_INSTITUTIONS[0]],
+                database_prefix=f"bench-cold-{os.getpid()}",
+                trust_dir=Path(trust_dir),
+                elsewhere={(institution, service): 0 for service in SERVICES},
             )
+            federation.build()
+            # The topics the other services of a running institution have made already.
+            topics = [t for s in SERVICES for t in service_topics(institution, s)]
+            partitions = federation.settings(institution, "pairing", 0).topic_partitions
+            await ensure_topics(backend.kafka_bootstrap_servers, topics, partitions)
+            for run in range(runs):
+                readies.append(await pairing_ready(federation, institution, run))
+                topic = f"bench-cold-{run}-{os.getpid()}"
+                bares.append(
+                    await asyncio.to_thread(
+                        timed,
+                        sys.executable,
+                        "-c",
+                        BARE_JOIN,
+                        backend.kafka_bootstrap_servers,
+                        topic,
+                        f"{topic}-group",
+                    )
+                )
     finally:
         await asyncio.to_thread(backend.stop)
-        trust.cleanup()
     return statistics.median(readies), statistics.median(bares)
 
 

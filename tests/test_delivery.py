@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 from telemachus.identity.bootstrap import bootstrap as identity_bootstrap
-from telemachus.shared.contracts.topics import SERVICES, dead_letter_topic, event_topic
+from telemachus.shared.contracts.topics import (
+    SERVICES,
+    dead_letter_topic,
+    event_topic,
+    service_topics,
+)
 from telemachus.shared.runtime import dead_letter
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION
@@ -228,7 +233,7 @@ async def test_an_event_committed_before_a_crash_is_published_after_restart(
     topic = event_topic(institution, "identity")
     # The institution's other services' topics, as where identity runs among them: else each
     # start waits 30 s for them (wait_for_topics_seconds) before consuming anyway.
-    others = [event_topic(institution, s) for s in SERVICES if s != "identity"]
+    others = [t for s in SERVICES if s != "identity" for t in service_topics(institution, s)]
     await ensure_topics(backend.kafka_bootstrap_servers, others, settings.topic_partitions)
     for _ in range(2):  # and a second restart publishes nothing again
         runtime = identity_bootstrap(settings).state.runtime

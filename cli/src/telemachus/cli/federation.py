@@ -29,12 +29,7 @@ from telemachus.cli.dev_idp import (
 )
 from telemachus.cli.sign_in import exchange, sign_in
 from telemachus.portal.settings import PortalSettings
-from telemachus.shared.contracts.topics import (
-    SERVICES,
-    ServiceName,
-    dead_letter_topic,
-    event_topic,
-)
+from telemachus.shared.contracts.topics import SERVICES, ServiceName, service_topics
 from telemachus.shared.contracts.vocabulary import InstitutionKind
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.http import KEEP_ALIVE_SECONDS
@@ -355,18 +350,8 @@ class Federation:
         if not self.elsewhere:
             return
         partitions = ServiceSettings.model_fields["topic_partitions"].default
-        await ensure_topics(
-            self.kafka_bootstrap_servers,
-            [
-                topic
-                for institution, service in self.elsewhere
-                for topic in (
-                    event_topic(institution, service),
-                    dead_letter_topic(institution, service),
-                )
-            ],
-            partitions,
-        )
+        topics = [t for i, s in self.elsewhere for t in service_topics(i, s)]
+        await ensure_topics(self.kafka_bootstrap_servers, topics, partitions)
 
     async def _start(self, progress: Callable[[str], None]) -> None:
         # Every service creates its own topics first, so no consumer waits for another's.

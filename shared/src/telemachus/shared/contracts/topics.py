@@ -28,6 +28,13 @@ def dead_letter_topic(institution: str, service: ServiceName) -> str:
     return f"{event_topic(institution, service)}.dead-letter"
 
 
+def service_topics(institution: str, service: ServiceName) -> list[str]:
+    """The topics a service makes at start: its events, then its dead letters. Launchers
+    and tests make them ahead for services that start later, so that no consumer of them
+    waits for them."""
+    return [event_topic(institution, service), dead_letter_topic(institution, service)]
+
+
 def event_source(institution: str, service: ServiceName) -> str:
     """The CloudEvents `source` of everything a service publishes."""
     return f"/telemachus/{check_institution_id(institution)}/{service}"

@@ -19,7 +19,7 @@ from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from telemachus.shared.contracts.base import IntegrationEvent
-from telemachus.shared.contracts.topics import dead_letter_topic, event_source, event_topic
+from telemachus.shared.contracts.topics import event_source, event_topic, service_topics
 from telemachus.shared.runtime.auth import BearerVerifier, principal_dependency
 from telemachus.shared.runtime.broker import (
     KafkaBrokerLog,
@@ -109,10 +109,7 @@ class ServiceRuntime:
         self.partition_reader = PartitionReader(
             settings.kafka_bootstrap_servers, client_options(settings)
         )
-        own_topics = [
-            self.publication.topic,
-            dead_letter_topic(settings.institution, settings.service),
-        ]
+        own_topics = service_topics(settings.institution, settings.service)
         self.broker_log = KafkaBrokerLog(
             self.partition_reader,
             settings.kafka_bootstrap_servers,

@@ -13,7 +13,6 @@ and the CPU in every entry.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,8 @@ class ContentKeyedLocator(_SourceFileBackedLocatorMixin, _CacheLocator):
     def __init__(self, py_func: Any, py_file: str) -> None:
         self._py_file = py_file
         self._lineno = py_func.__code__.co_firstlineno
-        digest = hashlib.sha256(Path(py_file).read_bytes()).hexdigest()[:16]
+        # numba's own stamp of the file: the SHA-256 of its content, read once per file.
+        digest = self.get_source_stamp().hex()[:16]
         name = f"{Path(py_file).stem}-{digest}-numba{numba.__version__}"
         self._cache_path = str(cache_root() / name)
 
