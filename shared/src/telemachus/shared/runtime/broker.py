@@ -166,9 +166,11 @@ class PartitionReader:
 
     async def partitions(self, topic: str) -> list[int]:
         reader = await self._reader()
-        if topic not in await reader.topics():  # also refreshes what the reader knows
-            return []
-        return sorted(reader.partitions_for_topic(topic) or ())
+        # Read the partitions from this fresh look at the whole cluster: the client's own
+        # view tracks only the topics assigned now, so during another read (the relay's
+        # check) it does not hold this topic and an operator's listing came back empty.
+        cluster = await reader._client.fetch_all_metadata()
+        return sorted(cluster.partitions_for_topic(topic) or ())
 
     async def topic_names(self) -> set[str]:
         """Every topic the broker has now (asking names none, so it creates none)."""
@@ -184,10 +186,13 @@ class PartitionReader:
                 self._let_go()
 
     def _let_go(self) -> None:
-        # An assigned partition is fetched in the background until unassigned: between
-        # reads that is a fetch loop on an idle partition, for nothing.
+        # An assigned partition is fetched in the background: between reads that is a fetch
+        # loop on an idle partition, for nothing. Paused, not unassigned: after an
+        # unassignment the fetcher cancels its fetch in flight, and a close in that moment
+        # had the fetcher swallow its own cancellation and wait for an assignment forever
+        # (aio-libs/aiokafka#983; a service stopping right after a listing hung).
         if self._consumer is not None:
-            self._consumer.unsubscribe()
+            self._consumer.pause(*self._consumer.assignment())
 
     async def _record_at(self, tp: TopicPartition, offset: int) -> ConsumerRecord[Any, Any] | None:
         reader = await self._reader()
