@@ -75,8 +75,13 @@ async def pairing_ready(federation: Federation, institution: str, run: int) -> f
     """Seconds from exec of `telemachus service pairing` to its readiness."""
     settings = federation.settings(institution, "pairing", free_port())
     # A database of its own each run: the start makes its indexes, as a new pod's.
+    # As a pod runs it: ready once HTTP, store and broker answer, its consumers joining
+    # meanwhile (the local launcher's own services wait for the joins).
     settings = settings.model_copy(
-        update={"mongodb_database": f"{settings.mongodb_database}-cold-{run}"}
+        update={
+            "mongodb_database": f"{settings.mongodb_database}-cold-{run}",
+            "join_groups_before_ready": False,
+        }
     )
     with tempfile.TemporaryDirectory() as scratch:
         process = ServiceProcess(settings, Path(scratch) / "pairing.log")

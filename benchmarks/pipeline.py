@@ -223,6 +223,7 @@ def _service(
             mongodb_uri=backend.mongodb_uri,
             mongodb_database=trust.consumer,
             kafka_fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            join_groups_before_ready=True,  # the clock starts with the consumers in place
             trust_registry_file=trust.registry_file,
             keys_file=trust.keys_file,
         )

@@ -87,6 +87,9 @@ def settings_for(backend: Backend, institution: str, **overrides: object) -> Ser
         "mongodb_uri": backend.mongodb_uri,
         "mongodb_database": f"test-{institution}",
         "handler_backoff_seconds": 0.01,
+        # Scripted steps (kill after so many, count redeliveries) start from consumers in
+        # their groups, as the local launcher's do.
+        "join_groups_before_ready": True,
         **overrides,
     }
     return ServiceSettings.model_validate(values)

@@ -216,6 +216,7 @@ class Federation:
             outbox_poll_seconds=0.5,
             kafka_fetch_max_wait_ms=self.fetch_max_wait_ms,
             kafka_session_timeout_ms=self.session_timeout_ms,
+            join_groups_before_ready=True,
             trust_registry_file=self.registry_file,
             keys_file=self.key_files[institution],
             oidc_role_map=",".join(f"{group}={role}" for role, group in ROLE_GROUPS.items()),

@@ -51,19 +51,24 @@ def create_broker(settings: ServiceSettings, telemetry: ServiceTelemetry) -> Kaf
     )
 
 
-async def start_broker(broker: KafkaBroker) -> None:
-    """What `broker.start()` does, with every consumer joining its group at once.
+async def connect_broker(broker: KafkaBroker) -> None:
+    """What `broker.start()` does before and after its consumers start: the connection and
+    the publishers. The consumers join their groups in `join_groups`."""
+    await broker.connect()
+    for publisher in broker.publishers:
+        await publisher.start()
+    broker.running = True
+
+
+async def join_groups(broker: KafkaBroker) -> None:
+    """Every consumer joins its group at once.
 
     FastStream starts subscribers one after another, and a consumer's first join waits out
     the group's initial rebalance delay (on the local broker half the session timeout, 5 s;
     on Kafka `group.initial.rebalance.delay.ms`, 3 s): a service with four consumer groups
-    waited four times that before it could say it was ready. Joined together, it waits once.
+    waited four times that. Joined together, it waits once.
     """
-    await broker.connect()
     await asyncio.gather(*(subscriber.start() for subscriber in broker.subscribers))
-    for publisher in broker.publishers:
-        await publisher.start()
-    broker.running = True
 
 
 async def ensure_topics(

@@ -548,7 +548,7 @@ class EventConsumer:
                 subscribers.append(subscription.subscriber)
         for subscriber in subscribers:
             await subscriber.stop()
-        # Each join waits out the group's rebalance delay: wait once for all (start_broker).
+        # Each join waits out the group's rebalance delay: wait once for all (join_groups).
         await asyncio.gather(*(subscriber.start() for subscriber in subscribers))
 
     def start(self) -> None:

@@ -24,9 +24,10 @@ from telemachus.shared.runtime.auth import BearerVerifier, principal_dependency
 from telemachus.shared.runtime.broker import (
     KafkaBrokerLog,
     PartitionReader,
+    connect_broker,
     create_broker,
+    join_groups,
     kafka_sender,
-    start_broker,
     wait_for_topics,
 )
 from telemachus.shared.runtime.broker_watch import BrokerWatch
@@ -80,6 +81,16 @@ async def _bounded(what: str, step: Awaitable[None]) -> None:
         await asyncio.wait_for(step, STOP_STEP_SECONDS)
     except TimeoutError:
         log.error("%s did not stop within %.0fs; stopping anyway", what, STOP_STEP_SECONDS)
+
+
+async def _settled(task: asyncio.Task[None]) -> None:
+    await asyncio.wait([task])
+
+
+def _report_failed_join(joining: asyncio.Task[None]) -> None:
+    if not joining.cancelled() and (error := joining.exception()) is not None:
+        # Readiness fails from now on (consumers), so the pod is taken out and looked at.
+        log.error("the consumers could not join their groups: %r", error)
 
 
 class ServiceRuntime:
@@ -179,6 +190,7 @@ class ServiceRuntime:
         )
         self.started = False
         self._prepared = False
+        self._joining: asyncio.Task[None] | None = None  # the consumers joining their groups
 
     def token_verifier(self) -> BearerVerifier:
         """Bearer tokens for this institution's audience: its own IdP's, and those any
@@ -263,7 +275,11 @@ class ServiceRuntime:
             self.settings.wait_for_topics_seconds,
             client_options(self.settings),
         )
-        await start_broker(self.broker)
+        await connect_broker(self.broker)
+        self._joining = asyncio.create_task(join_groups(self.broker), name="joining groups")
+        self._joining.add_done_callback(_report_failed_join)
+        if self.settings.join_groups_before_ready:
+            await asyncio.shield(self._joining)
         self.relay.start()
         self.consumer.start()
         self.periodic.start()
@@ -278,6 +294,10 @@ class ServiceRuntime:
         for hook in self._stop_hooks:
             await _bounded("the service's own work", hook())
         await _bounded("the periodic jobs", self.periodic.stop())
+        if self._joining is not None and not self._joining.done():
+            # Stopped before its consumers were in their groups: nothing was read yet.
+            self._joining.cancel()
+            await _bounded("the group joins", _settled(self._joining))
         # Commit handled offsets while the consumers are still members of their groups.
         await _bounded("the consumers", self.consumer.stop())
         await _bounded("the outbox relay", self.relay.stop())
@@ -360,6 +380,11 @@ class ServiceRuntime:
         return unit_of_work
 
     async def _consumers_progressing(self) -> None:
+        joining = self._joining
+        if joining is not None and joining.done() and not joining.cancelled():
+            error = joining.exception()
+            if error is not None:
+                raise ConsumerStalled(f"could not join the consumer groups: {error!r}")
         stalled = self.consumer.stalled()
         if stalled:
             raise ConsumerStalled("; ".join(f"{n}: {why}" for n, why in stalled.items()))

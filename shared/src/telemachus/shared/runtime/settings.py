@@ -90,6 +90,11 @@ class ServiceSettings(InstitutionSettings):
     # Kafka: group.initial.rebalance.delay.ms), so it bounds how soon a service is ready;
     # Kafka's brokers accept 6 s and up by default.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
+    # Ready once HTTP, store and broker answer; the consumers join their groups meanwhile.
+    # Nothing is lost by that (a new group reads from the start, a known one from its
+    # commits) and a pod takes traffic seconds sooner. The local launcher waits for the
+    # joins, so a scripted step right after its start does not wait them out instead.
+    join_groups_before_ready: bool = False
     # Delivery tuning (see docs/delivery.md).
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
