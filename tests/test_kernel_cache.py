@@ -49,3 +49,12 @@ def test_kernels_compiled_at_build_are_loaded_not_compiled_at_start(tmp_path: Pa
     assert run(sys.executable, "-c", which, env=pod).startswith(str(moved))
     started = run(str(BIN / "telemachus"), "kernels", env=pod)
     assert "kernels: 0 compiled" in started, started
+
+
+def test_the_pairing_service_loads_without_numba() -> None:
+    """numba's import (1.3 s) would hold a pairing pod's readiness back: the service loads
+    without it, and its warm-up (or first round) imports it in a worker thread."""
+    probe = "import sys, telemachus.pairing.bootstrap; print('numba' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "False"

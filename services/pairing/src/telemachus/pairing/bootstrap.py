@@ -9,7 +9,7 @@ from pymongo import ASCENDING
 
 from telemachus.pairing.domain import commands
 from telemachus.pairing.entrypoints import http, kafka
-from telemachus.pairing.matching import engine
+from telemachus.pairing.service_layer import engines
 from telemachus.pairing.service_layer.handlers import PairingHandlers
 from telemachus.pairing.service_layer.publishing import PUBLISHED_EVENTS, to_wire
 from telemachus.pairing.service_layer.unit_of_work import (
@@ -54,9 +54,10 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
     loading: list[asyncio.Task[None]] = []
 
     async def warm_up() -> None:
-        # Loads the compiled kernels while the consumers join, instead of before: only a
-        # coordinator's first round needs them, and it would load them itself.
-        loading.append(asyncio.create_task(asyncio.to_thread(engine.warm_up)))
+        # Imports numba and loads the compiled kernels in a worker thread, after the start:
+        # only a coordinator's round or a candidate list needs them, and those would load
+        # them themselves.
+        loading.append(asyncio.create_task(asyncio.to_thread(engines.warm_up)))
 
     async def expire_overdue() -> None:
         await bus.handle(commands.ExpireOverdue())

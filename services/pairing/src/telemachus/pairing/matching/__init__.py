@@ -1,6 +1,4 @@
-"""The pairing engines. Their numba kernels are cached by content (kernel_cache.py), set up
-here because numba chooses a kernel's cache when the kernel's module is imported."""
-
-from telemachus.pairing.matching.kernel_cache import use_content_keyed_cache
-
-use_content_keyed_cache()
+"""The pairing engines. numba is imported by the kernel modules only (assignment,
+candidates, stable): the pool, rules and explanations load without it, so a service is
+ready before numba (1.3 s of imports) has loaded; its warm-up loads it in the background.
+"""

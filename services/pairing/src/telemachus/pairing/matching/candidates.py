@@ -28,8 +28,12 @@ from numba import types
 from numba.extending import intrinsic
 
 from telemachus.pairing.matching.availability import WORDS
+from telemachus.pairing.matching.kernel_cache import use_content_keyed_cache
 from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.rules import Rules
+
+# Before any kernel is decorated: numba picks a kernel's cache locator then.
+use_content_keyed_cache()
 
 I16 = npt.NDArray[np.int16]
 I32 = npt.NDArray[np.int32]

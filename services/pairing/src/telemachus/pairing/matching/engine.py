@@ -12,7 +12,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from telemachus.pairing.matching import assignment, candidates, stable
-from telemachus.pairing.matching.explain import Explanation, check_pair, explain, why_unmatched
+
+# best_topic and PinRefused live beside the explanations, where numba is not imported;
+# named here too, as the engine's own.
+from telemachus.pairing.matching.explain import (
+    Explanation,
+    PinRefused,
+    best_topic,
+    explain,
+    why_unmatched,
+)
 from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.rules import Rules
 from telemachus.shared.contracts.vocabulary import PairingMode
@@ -22,10 +31,6 @@ ENGINES = {
     PairingMode.RANKED: "deferred-acceptance-v1",
     PairingMode.MIXED: "mutual-first-then-optimal-v1",
 }
-
-
-class PinRefused(ValueError):
-    """A coordinator's pin breaks a rule; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -42,20 +47,6 @@ class Outcome:
     proposals: list[Proposal]
     unmatched: dict[str, str]  # ref -> reason
     stats: dict[str, int] = field(default_factory=dict)
-
-
-def best_topic(pool: Pool, rules: Rules, mentor: int, mentee: int) -> tuple[int, str | None]:
-    """The topic giving the pair its best score, or the reason no topic is eligible."""
-    best, best_score, reason = -1, -1, "they have no topic in common"
-    for t in np.flatnonzero((pool.offers[mentor] > 0) & (pool.seeks[mentee] > 0)):
-        refused = check_pair(pool, rules, mentor, mentee, int(t))
-        if refused is not None:
-            reason = refused
-            continue
-        score = explain(pool, rules, mentor, mentee, int(t)).score
-        if score > best_score:
-            best, best_score = int(t), score
-    return best, (None if best >= 0 else reason)
 
 
 def _pins(pool: Pool, rules: Rules, pins: Sequence[tuple[str, str]]) -> dict[int, tuple[int, int]]:

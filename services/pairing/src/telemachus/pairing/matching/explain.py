@@ -182,3 +182,21 @@ def why_unmatched(pool: Pool, rules: Rules, person: int, as_mentee: bool) -> str
             "declined with them before, or was excluded by a coordinator"
         )
     return "eligible partners exist, but their places went to pairs that fit better"
+
+
+class PinRefused(ValueError):
+    """A coordinator's pin breaks a rule; the message names it."""
+
+
+def best_topic(pool: Pool, rules: Rules, mentor: int, mentee: int) -> tuple[int, str | None]:
+    """The topic giving the pair its best score, or the reason no topic is eligible."""
+    best, best_score, reason = -1, -1, "they have no topic in common"
+    for t in np.flatnonzero((pool.offers[mentor] > 0) & (pool.seeks[mentee] > 0)):
+        refused = check_pair(pool, rules, mentor, mentee, int(t))
+        if refused is not None:
+            reason = refused
+            continue
+        score = explain(pool, rules, mentor, mentee, int(t)).score
+        if score > best_score:
+            best, best_score = int(t), score
+    return best, (None if best >= 0 else reason)

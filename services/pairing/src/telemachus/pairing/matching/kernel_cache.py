@@ -55,6 +55,6 @@ class ContentKeyedLocator(_SourceFileBackedLocatorMixin, _CacheLocator):
 
 def use_content_keyed_cache() -> None:
     """Put our locator first; numba picks a kernel's locator when it is decorated, so this
-    runs before the kernel modules are imported (the package's __init__)."""
+    runs at the top of each kernel module, before its kernels."""
     if ContentKeyedLocator not in CacheImpl._locator_classes:
         CacheImpl._locator_classes.insert(0, ContentKeyedLocator)

@@ -16,6 +16,11 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from telemachus.pairing.matching.kernel_cache import use_content_keyed_cache
+
+# Before any kernel is decorated: numba picks a kernel's cache locator then.
+use_content_keyed_cache()
+
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 

@@ -9,9 +9,8 @@ import numpy as np
 from pydantic import BaseModel
 
 from telemachus.pairing.domain.model import Explanation, Program, Round
-from telemachus.pairing.matching import candidates
-from telemachus.pairing.matching.engine import best_topic
-from telemachus.pairing.matching.explain import explain
+from telemachus.pairing.matching.explain import best_topic, explain
+from telemachus.pairing.service_layer import engines
 from telemachus.pairing.service_layer.handlers import explanation_of
 from telemachus.pairing.service_layer.pools import engine_rules, round_pool
 from telemachus.pairing.service_layer.views import PairingViews
@@ -35,7 +34,7 @@ async def candidate_list(
         today,
     )
     rules = engine_rules(program)
-    graph = await asyncio.to_thread(candidates.generate, pool, rules)
+    graph = await asyncio.to_thread(engines.candidates_of, pool, rules)
     row = pool.index().get(ref)
     if row is None:
         return []

@@ -20,11 +20,10 @@ from telemachus.pairing.domain.model import (
     ScoreTerm,
     new_id,
 )
-from telemachus.pairing.matching import circles, engine
 from telemachus.pairing.matching.explain import Explanation as EngineExplanation
+from telemachus.pairing.matching.explain import PinRefused
 from telemachus.pairing.matching.pool import Pool
-from telemachus.pairing.matching.stable import Proposers
-from telemachus.pairing.service_layer import access
+from telemachus.pairing.service_layer import access, engines
 from telemachus.pairing.service_layer.pools import engine_rules, round_pool
 from telemachus.pairing.service_layer.unit_of_work import PairingUnitOfWork
 from telemachus.shared.clock import Clock, utc_now
@@ -200,15 +199,15 @@ class PairingHandlers:
         try:
             # Compiled code that runs for up to seconds: off the event loop.
             outcome = await asyncio.to_thread(
-                engine.run_round,
+                engines.run_round,
                 pool,
                 engine_rules(program),
                 round_.mode,
                 pins=[(p.mentor_ref, p.mentee_ref) for p in round_.pins],
                 rankings=round_.rankings,
-                proposers=Proposers(round_.proposers.value),
+                proposers=round_.proposers.value,
             )
-        except engine.PinRefused as refused:
+        except PinRefused as refused:
             raise Rejected(str(refused), field="pins") from None
         proposals = [
             ProposedPair(
@@ -231,10 +230,11 @@ class PairingHandlers:
         sharing a circle id; each member's line says why they are in that circle."""
         sizes = round_.circle_sizes or CircleSizes()
         formation = await asyncio.to_thread(
-            circles.form,
+            engines.form_circles,
             pool,
             engine_rules(program),
-            circles.CircleSizes(sizes.smallest, sizes.largest),
+            sizes.smallest,
+            sizes.largest,
             "optimal" if round_.mode is PairingMode.ASSIGNED else "stable",
             round_.rankings,
         )
