@@ -41,6 +41,7 @@ from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.broker import ensure_topics
 from telemachus.shared.runtime.inbox import INBOX_COLLECTION
 from telemachus.shared.runtime.outbox import OUTBOX_COLLECTION
+from telemachus.shared.runtime.service import ServiceRuntime
 from telemachus.shared.security.tokens import Role
 from telemachus.shared.testing.backends import Backend
 
@@ -50,8 +51,11 @@ GOAL_P99_MS = 1000.0
 
 @dataclass
 class Flow:
-    enrolments_per_second: float
-    in_pool_per_second: float
+    """An API burst and the event flow it starts: answers/s over the burst, events
+    handled/s downstream, and commit->handled per event."""
+
+    answered_per_second: float
+    handled_per_second: float
     p50_ms: float
     p99_ms: float
     first_tenth_p50_ms: float
@@ -111,21 +115,21 @@ async def in_pool(f: Federation, inst: str, program_id: str, people: int) -> Non
         await asyncio.sleep(0.5)
 
 
-async def latencies(f: Federation, inst: str) -> tuple[list[float], datetime, datetime]:
-    """commit->handled per enrolment event in ms, in commit order; first commit, last
-    handling."""
-    outbox = f.services[(inst, "identity")].runtime.db[OUTBOX_COLLECTION]
-    inbox = f.services[(inst, "pairing")].runtime.db[INBOX_COLLECTION]
+async def latencies(
+    producer: ServiceRuntime, consumer: ServiceRuntime, event_type: str
+) -> tuple[list[float], datetime, datetime]:
+    """commit->handled per event of this type in ms, in commit order: the producer's outbox
+    row (written in its command's transaction) to the consumer's inbox entry (written in
+    its handler's); the first commit and the last handling."""
     committed = {  # by inbox id, CloudEvents source + id
         f"{row['headers']['ce_source']}#{row['headers']['ce_id']}": row["created_at"]
-        async for row in outbox.find(
-            {"headers.ce_type": ParticipantEnrolledV2.event_type},
-            {"headers": 1, "created_at": 1},
+        async for row in producer.db[OUTBOX_COLLECTION].find(
+            {"headers.ce_type": event_type}, {"headers": 1, "created_at": 1}
         )
     }
     handled = {
         entry["_id"]: entry["handled_at"]
-        async for entry in inbox.find({"_id": {"$in": list(committed)}})
+        async for entry in consumer.db[INBOX_COLLECTION].find({"_id": {"$in": list(committed)}})
     }
     order = sorted(handled, key=lambda i: committed[i])
     ms = [(handled[i] - committed[i]).total_seconds() * 1000 for i in order]
@@ -143,11 +147,15 @@ async def flow(people: int, clients: int) -> tuple[Flow, float]:
         print(f"  seeded {len(listed)} people and a program")
         took = await enrol_all(f, inst, program_id, listed[:people], clients)
         await in_pool(f, inst, program_id, people)
-        ms, first, last = await latencies(f, inst)
+        ms, first, last = await latencies(
+            f.runtime(inst, "identity"),
+            f.runtime(inst, "pairing"),
+            ParticipantEnrolledV2.event_type,
+        )
         tenth = max(1, len(ms) // 10)
         result = Flow(
-            enrolments_per_second=people / took,
-            in_pool_per_second=people / (last - first).total_seconds(),
+            answered_per_second=people / took,
+            handled_per_second=people / (last - first).total_seconds(),
             p50_ms=statistics.median(ms),
             p99_ms=percentile(ms, 0.99),
             first_tenth_p50_ms=statistics.median(ms[:tenth]),
@@ -176,10 +184,10 @@ async def bare_rate(backend: Backend, events: int) -> float:
 
 def _print(r: Flow, bare: float, people: int, clients: int) -> None:
     print(f"\n{people} enrolments from {clients} concurrent clients")
-    print(f"  enrolments answered      {r.enrolments_per_second:8.0f} /s")
+    print(f"  enrolments answered      {r.answered_per_second:8.0f} /s")
     print(
-        f"  candidates in the pool   {r.in_pool_per_second:8.0f} /s"
-        f"   ({r.in_pool_per_second / bare:.2f} x the bare loop's {bare:.0f}/s)"
+        f"  candidates in the pool   {r.handled_per_second:8.0f} /s"
+        f"   ({r.handled_per_second / bare:.2f} x the bare loop's {bare:.0f}/s)"
     )
     print(f"  commit->handled p50      {r.p50_ms:8.0f} ms   p99 {r.p99_ms:.0f} ms")
     print(
@@ -190,22 +198,22 @@ def _print(r: Flow, bare: float, people: int, clients: int) -> None:
         Figure(
             "enrolment flow",
             "enrolments answered",
-            r.enrolments_per_second,
+            r.answered_per_second,
             "/s",
-            r.enrolments_per_second / bare,
+            r.answered_per_second / bare,
             "bare consume-and-insert loop",
         ),
         Figure(
             "enrolment flow",
             "candidates into the pool",
-            r.in_pool_per_second,
+            r.handled_per_second,
             "/s",
-            r.in_pool_per_second / bare,
+            r.handled_per_second / bare,
             "bare consume-and-insert loop",
         ),
         Figure("enrolment flow", "commit->handled p99", r.p99_ms, "ms"),
     )
-    met = r.in_pool_per_second >= GOAL_PER_SECOND and r.p99_ms <= GOAL_P99_MS
+    met = r.handled_per_second >= GOAL_PER_SECOND and r.p99_ms <= GOAL_P99_MS
     print(
         f"goal: >= {GOAL_PER_SECOND:.0f}/s into the pool with p99 <= {GOAL_P99_MS:.0f} ms: "
         + ("met" if met else "NOT met")

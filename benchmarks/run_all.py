@@ -19,6 +19,7 @@ BENCHMARKS = [
     "startup",
     "pipeline",
     "enrolment_flow",
+    "relationships_opening",
     "csv_import",
     "hr_push",
     "pairing_engines",

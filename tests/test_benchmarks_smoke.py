@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SMOKE = {
     "pipeline": (["--events", "150", "--latency-events", "15", "--trials", "1"], "x bare"),
     "enrolment_flow": (["--people", "60", "--clients", "4"], "x the bare loop"),
+    "relationships_opening": (["--people", "60", "--clients", "4"], "x the bare loop"),
     "csv_import": (["--rows", "100", "--baseline", "10"], "x the baseline)"),
     "hr_push": (["--users", "60", "--changes", "5", "--concurrency", "2"], "x the baseline's rate"),
     "pairing_engines": (["--smoke"], "answer same"),
