@@ -128,6 +128,38 @@ async def roster_and_program(
     return dict(program.json())
 
 
+async def participants(
+    http: httpx.AsyncClient, identity: str, auth: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Everyone identity lists, every page."""
+    listed: list[dict[str, Any]] = []
+    url: str | None = f"{identity}/participants?limit=1000"
+    while url:
+        page = await http.get(url, headers=auth)
+        page.raise_for_status()
+        listed += page.json()
+        url = page.links.get("next", {}).get("url")
+    return listed
+
+
+async def enrol_everyone(
+    f: Federation, inst: str, program_id: str, people: list[dict[str, Any]]
+) -> None:
+    """Seeding: each person enrolled through identity's message bus, not its API."""
+    bus = f.services[(inst, "identity")].app.state.bus
+    gate = asyncio.Semaphore(8)
+
+    async def enrol(person: dict[str, Any]) -> None:
+        async with gate:
+            await bus.handle(
+                EnrolParticipant(
+                    participant_id=person["id"], program_id=program_id, consented_fields=CONSENT
+                )
+            )
+
+    await asyncio.gather(*(enrol(p) for p in people))
+
+
 async def until(what: str, probe: Callable[[], Awaitable[bool]], within: float = 900) -> None:
     started = time.monotonic()
     while not await probe():
@@ -158,20 +190,8 @@ async def seed(f: Federation, inst: str, people: int) -> dict[str, Any]:
         listed = (
             await http.get(f"{identity}/participants", params={"limit": 1000}, headers=auth)
         ).json()
-        bus = f.services[(inst, "identity")].app.state.bus
+        await enrol_everyone(f, inst, program["id"], listed)
         gate = asyncio.Semaphore(8)
-
-        async def enrol(person: dict[str, Any]) -> None:
-            async with gate:
-                await bus.handle(
-                    EnrolParticipant(
-                        participant_id=person["id"],
-                        program_id=program["id"],
-                        consented_fields=CONSENT,
-                    )
-                )
-
-        await asyncio.gather(*(enrol(p) for p in listed))
         pool = f"{pairing}/programs/{program['id']}/pool"
         await until(f"{people} people in the pool", lambda: _at_least(http, pool, token, people))
         opened = (

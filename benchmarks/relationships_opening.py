@@ -23,24 +23,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 from typing import Any
 
 import httpx
-from enrolment_flow import Flow, bare_rate, latencies, percentile  # siblings: run as a script
+from enrolment_flow import (  # siblings: run as a script
+    Flow,
+    bare_rate,
+    latencies,
+    print_flow,
+)
 from one_institution import one_institution
-from portal_pages import CONSENT, roster_and_program, until
-from summary import Figure, report
+from portal_pages import enrol_everyone, participants, roster_and_program, until
 
 from telemachus.cli.federation import Federation
-from telemachus.identity.domain.commands import EnrolParticipant
+from telemachus.pairing.service_layer.unit_of_work import CANDIDATES
 from telemachus.sessions.service_layer.unit_of_work import RELATIONSHIPS
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.security.tokens import Role
-
-GOAL_PER_SECOND = 200.0
-GOAL_P99_MS = 1000.0
 
 
 async def seed(f: Federation, inst: str, people: int) -> tuple[str, list[tuple[str, str, str]]]:
@@ -51,28 +51,9 @@ async def seed(f: Federation, inst: str, people: int) -> tuple[str, list[tuple[s
     identity, pairing = f.url(inst, "identity"), f.url(inst, "pairing")
     async with httpx.AsyncClient(timeout=600) as http:
         program = await roster_and_program(http, identity, auth, people, "Opening benchmark")
-        listed: list[dict[str, Any]] = []
-        url: str | None = f"{identity}/participants?limit=1000"
-        while url:
-            page = await http.get(url, headers=auth)
-            page.raise_for_status()
-            listed += page.json()
-            url = page.links.get("next", {}).get("url")
-        bus = f.services[(inst, "identity")].app.state.bus
-        gate = asyncio.Semaphore(8)
-
-        async def enrol(person: dict[str, Any]) -> None:
-            async with gate:
-                await bus.handle(
-                    EnrolParticipant(
-                        participant_id=person["id"],
-                        program_id=program["id"],
-                        consented_fields=CONSENT,
-                    )
-                )
-
-        await asyncio.gather(*(enrol(p) for p in listed))
-        pool = f.runtime(inst, "pairing").db["candidates"]
+        listed = await participants(http, identity, auth)
+        await enrol_everyone(f, inst, program["id"], listed)
+        pool = f.runtime(inst, "pairing").db[CANDIDATES]
         await until(
             f"{people} people in the pool",
             lambda: _counted(pool, {"program_id": program["id"]}, people),
@@ -140,56 +121,17 @@ async def opening(people: int, clients: int) -> tuple[Flow, float, int]:
         ms, first, last = await latencies(
             f.runtime(inst, "pairing"), f.runtime(inst, "sessions"), PairingConfirmedV1.event_type
         )
-        tenth = max(1, len(ms) // 10)
-        result = Flow(
-            answered_per_second=len(confirming) / took,
-            handled_per_second=len(confirming) / (last - first).total_seconds(),
-            p50_ms=statistics.median(ms),
-            p99_ms=percentile(ms, 0.99),
-            first_tenth_p50_ms=statistics.median(ms[:tenth]),
-            last_tenth_p50_ms=statistics.median(ms[-tenth:]),
-        )
+        result = Flow.of(len(confirming), took, ms, first, last)
         bare = await bare_rate(backend, len(confirming))
-    _print(result, bare, len(confirming), clients)
+    print_flow(
+        result,
+        bare,
+        benchmark="relationships opening",
+        burst=f"{len(confirming)} confirmations from {clients} concurrent clients",
+        answered="confirmations answered",
+        handled="relationships opened",
+    )
     return result, bare, len(confirming)
-
-
-def _print(r: Flow, bare: float, pairings: int, clients: int) -> None:
-    print(f"\n{pairings} confirmations from {clients} concurrent clients")
-    print(f"  confirmations answered   {r.answered_per_second:8.0f} /s")
-    print(
-        f"  relationships opened     {r.handled_per_second:8.0f} /s"
-        f"   ({r.handled_per_second / bare:.2f} x the bare loop's {bare:.0f}/s)"
-    )
-    print(f"  commit->handled p50      {r.p50_ms:8.0f} ms   p99 {r.p99_ms:.0f} ms")
-    print(
-        f"  p50, first tenth         {r.first_tenth_p50_ms:8.0f} ms   "
-        f"last tenth {r.last_tenth_p50_ms:.0f} ms"
-    )
-    report(
-        Figure(
-            "relationships opening",
-            "confirmations answered",
-            r.answered_per_second,
-            "/s",
-            r.answered_per_second / bare,
-            "bare consume-and-insert loop",
-        ),
-        Figure(
-            "relationships opening",
-            "relationships opened",
-            r.handled_per_second,
-            "/s",
-            r.handled_per_second / bare,
-            "bare consume-and-insert loop",
-        ),
-        Figure("relationships opening", "commit->handled p99", r.p99_ms, "ms"),
-    )
-    met = r.handled_per_second >= GOAL_PER_SECOND and r.p99_ms <= GOAL_P99_MS
-    print(
-        f"goal: >= {GOAL_PER_SECOND:.0f}/s relationships opened with p99 <= "
-        f"{GOAL_P99_MS:.0f} ms: " + ("met" if met else "NOT met")
-    )
 
 
 if __name__ == "__main__":
