@@ -127,16 +127,19 @@ async def test_services_killed_again_and_again_lose_and_duplicate_no_enrolment(
                     acknowledged.append(ref)
                 await asyncio.sleep(2 / ENROLMENTS_PER_SECOND)
 
+        served_before_kill: list[int] = []  # per kill: acknowledged since the victim's start
+
         async def kill_again_and_again(victim: ServiceProcess) -> None:
             for _ in range(KILLS // 2):
                 await victim.ready(within=180)  # killed at work, not while starting
-                working = len(acknowledged) + 10  # ... having served load since it started
+                since = len(acknowledged)  # ... having served load since it started
 
-                async def served(at_least: int = working) -> bool:
+                async def served(at_least: int = since + 10) -> bool:
                     return len(acknowledged) >= at_least
 
                 await asyncio.sleep(chance.uniform(2, 6))
                 await eventually(served, within=120, every=0.2)
+                served_before_kill.append(len(acknowledged) - since)
                 await victim.kill()
                 await victim.start()  # at once, as an orchestrator would
 
@@ -158,7 +161,10 @@ async def test_services_killed_again_and_again_lose_and_duplicate_no_enrolment(
         assert len(found) == len(set(found))  # nobody twice
         # Calls cut by a kill may have taken effect unacknowledged; nothing else is there.
         assert len(found) <= attempted
-        assert len(acknowledged) >= 10 * KILLS, (len(acknowledged), attempted)
+        # Every kill came after ten acknowledged enrolments since that victim was ready. The
+        # two victims run side by side, so their tens may overlap: no total is promised.
+        assert len(served_before_kill) == KILLS
+        assert min(served_before_kill) >= 10, served_before_kill
         assert processes["identity"].kills + processes["pairing"].kills == KILLS
         dead = await read_topic(
             federation.kafka_bootstrap_servers, dead_letter_topic(lead.id, "pairing")
