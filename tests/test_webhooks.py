@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from telemachus.cli.federation import Federation
+from telemachus.cli.federation import DEVELOPMENT_WEBHOOKS, Federation
 from telemachus.shared.testing.kafka import eventually
 from telemachus_integrator import Reader
 from tests.helpers.sites import Site, enrol, known_at, publish_program
@@ -203,10 +203,11 @@ async def test_a_receiver_that_keeps_refusing_is_dead_lettered_and_replayed(
         )
         return [d for d in found.json() if d["key"] == person["ref"]]
 
-    # The development federation gives up after 12 tries within seconds (production: 10,
-    # over hours).
-    [letter] = await eventually(dead, within=60)
-    assert letter["tries"] == 12 and letter["reason"] == "answered 500"
+    # The development federation gives up after 30 tries within half a minute (production:
+    # 10, over hours).
+    tries = DEVELOPMENT_WEBHOOKS["webhook_attempts"]
+    [letter] = await eventually(dead, within=90)
+    assert letter["tries"] == tries and letter["reason"] == "answered 500"
     assert receiver.events("/broken", {person["ref"]}) == []
 
     receiver.broken = False  # the integrator fixed their endpoint
