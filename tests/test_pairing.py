@@ -6,12 +6,14 @@ home; the hospital's pairing service builds the pool from their events and runs 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from telemachus.cli.dev_idp import groups_for
 from telemachus.cli.federation import Federation
@@ -436,3 +438,62 @@ async def test_withdrawals_profile_changes_rematches_and_deadlines(
         refused = await eventually(letter)
         assert refused[dead_letter.REASON] == "rejected"
         assert len((await pairing.call("GET", f"/programs/{program['id']}/pool")).json()) == 2
+
+
+async def test_a_burst_of_answers_shares_transactions_and_each_gets_its_own_answer(
+    sites: tuple[Site, Site, Site], federation: Federation, spans: InMemorySpanExporter
+) -> None:
+    """A round's people answering at once after its announcement: the answers are written
+    in shared transactions (group commit), both sides of a pairing answering together
+    confirm it once, and a refused answer stays its sender's own."""
+    hospital, university, _ = sites
+    program = await publish_program(hospital, [university.id], pairing_mode="assigned")
+    await known_at(university, program["id"])
+    async with httpx.AsyncClient(timeout=60) as client:
+        pairing = await PairingApi.open(federation, hospital, client)
+        juniors = await people(university, program, *(junior() for _ in range(5)))
+        seniors = await people(hospital, program, *(senior() for _ in range(5)))
+        await pairing.pool_of(program["id"], 10)
+        computed = await pairing.round(program["id"])
+        assert len(computed["proposals"]) == 5
+        published = await pairing.ok("POST", f"/rounds/{computed['id']}/publish")
+        site_of = {p["ref"]: (university, p) for p in juniors} | {
+            p["ref"]: (hospital, p) for p in seniors
+        }
+        answers = []  # (pairing, the person answering)
+        for p in published["pairings"]:
+            answers += [(p["id"], site_of[p["mentor_ref"]]), (p["id"], site_of[p["mentee_ref"]])]
+        tokens = [await pairing.participant(*who) for _, who in answers]
+        first_id = answers[0][0]
+        stranger = await pairing.participant(*answers[2][1])  # of another pairing
+
+        async def answer(pairing_id: str, token: dict[str, str]) -> int:
+            response = await pairing.call(
+                "POST", f"/pairings/{pairing_id}/responses", token, json={"decision": "accept"}
+            )
+            return response.status_code
+
+        spans.clear()
+        statuses = await asyncio.gather(
+            *(answer(p, token) for (p, _), token in zip(answers, tokens, strict=True)),
+            answer(first_id, tokens[0]),  # the same answer twice at once: one is a conflict
+            answer(first_id, stranger),  # not theirs to answer
+        )
+        assert sorted(statuses[:11]) == [200] * 10 + [409]
+        assert statuses[11] == 403
+        grouped = [s for s in spans.get_finished_spans() if s.name.startswith("handle group of")]
+        assert grouped, "the burst was written one request at a time"
+
+        ids = pairing_ids(published)
+        confirmed = await pairing.events_about("org.telemachus.pairing.pairing-confirmed.v1", ids)
+        assert sorted(e["pairing_id"] for e in confirmed) == sorted(ids)  # each once
+        records = await read_topic(
+            federation.kafka_bootstrap_servers, event_topic(hospital.id, "pairing")
+        )
+        traces = {
+            headers_of(r)["traceparent"].split("-")[1]
+            for r in records
+            if headers_of(r)["ce_type"] == "org.telemachus.pairing.pairing-confirmed.v1"
+            and json.loads(r.value)["pairing_id"] in ids
+        }
+        assert len(traces) == 5  # each confirmation in its own request's trace

@@ -42,6 +42,9 @@ def bootstrap(settings: ServiceSettings, telemetry: ServiceTelemetry | None = No
         unit_of_work,
         PairingHandlers(settings.institution).handlers(),
         runtime.telemetry.tracer,
+        # A round's announcement brings its people's answers at once: they share
+        # transactions (group_commit.py), a refused one answered alone.
+        grouped={commands.RespondToPairing},
         prefetch=PairingHandlers.prefetches(),
     )
 

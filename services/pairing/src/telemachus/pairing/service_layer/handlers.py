@@ -306,7 +306,10 @@ class PairingHandlers:
         async def candidates(cmds: list[commands.EnterPool], uow: PairingUnitOfWork) -> None:
             await uow.candidates.load(c.candidate.id for c in cmds)
 
-        return {commands.EnterPool: candidates}
+        async def pairings(cmds: list[commands.RespondToPairing], uow: PairingUnitOfWork) -> None:
+            await uow.pairings.load(c.pairing_id for c in cmds)
+
+        return {commands.EnterPool: candidates, commands.RespondToPairing: pairings}
 
     def handlers(self) -> Handlers:
         return {
