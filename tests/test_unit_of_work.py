@@ -4,6 +4,7 @@ concurrency), whether it is the only change or one of a batch's hundred."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import AsyncIterator
 
@@ -151,3 +152,39 @@ async def test_a_batch_reads_what_it_will_get_at_once(backend: Backend, store: S
         await client.close()
     documents = {d["_id"]: d for d in await store[1]["seats"].find().to_list(None)}
     assert documents["s001"]["taken_by"] == "p1" and documents["nowhere"]["taken_by"] == "new"
+
+
+async def test_events_are_numbered_per_thing_and_new_counters_are_not_read_back(
+    backend: Backend, store: Store
+) -> None:
+    """sequences.numbered: each thing's events follow its counter in the order given; a
+    counter the commit creates holds just its own count, so only older ones are read."""
+    finds = Finds()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        backend.mongodb_uri, event_listeners=[finds]
+    )
+    a, b, c = (program_published(f"inst-a:program-{x}") for x in "abc")
+    try:
+        async with MongoUnitOfWork(client, client[store[1].name], PUBLICATION) as uow:
+            uow.publish(a, b, a)  # a and b new: nothing to read back
+            await uow.commit()
+        assert finds.count == 0
+        async with MongoUnitOfWork(client, client[store[1].name], PUBLICATION) as uow:
+            uow.publish(c, a, c, b, a)  # c new, a and b known: one read, of those two
+            await uow.commit()
+        assert finds.count == 1
+    finally:
+        await client.close()
+    rows = await store[1][OUTBOX_COLLECTION].find().sort("_id", 1).to_list(None)
+    payloads = [json.loads(r["payload"]) for r in rows]
+    numbered = [(p["program_id"][-1], p["sequence"]) for p in payloads]
+    assert numbered == [
+        ("a", 1),
+        ("b", 1),
+        ("a", 2),
+        ("c", 1),
+        ("a", 3),
+        ("c", 2),
+        ("b", 2),
+        ("a", 4),
+    ]

@@ -52,8 +52,8 @@ def sequenced(source: str, event: IntegrationEvent) -> Sequenced | None:
 async def numbered(
     events: list[IntegrationEvent], db: AsyncDatabase[Document], session: AsyncClientSession
 ) -> list[IntegrationEvent]:
-    """The events with their sequences, in the order given: two round trips per commit
-    whatever the number of events (a CSV import commits hundreds at once)."""
+    """The events with their sequences, in the order given: at most two round trips per
+    commit whatever the number of events (a CSV import commits hundreds at once)."""
     if not events:
         return events
     counts = Counter(event.sequenced_id for event in events)
@@ -73,13 +73,19 @@ async def numbered(
         return [
             event.model_copy(update={"sequence": first + i}) for i, event in enumerate(events, 1)
         ]
-    await counters.bulk_write(
+    ids = list(counts)
+    written = await counters.bulk_write(
         [UpdateOne({"_id": of}, {"$inc": {"n": k}}, upsert=True) for of, k in counts.items()],
         ordered=False,
         session=session,
     )
-    found = counters.find({"_id": {"$in": list(counts)}}, session=session)
-    last = {document["_id"]: int(document["n"]) for document in await found.to_list(None)}
+    # A counter this write created holds just its own count: only older ones are read back
+    # (a batch about new things, hundreds of new people enrolling, reads nothing).
+    last = {ids[i]: counts[ids[i]] for i in written.upserted_ids or {}}
+    older = [of for of in ids if of not in last]
+    if older:
+        found = counters.find({"_id": {"$in": older}}, session=session)
+        last |= {document["_id"]: int(document["n"]) for document in await found.to_list(None)}
     following = {of: last[of] - k for of, k in counts.items()}
     result = []
     for event in events:
