@@ -1,11 +1,13 @@
 """Issue 21, circles, in a real browser: the lead's coordinator opens a round of circles
 with its sizes on the program page, computes and publishes it; a senior sees on their
-proposal that it is a seat in a circle, and why they are in it."""
+proposal that it is a seat in a circle, and why they are in it. When the other senior
+declines, the round's page tells the coordinator the circle is below its smallest size."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -61,6 +63,8 @@ async def test_a_coordinator_runs_a_round_of_circles_and_a_senior_sees_their_sea
         await coord.step("circles-review")
         await page.get_by_role("button", name="Publish these proposals").click()
         await coord.step("circles-published")
+        assert "below their smallest size" not in await coord.text()
+        round_path = urlsplit(page.url).path  # without the published notice's query
         assert not coord.violations, coord.violations
 
     async with person(browser, federation, centre.id, seniors[0]["subject"], "circles") as member:
@@ -74,3 +78,25 @@ async def test_a_coordinator_runs_a_round_of_circles_and_a_senior_sees_their_sea
         await member.page.get_by_role("button", name="Accept").click()
         assert "Waiting for the other person." in await member.text()
         assert not member.violations, member.violations
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        pairing = await PairingApi.open(federation, hospital, client)
+        other = await pairing.participant(centre, seniors[1])
+        [seat] = await pairing.ok("GET", "/pairings/me", other)
+        await pairing.ok(
+            "POST", f"/pairings/{seat['id']}/responses", other, json={"decision": "decline"}
+        )
+    async with person(
+        browser,
+        federation,
+        hospital.id,
+        f"coord-{tag}",
+        "circles-short",
+        groups=groups_for(Role.COORDINATOR),
+    ) as coord:
+        await coord.sign_in(round_path)
+        short = await coord.text()
+        assert "Circles below their smallest size" in short, short
+        assert "has 1 of its 2 seats still proposed or accepted; it takes at least 2" in short
+        await coord.step("circle-short")
+        assert not coord.violations, coord.violations

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from telemachus.portal.adapters.services import ServiceRefused
+from telemachus.portal.domain.circle_seats import short_circles
 from telemachus.portal.domain.evaluation_form import LEVELS, PlanForm, plan_from, where_refused
 from telemachus.portal.domain.profile_form import N_, Problem
 from telemachus.portal.domain.round_form import round_request
@@ -229,10 +230,13 @@ def coordinator_router(
             else view["round"]["proposals"]
         )
         start = max(0, min(at, len(shown)))
+        sizes = view["round"].get("circle_sizes")
+        published = view["round"]["status"] == "published"
         return page.render(
             "round.html",
             view=view,
             round=view["round"],
+            short=short_circles(shown, sizes["smallest"]) if sizes and published else [],
             lead=lead,
             # A round of hundreds is read a page at a time.
             shown=shown[start : start + PROPOSALS_PER_PAGE],
