@@ -14,17 +14,23 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
+from opentelemetry import trace
+from pymongo import AsyncMongoClient, monitoring
 
 from telemachus.cli.federation import Federation
 from telemachus.sessions.domain import commands
 from telemachus.sessions.domain.model import Attendance
 from telemachus.sessions.service_layer.handlers import SessionsHandlers
 from telemachus.sessions.service_layer.publishing import to_wire
-from telemachus.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from telemachus.sessions.service_layer.unit_of_work import RELATIONSHIPS, SessionsUnitOfWork
 from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import event_topic
 from telemachus.shared.runtime.bus import MessageBus
+from telemachus.shared.runtime.inbox import InboxEntry
+from telemachus.shared.runtime.outbox import Publication
+from telemachus.shared.runtime.store import Document
 from telemachus.shared.security.tokens import Principal, Role
+from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, produce_event
 from tests.helpers.lead_api import LeadApi
 from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
@@ -356,3 +362,60 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         assert len(await api.ok("GET", f"/relationships/{rid}/notes/me", mentor)) == 1
         withdrawn = [e for k, e in await api.events() if k == "relationship-ended"]
         assert {e["relationship_id"]: e["withdrawn"] for e in withdrawn}[third] is True
+
+
+class FindsIn(monitoring.CommandListener):
+    """Counts the reads of one collection."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection, self.count = collection, 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "find" and event.command["find"] == self.collection
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_batch_of_confirmations_asks_once_whether_each_is_open(backend: Backend) -> None:
+    """A round's confirmations reach sessions together: one read tells which are open
+    already (a redelivery opens nothing more), however many the batch holds."""
+    finds = FindsIn(RELATIONSHIPS)
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        backend.mongodb_uri, event_listeners=[finds]
+    )
+    db = client[f"sessions-batch-{secrets.token_hex(3)}"]
+    publication = Publication("telemachus.inst-a.sessions", "/telemachus/inst-a/sessions")
+    bus = MessageBus(
+        lambda: SessionsUnitOfWork(client, db, publication, lambda: None, to_wire),
+        SessionsHandlers("inst-a").handlers(),
+        trace.get_tracer(__name__),
+        prefetch=SessionsHandlers.prefetches(),
+    )
+
+    def confirmed(n: int) -> commands.OpenRelationship:
+        return commands.OpenRelationship(
+            pairing_id=f"pairing_{n}",
+            program_id="inst-a:program",
+            mode="assigned",
+            mentor_ref=f"inst-a:mentor-{n}",
+            mentee_ref=f"inst-a:mentee-{n}",
+            topic="apps",
+            starts_on=date(2026, 12, 1),
+            weeks=12,
+            planned_sessions=6,
+        )
+
+    try:
+        await bus.handle_batch([(confirmed(n), InboxEntry(f"e{n}")) for n in range(4)])
+        assert finds.count == 1
+        # Two confirmations seen before, published again under new ids, and two new ones.
+        await bus.handle_batch([(confirmed(n), InboxEntry(f"again{n}")) for n in range(2, 6)])
+        assert finds.count == 2
+        documents = await db[RELATIONSHIPS].find().to_list(None)
+    finally:
+        await client.close()
+    assert sorted(d["pairing_id"] for d in documents) == [f"pairing_{n}" for n in range(6)]

@@ -419,7 +419,17 @@ class SessionsHandlers:
                 Availability.key(c.program_id, c.participant_ref) for c in cmds
             )
 
-        return {commands.RecordAvailability: availability}
+        async def relationships(
+            cmds: list[commands.OpenRelationship], uow: SessionsUnitOfWork
+        ) -> None:
+            # A round's confirmations arrive together: whether each is open already is one
+            # read for the batch, not one per confirmation.
+            await uow.relationships.load(Relationship.id_for(c.pairing_id) for c in cmds)
+
+        return {
+            commands.RecordAvailability: availability,
+            commands.OpenRelationship: relationships,
+        }
 
     def handlers(self) -> Handlers:
         return {
