@@ -94,9 +94,9 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         "withdrawal erases or anonymises the person's answers as the program decided.",
     )
 
-    async def pairing(event: PairingFact, delivery: Delivery) -> None:
+    def pairing(event: PairingFact, delivery: Delivery) -> commands.RecordPairing:
         require_lead(event.program_id, delivery.origin)
-        command = commands.RecordPairing(
+        return commands.RecordPairing(
             pairing_id=event.pairing_id,
             program_id=event.program_id,
             mode=event.mode,
@@ -104,13 +104,15 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
             mentee_ref=event.mentee_ref,
             outcome=OUTCOMES[type(event)],
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    # A program's pairings, relationships and feedback are all owned by its lead.
-    runtime.consumer.subscribe(
+    # A program's pairings, relationships and feedback are all owned by its lead. Batched:
+    # a round's publication proposes hundreds of pairings at once.
+    subscribe_commands(
+        runtime.consumer,
         "pairing-events",
         [event_topic(me, "pairing")],
         dict.fromkeys(OUTCOMES, pairing),
+        bus,
         "Pairings of the programs this institution leads and how they were made: reports "
         "compare assigned, ranked and mixed pairing.",
     )

@@ -373,7 +373,10 @@ class FeedbackHandlers:
                 Participant.key(c.program_id, c.participant_ref) for c in cmds
             )
 
-        return {commands.RecordEnrolment: people}
+        async def pairings(cmds: list[commands.RecordPairing], uow: FeedbackUnitOfWork) -> None:
+            await uow.pairings.load(c.pairing_id for c in cmds)
+
+        return {commands.RecordEnrolment: people, commands.RecordPairing: pairings}
 
     def handlers(self) -> Handlers:
         return {

@@ -21,6 +21,7 @@ from telemachus.shared.contracts.pairing import PairingConfirmedV1
 from telemachus.shared.contracts.topics import SERVICES, event_topic
 from telemachus.shared.runtime.bus import MessageBus
 from telemachus.shared.runtime.consumer import Delivery
+from telemachus.shared.runtime.event_commands import subscribe_commands
 from telemachus.shared.runtime.inbox import InboxEntry
 from telemachus.shared.runtime.sequences import Sequenced
 from telemachus.shared.runtime.service import ServiceRuntime
@@ -59,20 +60,24 @@ def subscribe(runtime: ServiceRuntime, bus: MessageBus) -> None:
         "withdrawals after which their people no longer read our people's contact cards.",
     )
 
-    async def pairing_confirmed(event: PairingConfirmedV1, delivery: Delivery) -> None:
-        command = commands.ReleaseContacts(
+    def pairing_confirmed(
+        event: PairingConfirmedV1, delivery: Delivery
+    ) -> commands.ReleaseContacts:
+        return commands.ReleaseContacts(
             pairing_id=event.pairing_id,
             program_id=event.program_id,
             mentor_ref=event.mentor_ref,
             mentee_ref=event.mentee_ref,
             announced_by=delivery.origin,
         )
-        await bus.handle(command, inbox=delivery.inbox)
 
-    runtime.consumer.subscribe(
+    # Batched: a round's people answer within minutes of its announcement.
+    subscribe_commands(
+        runtime.consumer,
         "confirmed-pairings",
         [event_topic(i, "pairing") for i in runtime.settings.institutions],
         {PairingConfirmedV1: pairing_confirmed},
+        bus,
         "Pairings both sides accepted, from every lead institution's pairing service: the "
         "moment, and the only one, at which this institution lets the counterpart read its "
         "participant's contact card (from this service, never on the event log).",
