@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import icalendar
 from opentelemetry import trace
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from telemachus.cli.federation import Federation
 from telemachus.sessions.domain import commands
@@ -34,6 +34,7 @@ from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.kafka import eventually, produce_event
 from tests.helpers.lead_api import LeadApi
 from tests.helpers.sites import Site, enrol, known_at, publish_program, signed
+from tests.helpers.store_reads import Finds
 
 CONSENT = ["profession", "career_stage", "topics_offered", "topics_sought", "availability"]
 LONDON_TUESDAYS = {
@@ -364,26 +365,10 @@ async def test_a_relationship_from_pairing_to_completion_and_another_to_a_no_fau
         assert {e["relationship_id"]: e["withdrawn"] for e in withdrawn}[third] is True
 
 
-class FindsIn(monitoring.CommandListener):
-    """Counts the reads of one collection."""
-
-    def __init__(self, collection: str) -> None:
-        self.collection, self.count = collection, 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count += event.command_name == "find" and event.command["find"] == self.collection
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_a_batch_of_confirmations_asks_once_whether_each_is_open(backend: Backend) -> None:
     """A round's confirmations reach sessions together: one read tells which are open
     already (a redelivery opens nothing more), however many the batch holds."""
-    finds = FindsIn(RELATIONSHIPS)
+    finds = Finds(RELATIONSHIPS)
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         backend.mongodb_uri, event_listeners=[finds]
     )

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from telemachus.shared.domain import Aggregate
@@ -21,6 +21,7 @@ from telemachus.shared.runtime.store import Document
 from telemachus.shared.runtime.unit_of_work import MongoUnitOfWork
 from telemachus.shared.testing.backends import Backend
 from telemachus.shared.testing.samples import program_published
+from tests.helpers.store_reads import Finds
 
 PUBLICATION = Publication("telemachus.inst-a.pairing", "/telemachus/inst-a/pairing")
 
@@ -113,20 +114,6 @@ async def test_removing_what_another_changed_is_refused(
         with pytest.raises(Conflict, match="seats s007 was changed meanwhile"):
             await late.commit()
     assert await store[1]["seats"].count_documents({"_id": "s007"}) == 1
-
-
-class Finds(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count += event.command_name == "find"
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 async def test_a_batch_reads_what_it_will_get_at_once(backend: Backend, store: Store) -> None:
