@@ -149,6 +149,27 @@ def _rows_worth_reading(free, unknown, hours, need, w_avail, cap, min_overlap):
     return rows, False
 
 
+@numba.njit(inline="always")
+def _sift_down(h_other, h_topic, h_score, slot, i, size):
+    """Restore the min-heap on score below slot i, keeping `slot` (partner -> its
+    place in the list) in step."""
+    while True:
+        low = i
+        left = 2 * i + 1
+        if left < size and h_score[left] < h_score[low]:
+            low = left
+        if left + 1 < size and h_score[left + 1] < h_score[low]:
+            low = left + 1
+        if low == i:
+            return
+        h_other[i], h_other[low] = h_other[low], h_other[i]
+        h_topic[i], h_topic[low] = h_topic[low], h_topic[i]
+        h_score[i], h_score[low] = h_score[low], h_score[i]
+        slot[h_other[i]] = i
+        slot[h_other[low]] = low
+        i = low
+
+
 @numba.njit(cache=True, parallel=True)
 def _search(
     stage,
@@ -175,6 +196,7 @@ def _search(
     b_unknown,
     k,
     every_row,
+    slot_of,
 ):
     """Best k (partner, topic) per seeker: a mentee looking for mentors (`levels` = what
     it seeks), or with `as_mentor` a mentor looking for mentees (`levels` = what it
@@ -209,8 +231,8 @@ def _search(
         h_topic = out_topic[q]
         h_score = out_score[q]
         filled = 0
-        worst = 0  # the slot with the lowest score, once the list is full
-        floor = -1  # the lowest score on a full list
+        floor = -1  # the lowest score on a full list, at its heap's root
+        slot = slot_of[numba.get_thread_id()]  # where a partner sits in h_other
         my_prof = profession[me]
         my_inst = institution[me]
         my_lang = languages[me]
@@ -305,30 +327,32 @@ def _search(
                             found = np.searchsorted(forbidden, code)
                             if found < forbidden.size and forbidden[found] == code:
                                 continue
-                        seen = -1
-                        for x in range(filled):
-                            if h_other[x] == other:
-                                seen = x
-                                break
-                        if seen >= 0:
-                            if sc > h_score[seen]:
-                                h_score[seen] = sc
-                                h_topic[seen] = t
+                        # Listed already (under another topic)? `slot` may hold a
+                        # stale slot from an earlier seeker; the list itself confirms.
+                        at_slot = slot[other]
+                        if at_slot < filled and h_other[at_slot] == other:
+                            if sc > h_score[at_slot]:
+                                h_score[at_slot] = sc
+                                h_topic[at_slot] = t
+                                if filled == k:
+                                    _sift_down(h_other, h_topic, h_score, slot, at_slot, k)
                         elif filled < k:
                             h_other[filled] = other
                             h_topic[filled] = t
                             h_score[filled] = sc
+                            slot[other] = filled
                             filled += 1
+                            if filled == k:
+                                for x in range(k // 2 - 1, -1, -1):
+                                    _sift_down(h_other, h_topic, h_score, slot, x, k)
                         else:
-                            h_other[worst] = other
-                            h_topic[worst] = t
-                            h_score[worst] = sc
+                            h_other[0] = other
+                            h_topic[0] = t
+                            h_score[0] = sc
+                            slot[other] = 0
+                            _sift_down(h_other, h_topic, h_score, slot, 0, k)
                         if filled == k:
-                            worst = 0
-                            for x in range(1, k):
-                                if h_score[x] < h_score[worst]:
-                                    worst = x
-                            floor = h_score[worst]
+                            floor = h_score[0]
     return out_other, out_topic, out_score
 
 
@@ -442,6 +466,8 @@ def _best(
         b.unknown,
         k,
         every_row,
+        # One partner -> list slot index per thread, reused across seekers.
+        np.zeros((numba.get_num_threads(), pool.size), dtype=np.int32),
     )
     return result
 
