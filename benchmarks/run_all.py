@@ -24,6 +24,7 @@ BENCHMARKS = [
     "hr_push",
     "pairing_engines",
     "circles",
+    "peer_circles",
     "portal_pages",
     "notifications",
 ]

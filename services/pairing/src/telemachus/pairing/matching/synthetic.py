@@ -8,6 +8,8 @@ would be easier for every solver and flatter them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from telemachus.pairing.matching.availability import HALF_HOURS_PER_WEEK, WORDS
@@ -113,4 +115,31 @@ def synthetic_pool(
         seeks=seeks,
         capacity=capacity,
         forbidden=forbidden,
+    )
+
+
+# What seniors teach back in peer circles (the boomerang side).
+CLINICAL_TOPICS = ["clinical-reasoning", "teaching", "research-methods", "leadership"]
+
+
+def synthetic_peer_pool(seniors: int, juniors: int, *, seed: int = 7) -> Pool:
+    """A program where everyone teaches and learns: as `synthetic_pool` (seniors seek the
+    digital topics juniors offer), and seniors also offer clinical topics that juniors
+    seek. Everyone has one place: a person sits in one peer circle."""
+    pool = synthetic_pool(seniors, juniors, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    n, extra = pool.size, len(CLINICAL_TOPICS)
+    popularity = rng.dirichlet(np.ones(extra) * 2)
+    offers = np.zeros((n, extra), dtype=np.int8)
+    seeks = np.zeros((n, extra), dtype=np.int8)
+    taught = _pick_topics(rng, seniors, popularity, rng.integers(1, 3, size=seniors))
+    offers[:seniors][taught] = rng.integers(3, 6, size=int(taught.sum()))
+    wanted = _pick_topics(rng, juniors, popularity, rng.integers(1, 3, size=juniors))
+    seeks[seniors:][wanted] = rng.integers(1, 6, size=int(wanted.sum()))
+    return replace(
+        pool,
+        topics=[*pool.topics, *CLINICAL_TOPICS],
+        offers=np.concatenate([pool.offers, offers], axis=1),
+        seeks=np.concatenate([pool.seeks, seeks], axis=1),
+        capacity=np.ones(n, dtype=np.int32),
     )
