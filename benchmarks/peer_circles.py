@@ -4,7 +4,9 @@ Small programs (up to about 19 people who could sit in a circle) get the exact s
 packing, proven optimal by HiGHS; the growth used above that is measured against it over
 several such programs. At 10,000 people the growth is measured against a baseline in the
 same run: first fit, people in enrolment order each starting or joining the first circle
-that works. Every circle of every formation is checked against the rules.
+that works; then the grown formation is settled (the stable mode) and its blocking person
+and circle pairs counted before and after. Every circle of every formation is checked
+against the rules.
 
 usage: python benchmarks/peer_circles.py [--people N] [--small-programs N]
 """
@@ -57,6 +59,38 @@ def first_fit(check: peer_circles.Circles, people: list[int]) -> Groups:
             groups.append(tuple(sorted(group)))
             free.difference_update(group)
     return groups
+
+
+def blocking(check: peer_circles.Circles, groups: Groups) -> int:
+    """People and circles that would both rather be together (see `settle`), counted
+    directly from the links, written for clarity."""
+    links, sizes = check.links, check.sizes
+    circles = [set(g) for g in groups]
+    circle_of = {p: k for k, g in enumerate(circles) for p in g}
+
+    def lesson(m: int, group: set[int]) -> int:
+        return max(
+            (link.score for t, link in links.into.get(m, {}).items() if t in group), default=-1
+        )
+
+    found = 0
+    for p in sorted(set(links.out) & set(links.into)):
+        own = circles[circle_of[p]] if p in circle_of else None
+        if own is not None:
+            rest = own - {p}
+            if check.fit(rest) is None or any(lesson(m, rest) != lesson(m, own) for m in rest):
+                continue
+        now = -1 if own is None else lesson(p, own)
+        # Only a circle holding someone who can teach them can teach them better.
+        for k in {circle_of[t] for t in links.into[p] if t in circle_of}:
+            group = circles[k]
+            if p in group or len(group) >= sizes.largest or lesson(p, group) <= now:
+                continue
+            if check.fit(group | {p}) is None:
+                continue
+            teaches = links.out.get(p, {})
+            found += any(m in teaches and teaches[m].score > lesson(m, group) for m in group)
+    return found
 
 
 def measure(
@@ -141,11 +175,24 @@ def large(people: int) -> None:
         flush=True,
     )
     check = peer_circles.Circles(pool, rules, links, SIZES)
-    grown = measure(
-        "growth from two-way exchanges",
-        lambda: peer_circles.form_by_growth(check, eligible),
-        check,
-    )
+    formed: list[Groups] = []
+
+    def grow() -> Groups:
+        formed.append(peer_circles.form_by_growth(check, eligible))
+        return formed[0]
+
+    grown = measure("growth from two-way exchanges", grow, check)
+    settled: list[Groups] = []
+
+    def settle() -> Groups:
+        settled.append(peer_circles.settle(check, list(formed[0]), eligible))
+        return settled[0]
+
+    steady = measure("  then settled (stable)", settle, check)
+    before, after = blocking(check, formed[0]), blocking(check, settled[0])
+    print(f"  person-and-circle blocking pairs: {before} grown, {after} settled", flush=True)
+    if after:
+        print("  DIFFERENT: the settled formation has blocking pairs")
     base = measure("baseline: first fit", lambda: first_fit(check, eligible), check)
     name = f"{people:,} people"
     report(
@@ -171,6 +218,15 @@ def large(people: int) -> None:
             link_seconds + grown["seconds"],
             "s",
         ),
+        Figure(
+            "peer_circles",
+            f"{name}, settled (stable), people placed",
+            steady["placed"],
+            "people",
+            steady["placed"] / max(base["placed"], 1),
+            "first fit, same run",
+        ),
+        Figure("peer_circles", f"{name}, settling, time", steady["seconds"], "s"),
     )
 
 

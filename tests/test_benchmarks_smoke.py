@@ -22,7 +22,7 @@ SMOKE = {
     "hr_push": (["--users", "60", "--changes", "5", "--concurrency", "2"], "x the baseline's rate"),
     "pairing_engines": (["--smoke"], "answer same"),
     "circles": (["--people", "300", "--exact-people", "200"], "0 blocking pairs"),
-    "peer_circles": (["--people", "400", "--small-programs", "2"], "baseline: first fit"),
+    "peer_circles": (["--people", "400", "--small-programs", "2"], " 0 settled"),
     "portal_pages": (["--people", "20", "--requests", "3"], "a service call it makes"),
     "notifications": (["--notices", "60", "--connections", "2"], "ratio notifier / bare loop"),
     "startup": (["--institutions", "1"], "x the baseline"),

@@ -289,3 +289,72 @@ def test_people_who_only_learn_or_only_teach_are_told_why_they_have_no_circle() 
     assert "they do not offer a topic" in formation.unplaced["p1"]
     # p0 and the junior still teach each other: a circle of two.
     assert [sorted(m.ref for m in c.members) for c in formation.circles] == [["p0", "p2"]]
+
+
+def blocking(
+    formation: peer_circles.PeerFormation,
+    pool: Pool,
+    rules: Rules,
+    links: dict[Pair, tuple[int, bool]],
+    sizes: peer_circles.PeerSizes,
+) -> list[tuple[str, int]]:
+    """(person, circle index) that would both rather be together: the person learns better
+    there than now (or is in no circle), someone there learns better from them, the
+    circle with them is valid, and the circle they leave stays valid with no one in it
+    learning less."""
+    row = pool.index()
+    groups = [{row[m.ref] for m in c.members} for c in formation.circles]
+
+    def lesson(m: int, group: set[int]) -> int:
+        return max((links[(t, m)][0] for t in group if (t, m) in links), default=-1)
+
+    found = []
+    for p in range(pool.size):
+        own = next((g for g in groups if p in g), None)
+        if own is not None:
+            rest = own - {p}
+            if circle_fit(pool, rules, links, tuple(sorted(rest)), sizes) is None or any(
+                lesson(m, rest) != lesson(m, own) for m in rest
+            ):
+                continue
+        now = -1 if own is None else lesson(p, own)
+        for k, group in enumerate(groups):
+            if p in group or len(group) >= sizes.largest or lesson(p, group) <= now:
+                continue
+            joined = tuple(sorted(group | {p}))
+            if circle_fit(pool, rules, links, joined, sizes) is None:
+                continue
+            if any((p, m) in links and links[(p, m)][0] > lesson(m, group) for m in group):
+                found.append((pool.refs[p], k))
+    return found
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 100_000), smallest=st.sampled_from([2, 3]))
+def test_the_stable_formation_has_no_person_and_circle_that_would_rather_be_together(
+    seed: int, smallest: int
+) -> None:
+    pool, rules = small_peer_pool(seed, people=8), Rules()
+    sizes = peer_circles.PeerSizes(smallest, 4)
+    links = links_by_rules(pool, rules)
+    formation = peer_circles.form(pool, rules, sizes, "stable")
+    assert formation.engine == peer_circles.ENGINES["stable"]
+    checked(formation, pool, rules, links, sizes)
+    assert blocking(formation, pool, rules, links, sizes) == []
+
+
+def test_a_grown_formation_settles_with_no_blocking_person_and_circle() -> None:
+    """40 people, above the exact size: grown (where one person and circle would both
+    rather be together), then settled."""
+    pool, rules = small_peer_pool(1, people=40), Rules()
+    sizes = peer_circles.PeerSizes(3, 5)
+    links = links_by_rules(pool, rules)
+    grown = peer_circles.form(pool, rules, sizes, exact_up_to=-1)
+    settled = peer_circles.form(pool, rules, sizes, "stable", exact_up_to=-1)
+    assert len(settled.circles) >= 3
+    assert blocking(grown, pool, rules, links, sizes) != []
+    checked(settled, pool, rules, links, sizes)
+    assert blocking(settled, pool, rules, links, sizes) == []
+    # Settling only ever raises lessons: no one placed before is left out after.
+    placed = {m.ref for c in grown.circles for m in c.members}
+    assert placed <= {m.ref for c in settled.circles for m in c.members}

@@ -29,7 +29,7 @@ greedily from the strongest two-way exchanges (`form_by_growth`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from math import comb
@@ -382,16 +382,25 @@ class PeerFormation:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-ENGINES = {"exact": "peer-circles-set-packing-v1", "growth": "peer-circles-growth-v1"}
+ENGINES = {
+    "exact": "peer-circles-set-packing-v1",
+    "growth": "peer-circles-growth-v1",
+    "stable": "peer-circles-settled-v1",
+}
 
 
 def form(
     pool: Pool,
     rules: Rules,
     sizes: PeerSizes,
+    mode: str = "optimal",
     exact_up_to: int = EXACT_SUBSETS,
 ) -> PeerFormation:
-    """A round's peer circles under the program's rules, each place explained."""
+    """A round's peer circles under the program's rules, each place explained. `mode`:
+    "optimal" (the most people, then fit) or "stable" (the same start, then moves until no
+    person and circle would both rather be together; see `settle`)."""
+    if mode not in ("optimal", "stable"):
+        raise ValueError(f"peer circle mode: {mode!r} is neither 'optimal' nor 'stable'")
     links = peer_links(pool, rules)
     check = Circles(pool, rules, links, sizes)
     people = links.people()
@@ -403,6 +412,12 @@ def form(
     else:
         engine, groups = "growth", form_by_growth(check, people)
         how = "It grew from the strongest two-way exchange among those not yet placed."
+    if mode == "stable":
+        engine, groups = "stable", settle(check, groups, people)
+        how = (
+            "No one outside it and this circle would both rather be together, unless "
+            "their leaving would cost their own circle a lesson."
+        )
     made = [_explained(pool, rules, check, g, how) for g in groups]
     placed = {p for g in groups for p in g}
     return PeerFormation(
@@ -411,6 +426,64 @@ def form(
         unplaced=_unplaced(pool, rules, links, placed),
         stats={"links": sum(len(v) for v in links.out.values()), "circles": len(made)},
     )
+
+
+def settle(
+    check: Circles, groups: list[tuple[int, ...]], people: list[int]
+) -> list[tuple[int, ...]]:
+    """Moves people until no person and circle would both rather be together.
+
+    A person would rather join a circle with room where they learn better than in their
+    own (or have none), and that circle would rather have them when one of its members
+    would learn better from them; they must teach and learn there, and all must still be
+    able to meet. A person moves only if their own circle loses nothing by it: it stays
+    valid and no one in it learns less. So every move raises someone's best lesson and
+    lowers none, the total of lessons rises, and moving ends. (This is stability against
+    one person moving with their circle's consent; a group of people left out could
+    still form a circle of their own.)"""
+    links, largest = check.links, check.sizes.largest
+    members: dict[int, set[int]] = {k: set(g) for k, g in enumerate(groups)}
+    circle_of = {p: k for k, g in members.items() for p in g}
+
+    def lesson(m: int, group: set[int]) -> int:
+        into = links.into.get(m, {})
+        return max((into[t].score for t in group if t in into and t != m), default=-1)
+
+    moved = True
+    while moved:
+        moved = False
+        for p in people:
+            own = circle_of.get(p)
+            mine = -1 if own is None else lesson(p, members[own])
+            if own is not None and not _loses_nothing(check, members[own], p, lesson):
+                continue
+            best, best_gain = -1, mine
+            teaches = links.out.get(p, {})
+            for k in sorted({circle_of[t] for t in links.into.get(p, {}) if t in circle_of}):
+                group = members[k]
+                if k == own or len(group) >= largest:
+                    continue
+                gain = lesson(p, group)
+                if gain <= best_gain:
+                    continue
+                if not any(m in teaches and teaches[m].score > lesson(m, group) for m in group):
+                    continue  # nobody there would learn better from them
+                if check.can_meet((*group, p)):
+                    best, best_gain = k, gain
+            if best >= 0:
+                if own is not None:
+                    members[own].discard(p)
+                members[best].add(p)
+                circle_of[p] = best
+                moved = True
+    return [tuple(sorted(g)) for _, g in sorted(members.items()) if g]
+
+
+def _loses_nothing(
+    check: Circles, group: set[int], p: int, lesson: Callable[[int, set[int]], int]
+) -> bool:
+    rest = group - {p}
+    return check.fit(rest) is not None and all(lesson(m, rest) == lesson(m, group) for m in rest)
 
 
 def _explained(
