@@ -30,13 +30,19 @@ def round_pool(
     round_: Round,
     week_of: date,
 ) -> Pool:
-    """Places left = capacity minus live pairings. Anyone paired with, or declined by,
-    someone in this program is not proposed to them again; nor are excluded pairs."""
+    """Places left = capacity minus live pairings, where a circle's seats take one place
+    of its lead (one group, one set of meetings), as forming it asked. Anyone paired
+    with, or declined by, someone in this program is not proposed to them again; nor are
+    excluded pairs."""
     live = Counter[str]()
+    circles_led: set[str] = set()
     for p in history:
         if p.status.live:
-            live[p.mentor_ref] += 1
             live[p.mentee_ref] += 1
+            if p.circle_id is None or p.circle_id not in circles_led:
+                live[p.mentor_ref] += 1
+            if p.circle_id is not None:
+                circles_led.add(p.circle_id)
     people = [
         Person(
             ref=c.participant_ref,
