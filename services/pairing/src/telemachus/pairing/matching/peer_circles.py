@@ -17,14 +17,15 @@ and a link out within it, its links join everyone into one group, and, among mem
 shared their hours, all are free together at least the program's minimum each week (a
 circle meets as one). Some link in it is then always reverse: boomerang links run from a
 higher stage to a lower one, so the member at the lowest stage teaches through a reverse
-link.
-Its fit is what each member learns at its best: the sum over members of their best
+link. Its fit is what each member learns at its best: the sum over members of their best
 incoming link.
 
 Optimal mode: as many people in circles as possible, then the highest total fit (or the
-fit alone). Below `EXACT_SUBSETS` possible groups every valid circle is listed and HiGHS
+fit alone). Up to `EXACT_SUBSETS` possible groups every valid circle is listed and HiGHS
 picks the best disjoint set (set packing), proving the optimum; above it, circles grow
-greedily from the strongest two-way exchanges (`form_by_growth`).
+from the strongest two-way exchanges and are then repaired around the people left out
+(`form_by_growth`, `improve`). Stable mode starts the same way and then moves people until
+no person and circle would both rather be together (`settle`).
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ from telemachus.pairing.matching import candidates
 from telemachus.pairing.matching.explain import Explanation, explain, why_unmatched
 from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.rules import Objective, Rules
-
-I32 = npt.NDArray[np.int32]
 
 # Listing every group is cheap up to here (about 2 s in Python); above, circles grow.
 EXACT_SUBSETS = 60_000
@@ -239,7 +238,7 @@ def pack(
     return [g for g, x in zip(groups, result.x, strict=True) if x > 0.5]
 
 
-def form_by_growth(check: Circles, people: list[int], window: bool = True) -> list[tuple[int, ...]]:
+def form_by_growth(check: Circles, people: list[int]) -> list[tuple[int, ...]]:
     """Circles grown from the strongest two-way exchanges.
 
     A seed is two people who can each teach the other: a circle of two in which everyone
@@ -250,7 +249,7 @@ def form_by_growth(check: Circles, people: list[int], window: bool = True) -> li
     smallest size first, so people are not drawn into one circle who could start
     another; a seed that cannot reach it releases its people. Then circles take the
     people left, up to the largest size, and the rest try again as seeds, until no new
-    circle forms."""
+    circle forms. Last, `improve` repairs the neighbourhood of each person left out."""
     links, sizes = check.links, check.sizes
     free = set(people)
     pairs = []
@@ -277,7 +276,7 @@ def form_by_growth(check: Circles, people: list[int], window: bool = True) -> li
         if len(circles) == formed:
             break
     groups = [tuple(sorted(g)) for g in circles]
-    return improve(check, groups, free) if window else groups
+    return improve(check, groups, free)
 
 
 def improve(check: Circles, groups: list[tuple[int, ...]], free: set[int]) -> list[tuple[int, ...]]:
