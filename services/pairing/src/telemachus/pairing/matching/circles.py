@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -48,10 +48,11 @@ F64 = npt.NDArray[np.float64]
 class CircleSizes:
     smallest: int = 2
     largest: int = 5
+    FEWEST: ClassVar[int] = 1  # the smallest a program may set
 
     def __post_init__(self) -> None:
-        if not 1 <= self.smallest <= self.largest:
-            raise ValueError("circle sizes: need 1 <= smallest <= largest")
+        if not self.FEWEST <= self.smallest <= self.largest:
+            raise ValueError(f"circle sizes: need {self.FEWEST} <= smallest <= largest")
 
 
 @dataclass(frozen=True)

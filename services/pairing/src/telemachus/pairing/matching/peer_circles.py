@@ -34,11 +34,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from math import comb
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from telemachus.pairing.matching import candidates
+from telemachus.pairing.matching.circles import CircleSizes
 from telemachus.pairing.matching.explain import Explanation, explain, why_unmatched
 from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.rules import Objective, Rules
@@ -53,13 +55,12 @@ REPAIRS = 1_000
 
 
 @dataclass(frozen=True)
-class PeerSizes:
+class PeerSizes(CircleSizes):
+    """Members of a peer circle (no lead): at least two, who teach each other."""
+
     smallest: int = 3
     largest: int = 6
-
-    def __post_init__(self) -> None:
-        if not 2 <= self.smallest <= self.largest:
-            raise ValueError("peer circle sizes: need 2 <= smallest <= largest")
+    FEWEST: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)
