@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -84,10 +84,15 @@ class Circle:
     why: str
 
 
+CircleT = TypeVar("CircleT")
+
+
 @dataclass
-class Formation:
+class Formation(Generic[CircleT]):
+    """What an engine formed: circles of either kind, and why each person left out was."""
+
     engine: str
-    circles: list[Circle]
+    circles: list[CircleT]
     unplaced: dict[str, str]  # ref -> reason
     stats: dict[str, int] = field(default_factory=dict)
 
@@ -379,7 +384,7 @@ def form(
     mode: str = "optimal",
     rankings: Mapping[str, Sequence[str]] | None = None,
     exact_up_to: int = EXACT_EDGES,
-) -> Formation:
+) -> Formation[Circle]:
     """A round's circles under the program's rules, each member's place explained."""
     edges = circle_edges(pool, rules)
     topics = len(pool.topics)

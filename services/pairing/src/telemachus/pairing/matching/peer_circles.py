@@ -30,7 +30,7 @@ no person and circle would both rather be together (`settle`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from math import comb
@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from telemachus.pairing.matching import candidates
-from telemachus.pairing.matching.circles import CircleSizes
+from telemachus.pairing.matching.circles import CircleSizes, Formation
 from telemachus.pairing.matching.explain import Explanation, explain, why_unmatched
 from telemachus.pairing.matching.pool import Pool
 from telemachus.pairing.matching.rules import Objective, Rules
@@ -142,6 +142,12 @@ class Circles:
         common = self.common_half_hours(group)
         return common is None or common >= self.min_half_hours
 
+    def lesson(self, m: int, group: set[int]) -> int:
+        """The best that `m` can learn from someone in `group`, or -1 if nobody there
+        teaches them."""
+        into = self.links.into.get(m, {})
+        return max((into[t].score for t in group if t in into), default=-1)
+
     def fit(self, group: Iterable[int]) -> int | None:
         """The circle's fit, or None if the group is not a valid circle."""
         members = list(group)
@@ -150,13 +156,20 @@ class Circles:
         inside = set(members)
         total = 0
         for m in members:
-            into = [link for t, link in self.links.into.get(m, {}).items() if t in inside]
-            if not into or not any(j in inside for j in self.links.out.get(m, {})):
+            best = self.lesson(m, inside)
+            if best < 0 or not any(j in inside for j in self.links.out.get(m, {})):
                 return None
-            total += max(link.score for link in into)
+            total += best
         if not self._joined(members, inside) or not self.can_meet(members):
             return None
         return total
+
+    def loses_nothing(self, group: set[int], p: int) -> bool:
+        """Whether `group` stays a valid circle without `p`, with no one learning less."""
+        rest = group - {p}
+        return self.fit(rest) is not None and all(
+            self.lesson(m, rest) == self.lesson(m, group) for m in rest
+        )
 
     def _joined(self, members: list[int], inside: set[int]) -> bool:
         seen, todo = {members[0]}, [members[0]]
@@ -307,7 +320,8 @@ def improve(check: Circles, groups: list[tuple[int, ...]], free: set[int]) -> li
         if not any(u in g for g in groups_):
             continue  # u cannot sit in any circle here: nothing to gain
         found = pack(groups_, fits_, sorted(window), Objective.MOST_MATCHED)
-        after = (sum(len(g) for g in found), sum(check.fit(g) or 0 for g in found))
+        fit_of = dict(zip(groups_, fits_, strict=True))
+        after = (sum(len(g) for g in found), sum(fit_of[g] for g in found))
         if after <= before:
             continue
         for k in touched:
@@ -318,7 +332,7 @@ def improve(check: Circles, groups: list[tuple[int, ...]], free: set[int]) -> li
         for g in found:
             k = len(groups)
             groups.append(g)
-            current[k], fit[k] = g, check.fit(g) or 0
+            current[k], fit[k] = g, fit_of[g]
             for p in g:
                 circle_of[p] = k
             free.difference_update(g)
@@ -327,7 +341,7 @@ def improve(check: Circles, groups: list[tuple[int, ...]], free: set[int]) -> li
 
 def _grow(check: Circles, group: list[int], free: set[int], largest: int) -> None:
     links = check.links
-    best_in = {m: max(links.into[m][t].score for t in group if t in links.into[m]) for m in group}
+    best_in = {m: check.lesson(m, set(group)) for m in group}
     while len(group) < largest:
         teachers_of: dict[int, int] = {}
         for m in group:
@@ -374,12 +388,7 @@ class PeerCircle:
     why: str
 
 
-@dataclass
-class PeerFormation:
-    engine: str
-    circles: list[PeerCircle]
-    unplaced: dict[str, str]  # ref -> reason
-    stats: dict[str, int] = field(default_factory=dict)
+PeerFormation = Formation[PeerCircle]
 
 
 ENGINES = {
@@ -420,7 +429,7 @@ def form(
         )
     made = [_explained(pool, rules, check, g, how) for g in groups]
     placed = {p for g in groups for p in g}
-    return PeerFormation(
+    return Formation(
         engine=ENGINES[engine],
         circles=made,
         unplaced=_unplaced(pool, rules, links, placed),
@@ -441,21 +450,16 @@ def settle(
     lowers none, the total of lessons rises, and moving ends. (This is stability against
     one person moving with their circle's consent; a group of people left out could
     still form a circle of their own.)"""
-    links, largest = check.links, check.sizes.largest
+    links, largest, lesson = check.links, check.sizes.largest, check.lesson
     members: dict[int, set[int]] = {k: set(g) for k, g in enumerate(groups)}
     circle_of = {p: k for k, g in members.items() for p in g}
-
-    def lesson(m: int, group: set[int]) -> int:
-        into = links.into.get(m, {})
-        return max((into[t].score for t in group if t in into and t != m), default=-1)
-
     moved = True
     while moved:
         moved = False
         for p in people:
             own = circle_of.get(p)
             mine = -1 if own is None else lesson(p, members[own])
-            if own is not None and not _loses_nothing(check, members[own], p, lesson):
+            if own is not None and not check.loses_nothing(members[own], p):
                 continue
             best, best_gain = -1, mine
             teaches = links.out.get(p, {})
@@ -477,13 +481,6 @@ def settle(
                 circle_of[p] = best
                 moved = True
     return [tuple(sorted(g)) for _, g in sorted(members.items()) if g]
-
-
-def _loses_nothing(
-    check: Circles, group: set[int], p: int, lesson: Callable[[int, set[int]], int]
-) -> bool:
-    rest = group - {p}
-    return check.fit(rest) is not None and all(lesson(m, rest) == lesson(m, group) for m in rest)
 
 
 def _explained(

@@ -16,7 +16,7 @@ from telemachus.shared.contracts.vocabulary import PairingMode
 
 if TYPE_CHECKING:
     from telemachus.pairing.matching.candidates import CandidateGraph
-    from telemachus.pairing.matching.circles import Formation
+    from telemachus.pairing.matching.circles import Circle, Formation
     from telemachus.pairing.matching.engine import Outcome
 
 
@@ -43,7 +43,7 @@ def form_circles(
     largest: int,
     mode: str,
     rankings: Mapping[str, Sequence[str]],
-) -> Formation:
+) -> Formation[Circle]:
     from telemachus.pairing.matching import circles
 
     return circles.form(pool, rules, circles.CircleSizes(smallest, largest), mode, rankings)
