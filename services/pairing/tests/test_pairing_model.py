@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from telemachus.pairing.domain import events
 from telemachus.pairing.domain.model import (
+    Candidate,
     Decision,
     Explanation,
+    Offer,
     Pairing,
     PairingRules,
     PairingStatus,
@@ -19,6 +21,7 @@ from telemachus.pairing.domain.model import (
     Round,
     RoundStatus,
 )
+from telemachus.pairing.service_layer.pools import round_pool
 from telemachus.shared.contracts.vocabulary import PairingMode
 from telemachus.shared.errors import Conflict, Forbidden, Rejected
 
@@ -126,3 +129,54 @@ def test_a_leaver_takes_their_rankings_and_unmatched_reason_with_them() -> None:
     round_.forget("u:leaver01")
     assert round_.rankings == {"u:stays001": ["u:leaver01"]}  # others' choices are theirs
     assert round_.unmatched == {"u:stays001": "availability"}
+
+
+# Places left in a round's pool: what a person's live pairings leave them.
+
+
+def seat(k: int, mentor: str, mentee: str, circle_id: str | None, status: PairingStatus) -> Pairing:
+    return Pairing(
+        id=f"pairing{k}",
+        round_id="r0",
+        program_id=PROGRAM.id,
+        mode=PairingMode.ASSIGNED,
+        mentor_ref=mentor,
+        mentee_ref=mentee,
+        topic="apps",
+        score=10,
+        explanation=Explanation(topic="apps", score=10, terms=[], rules=[]),
+        circle_id=circle_id,
+        relationship_weeks=12,
+        planned_sessions=6,
+        status=status,
+        respond_by=NOW,
+    )
+
+
+def places(history: list[Pairing], max_relationships: int = 3) -> int:
+    lead = Candidate(
+        id="c1",
+        program_id=PROGRAM.id,
+        participant_ref="h:lead",
+        home_institution="h",
+        topics_offered=[Offer(topic="apps", proficiency=4)],
+        max_relationships=max_relationships,
+    )
+    round_ = Round(
+        id="r1", program_id=PROGRAM.id, mode=PairingMode.ASSIGNED, created_at=NOW, created_by="c"
+    )
+    pool = round_pool("h", PROGRAM, [lead], history, round_, date(2026, 3, 2))
+    return int(pool.capacity[0])
+
+
+def test_a_circle_takes_one_of_its_leads_places_however_many_seats_it_has() -> None:
+    """A lead who takes three relationships leads a circle of four seniors (four seats,
+    one circle) and is in one pair: one place is left for the next round."""
+    circle = [
+        seat(k, "h:lead", f"u:senior{k}", "circle1", PairingStatus.CONFIRMED) for k in range(4)
+    ]
+    pair = seat(9, "h:lead", "u:other", None, PairingStatus.PROPOSED)
+    assert places([*circle, pair]) == 1
+    # Seats that closed hold nothing; a circle whose every seat closed holds no place.
+    closed = [seat(k, "h:lead", f"u:s{k}", "circle2", PairingStatus.DECLINED) for k in range(3)]
+    assert places([*circle, *closed]) == 2
